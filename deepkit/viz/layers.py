@@ -1,0 +1,401 @@
+"""Find layers in a model and build sub-models that expose their outputs.
+
+Every visualization needs "the output of layer X for input images". Keras gives that with
+``keras.Model(model.inputs, layer.output)``, which fails with *"Graph disconnected"* as soon
+as the layer lives inside a nested model (a ResNet stage, a backbone wrapped in a classifier,
+a ``Sequential`` inside a functional model). :func:`feature_model` reaches into nested models:
+it builds the nested model's own feature model and calls it on the outer graph's tensors, so
+the result is one connected functional model whose outputs are the requested layers.
+
+Layers are named by index (``model.layers[i]``, negative allowed), by name, by a ``/`` path
+through nested models (``"backbone/stage2/conv1"``), by a unique name anywhere in the nesting,
+or passed as the layer object itself.
+"""
+
+import difflib
+
+import keras
+
+__all__ = [
+    "resolve_layer",
+    "layer_path",
+    "list_layers",
+    "feature_model",
+    "last_conv_layer",
+    "spatial_layers",
+]
+
+
+def _model_name(model):
+    return getattr(model, "name", type(model).__name__)
+
+
+def _is_container(layer):
+    """True for models whose layers can be walked (functional or Sequential)."""
+    return isinstance(layer, keras.Model) and hasattr(layer, "layers")
+
+
+def _graph_of(model):
+    """The functional graph (``_nodes_by_depth`` owner) behind a functional or Sequential model."""
+    if isinstance(model, keras.Sequential):
+        functional = getattr(model, "_functional", None)
+        if functional is None:
+            raise ValueError(
+                f"Sequential model '{model.name}' is not built, so its layers have no outputs "
+                "yet. Give it an input shape (keras.Input as first layer) or call it on data "
+                "first."
+            )
+        return functional
+    if not hasattr(model, "_nodes_by_depth"):
+        raise TypeError(
+            f"Model '{_model_name(model)}' of type {type(model).__name__} is a subclassed model: "
+            "its intermediate layer outputs are not part of a graph, so they cannot be "
+            "exposed. Use a functional or Sequential model (deepkit.Sequential / "
+            "deepkit.from_spec build functional models). "
+            f"Received: model={type(model).__name__}"
+        )
+    return model
+
+
+def _walk(model, prefix=""):
+    """Yield ``(path, layer, containers)`` for every layer, depth first, nested models included."""
+    for layer in model.layers:
+        path = f"{prefix}{layer.name}"
+        yield path, layer, ()
+        if _is_container(layer):
+            for sub_path, sub_layer, chain in _walk(layer, prefix=path + "/"):
+                yield sub_path, sub_layer, (layer,) + chain
+
+
+def list_layers(model, nested=True):
+    """List the layers of a model as ``(path, layer)`` pairs.
+
+    Args:
+        model: A functional or Sequential ``keras.Model``.
+        nested: Whether to descend into nested models. Nested layers get ``/`` paths such as
+            ``"backbone/conv1"``.
+
+    Returns:
+        A list of ``(path, layer)`` tuples in model order (a nested model is followed by its
+        own layers).
+
+    Example:
+        >>> import keras
+        >>> inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d1")],
+        ...                          name="inner")
+        >>> x = keras.Input((4,), name="pixels")
+        >>> model = keras.Model(x, keras.layers.Dense(2, name="out")(inner(x)))
+        >>> [path for path, _ in list_layers(model)]
+        ['pixels', 'inner', 'inner/d1', 'out']
+    """
+    if nested:
+        return [(path, layer) for path, layer, _ in _walk(model)]
+    return [(layer.name, layer) for layer in model.layers]
+
+
+def _find_chain(model, target):
+    """Containers from ``model`` (exclusive) down to ``target`` (exclusive), or None."""
+    for layer in model.layers:
+        if layer is target:
+            return ()
+    for layer in model.layers:
+        if _is_container(layer):
+            chain = _find_chain(layer, target)
+            if chain is not None:
+                return (layer,) + chain
+    return None
+
+
+def _suggest(name, candidates):
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    if not close:
+        # Also try matching the last path component, e.g. "conv" vs "stage1/conv_1".
+        tails = {c.rsplit("/", 1)[-1]: c for c in candidates}
+        close = [tails[t] for t in difflib.get_close_matches(name, list(tails), n=3, cutoff=0.5)]
+    return close
+
+
+def _resolve_with_chain(model, layer):
+    """Return ``(layer_object, chain_of_containers)`` for any accepted way of naming a layer."""
+    if not isinstance(model, keras.Model) or not hasattr(model, "layers"):
+        raise TypeError(
+            f"Expected a keras.Model with layers. Received: model={model!r} "
+            f"of type {type(model).__name__}"
+        )
+    if isinstance(layer, bool):
+        raise TypeError(f"A layer is named by index, name or object. Received: layer={layer!r}")
+    if isinstance(layer, int) or (hasattr(layer, "__index__") and not isinstance(layer, str)
+                                  and not isinstance(layer, keras.layers.Layer)):
+        index = int(layer.__index__())
+        n = len(model.layers)
+        if n == 0:
+            raise ValueError(f"Model '{model.name}' has no layers. Received: layer={index}")
+        if not -n <= index < n:
+            raise IndexError(
+                f"Layer index {index} is out of range for model '{model.name}' with {n} layers: "
+                f"valid indices are 0..{n - 1} (or -{n}..-1). Received: layer={index}"
+            )
+        return model.layers[index], ()
+    if isinstance(layer, keras.layers.Layer):
+        chain = _find_chain(model, layer)
+        if chain is None:
+            raise ValueError(
+                f"Layer '{layer.name}' is not part of model '{model.name}' (nor of a model nested "
+                f"in it). Received: layer={layer.name!r}"
+            )
+        return layer, chain
+    if isinstance(layer, str):
+        entries = list(_walk(model))
+        # 1. exact top-level name, 2. exact path, 3. unique name anywhere in the nesting.
+        for path, obj, chain in entries:
+            if not chain and obj.name == layer:
+                return obj, chain
+        for path, obj, chain in entries:
+            if path == layer:
+                return obj, chain
+        matches = [(path, obj, chain) for path, obj, chain in entries if obj.name == layer]
+        if len(matches) == 1:
+            return matches[0][1], matches[0][2]
+        if len(matches) > 1:
+            paths = ", ".join(repr(p) for p, _, _ in matches)
+            raise ValueError(
+                f"Layer name '{layer}' is ambiguous in model '{model.name}': it occurs in several "
+                f"nested models ({paths}). Use one of these paths. Received: layer={layer!r}"
+            )
+        close = _suggest(layer, [p for p, _, _ in entries])
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(
+            f"No layer named '{layer}' in model '{model.name}'.{hint} "
+            f"Available layers: {', '.join(p for p, _, _ in entries[:30])}"
+            f"{' ...' if len(entries) > 30 else ''}. Received: layer={layer!r}"
+        )
+    raise TypeError(
+        "A layer is named by an integer index, a name or '/'-path string, or the layer object. "
+        f"Received: layer={layer!r} of type {type(layer).__name__}"
+    )
+
+
+def resolve_layer(model, layer):
+    """Find a layer of ``model`` by index, name, nested path, or object.
+
+    Args:
+        model: A ``keras.Model`` (functional or Sequential; nested models are searched).
+        layer: ``int`` index into ``model.layers`` (negative counts from the end); a layer
+            name (top-level names win, then ``/`` paths like ``"backbone/conv1"``, then a
+            name that is unique anywhere in the nesting); or a ``keras.layers.Layer`` of the
+            model.
+
+    Returns:
+        The ``keras.layers.Layer``.
+
+    Raises:
+        IndexError: For an index out of range; the message names the valid range.
+        ValueError: For an unknown or ambiguous name (with close-match suggestions), or a
+            layer object that is not in the model.
+        TypeError: For anything else.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)),
+        ...                           keras.layers.Conv2D(4, 3, name="conv"),
+        ...                           keras.layers.Flatten(name="flat")], name="net")
+        >>> resolve_layer(model, 0).name, resolve_layer(model, "flat").name
+        ('conv', 'flat')
+        >>> resolve_layer(model, "cnov")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: No layer named 'cnov' in model 'net'. Did you mean 'conv'? ...
+    """
+    return _resolve_with_chain(model, layer)[0]
+
+
+def layer_path(model, layer):
+    """The ``/`` path of a layer inside ``model`` (e.g. ``"backbone/conv1"``).
+
+    Args:
+        model: A ``keras.Model``.
+        layer: Anything :func:`resolve_layer` accepts.
+
+    Returns:
+        The path string; top-level layers are just their name.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="fc")])
+        >>> layer_path(model, -1)
+        'fc'
+    """
+    obj, chain = _resolve_with_chain(model, layer)
+    return "/".join([c.name for c in chain] + [obj.name])
+
+
+def _nodes_of(graph, operation):
+    nodes = []
+    for depth in sorted(graph._nodes_by_depth, reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            if node.operation is operation:
+                nodes.append(node)
+    return nodes
+
+
+def _symbolic_outputs(model, requests):
+    """Symbolic tensors (in ``model``'s own graph) for ``requests`` = list of (layer, chain).
+
+    Direct layers are read off their node in the graph; layers inside a nested model are
+    obtained by calling that nested model's feature model on the nested model's inputs
+    within this graph, which keeps everything connected.
+    """
+    graph = _graph_of(model)
+    results = [None] * len(requests)
+    nested = {}
+    for i, (layer, chain) in enumerate(requests):
+        if not chain:
+            if isinstance(layer, keras.layers.InputLayer) and layer.output is not None:
+                # Input layers of this graph: their output is the graph input itself.
+                for node in _nodes_of(graph, layer):
+                    results[i] = node.outputs[0]
+                if results[i] is not None:
+                    continue
+            nodes = _nodes_of(graph, layer)
+            if not nodes:
+                raise ValueError(
+                    f"Layer '{layer.name}' is in model '{model.name}' but not connected to its "
+                    f"inputs, so it has no output there. Received: layer={layer.name!r}"
+                )
+            outputs = nodes[0].outputs
+            results[i] = outputs[0] if len(outputs) == 1 else list(outputs)
+        else:
+            nested.setdefault(id(chain[0]), (chain[0], []))[1].append((i, layer, chain[1:]))
+    for container, items in nested.values():
+        nodes = _nodes_of(graph, container)
+        if not nodes:
+            raise ValueError(
+                f"Nested model '{container.name}' is not connected to the inputs of "
+                f"'{model.name}'. Received: layer={items[0][1].name!r}"
+            )
+        node = nodes[0]
+        inner = _graph_of(container)
+        inner_outputs = _symbolic_outputs(inner, [(layer, chain) for _, layer, chain in items])
+        sub = keras.Model(inner.inputs, inner_outputs, name=f"{container.name}_features")
+        args = node.arguments.args
+        kwargs = {k: v for k, v in node.arguments.kwargs.items() if k in ("training", "mask")}
+        outs = sub(*args, **kwargs)
+        if not isinstance(outs, (list, tuple)):
+            outs = [outs]
+        for (i, _, _), out in zip(items, outs):
+            results[i] = out
+    return results
+
+
+def feature_model(model, layers, name=None):
+    """Build a model from ``model``'s inputs to the outputs of the requested layers.
+
+    Works for layers of nested models (a backbone inside a classifier, ResNet stages,
+    ``Sequential`` inside functional), where ``keras.Model(model.inputs, layer.output)``
+    raises "Graph disconnected". The sub-model shares weights with ``model``.
+
+    Args:
+        model: A functional or Sequential ``keras.Model``.
+        layers: One layer (index, name, ``/`` path or object, see :func:`resolve_layer`) or a
+            list/tuple of them. A layer called several times (shared) contributes the output
+            of its first call.
+        name: Optional name of the returned model.
+
+    Returns:
+        A functional ``keras.Model`` with ``model``'s inputs whose output is the requested
+        layer's output (a single layer) or a list with one output per requested layer (a
+        list or tuple was given).
+
+    Raises:
+        TypeError: For subclassed models (no graph to take outputs from).
+        ValueError / IndexError: As :func:`resolve_layer`.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> inner = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, name="hidden")],
+        ...                          name="body")
+        >>> x = keras.Input((6,))
+        >>> model = keras.Model(x, keras.layers.Dense(2, name="head")(inner(x)))
+        >>> fm = feature_model(model, ["body/hidden", "head"])
+        >>> [tuple(o.shape) for o in fm(np.zeros((5, 6), "float32"))]
+        [(5, 4), (5, 2)]
+    """
+    single = not isinstance(layers, (list, tuple))
+    requests = [_resolve_with_chain(model, layer) for layer in ([layers] if single else layers)]
+    if not requests:
+        raise ValueError(f"feature_model needs at least one layer. Received: layers={layers!r}")
+    graph = _graph_of(model)
+    outputs = _symbolic_outputs(graph, requests)
+    inputs = graph.inputs
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
+    return keras.Model(
+        inputs, outputs[0] if single else outputs, name=name or f"{_model_name(model)}_features"
+    )
+
+
+def _output_rank(layer):
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return None
+    return len(shape)
+
+
+def spatial_layers(model, nested=True):
+    """Paths of layers whose output is an image-like 4-D tensor ``(batch, h, w, channels)``.
+
+    Args:
+        model: A functional or Sequential ``keras.Model``.
+        nested: Whether to include layers of nested models (their own nested paths). A nested
+            model itself is skipped when its layers are listed.
+
+    Returns:
+        A list of layer paths in model order, input layers excluded.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                           keras.layers.GlobalAveragePooling2D(name="gap")])
+        >>> spatial_layers(model)
+        ['c']
+    """
+    paths = []
+    for path, layer in list_layers(model, nested=nested):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if nested and _is_container(layer):
+            continue
+        if _output_rank(layer) == 4:
+            paths.append(path)
+    return paths
+
+
+def last_conv_layer(model):
+    """Path of the last layer with a 4-D ``(batch, h, w, channels)`` output (Grad-CAM's default).
+
+    Args:
+        model: A functional or Sequential ``keras.Model``; nested models are searched.
+
+    Returns:
+        The layer path (see :func:`layer_path`).
+
+    Raises:
+        ValueError: If no layer has a 4-D output.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c1"),
+        ...                           keras.layers.Conv2D(2, 3, name="c2"),
+        ...                           keras.layers.Flatten(), keras.layers.Dense(3)])
+        >>> last_conv_layer(model)
+        'c2'
+    """
+    paths = spatial_layers(model)
+    if not paths:
+        raise ValueError(
+            f"Model '{_model_name(model)}' has no layer with a 4-D (batch, height, width, "
+            "channels) output, so there is no convolutional feature map to use. Pass "
+            f"layer= explicitly. Received: model={_model_name(model)!r}"
+        )
+    return paths[-1]
