@@ -1,0 +1,17 @@
+"""The declarative model language: specs as data, parsed into Keras layers.
+
+Example:
+    >>> from deepkit.spec import from_spec
+    >>> from_spec([{"Dense": 2}], input_shape=(3,)).count_params()
+    8
+"""
+
+from deepkit.spec.model import Model, Sequential, format_spec, from_spec, to_spec
+from deepkit.spec.nodes import Group, Parallel, Repeat, Residual
+from deepkit.spec.parse import load_document, read_source
+from deepkit.spec.registry import layer_names, register_layer
+
+__all__ = [
+    "Model", "Sequential", "from_spec", "to_spec", "format_spec", "Residual", "Parallel", "Repeat", "Group",
+    "register_layer", "layer_names", "load_document", "read_source",
+]

@@ -1,0 +1,321 @@
+"""deepkit.Model: a functional keras.Model that remembers the spec it was built from.
+
+It is a real ``keras.Model``: compile, fit, evaluate, predict, ``save(".keras")`` and ``export`` work
+unchanged. On top it adds ``to_spec()``, a summary with multiply-adds, and data checks in ``fit``.
+
+Example:
+    >>> import deepkit
+    >>> model = deepkit.from_spec({"input_shape": [4], "layers": [{"Dense": 3}]})
+    >>> model.to_spec()
+    {'input_shape': [4], 'layers': [{'Dense': 3}]}
+"""
+
+import keras
+import yaml
+
+from deepkit.errors import SpecError
+from deepkit.spec.nodes import BuildContext, build_sequence
+from deepkit.spec.parse import load_document, parse_document
+
+_FAST_FIT_ARGS = ("augment", "fast")
+
+
+@keras.saving.register_keras_serializable(package="deepkit", name="Model")
+class Model(keras.Model):
+    """A functional Keras model built from a spec (see ``deepkit.from_spec`` and ``deepkit.Sequential``).
+
+    Create it through ``deepkit.from_spec`` or ``deepkit.Sequential``; calling it with
+    ``inputs=``/``outputs=`` works like ``keras.Model`` too (then ``to_spec`` is not available).
+
+    Example:
+        >>> import deepkit, keras
+        >>> m = deepkit.Sequential([keras.layers.Dense(2)], input_shape=(3,))
+        >>> isinstance(m, keras.Model)
+        True
+    """
+
+    _spec_document = None
+
+    def to_spec(self, format=None):
+        """The spec this model was built from, as plain data or text.
+
+        Args:
+            format: None for a dict, ``"yaml"`` or ``"json"`` for text.
+
+        Returns:
+            A dict ``{name, input_shape, layers}`` or a string.
+
+        Raises:
+            SpecError: the model was not built from a spec, or holds a layer that is not registered.
+
+        Example:
+            >>> import deepkit
+            >>> print(deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).to_spec("yaml"), end="")
+            input_shape:
+            - 3
+            layers:
+            - Dense: 2
+        """
+        if self._spec_document is None:
+            raise SpecError(f"model '{self.name}' was not built from a spec (use deepkit.from_spec or "
+                            "deepkit.Sequential), so it has no spec to give.")
+        data = self._spec_document.to_data()
+        return format_spec(data, format)
+
+    def get_config(self):
+        if self._spec_document is not None:
+            try:
+                return {"name": self.name, "trainable": self.trainable, "spec": self.to_spec()}
+            except SpecError:
+                pass  # e.g. an unregistered custom layer: fall back to Keras' functional config
+        return super().get_config()
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "spec" in config:
+            model = from_spec(config["spec"], name=config.get("name"))
+            model.trainable = config.get("trainable", True)
+            return model
+        return super().from_config(config, custom_objects=custom_objects)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None, macs=True):
+        """Print the layers with output shapes, parameters and multiply-adds.
+
+        Args:
+            line_length, positions, expand_nested, show_trainable, layer_range: as in Keras; giving any
+                of them prints Keras' own summary instead.
+            print_fn: function taking one line of text; ``print`` by default.
+            macs: False prints Keras' own summary.
+
+        Returns:
+            None.
+
+        Example:
+            >>> import deepkit
+            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).summary()  # doctest: +ELLIPSIS
+            Model: ...
+        """
+        keras_args = (line_length, positions, layer_range)
+        if not macs or any(a is not None for a in keras_args) or expand_nested or show_trainable:
+            return super().summary(line_length=line_length, positions=positions, print_fn=print_fn,
+                                   expand_nested=expand_nested, show_trainable=show_trainable,
+                                   layer_range=layer_range)
+        from deepkit.summary import summary
+
+        summary(self, print_fn=print_fn)
+
+    def fit(self, x=None, y=None, *args, fast=None, augment=None, **kwargs):
+        """Keras' ``fit`` with data checks first, and deepkit's on-device fast path on request.
+
+        Args:
+            x, y: training data as in ``keras.Model.fit``. NumPy-like data is checked first (lengths,
+                NaN/inf, shapes, label range) and errors name the argument.
+            fast: True to use ``deepkit.train.fit`` (data kept on the device, many steps per call);
+                None or False for Keras' own loop.
+            augment: a ``deepkit.train.Augment``; implies the fast path.
+            *args, **kwargs: as in ``keras.Model.fit``.
+
+        Returns:
+            A ``keras.callbacks.History``.
+
+        Example:
+            >>> import numpy as np, deepkit
+            >>> m = deepkit.from_spec([{"Dense": 1}], input_shape=(2,))
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> h = m.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=1, verbose=0)
+            >>> sorted(h.history)
+            ['loss']
+        """
+        from deepkit.train import checks
+
+        if not args:
+            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"))
+        if fast or augment is not None:
+            from deepkit import train
+
+            return train.fit(self, x, y, *args, augment=augment, **kwargs)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """Keras' ``evaluate`` with the same data checks as ``fit``.
+
+        Args:
+            x, y, *args, **kwargs: as in ``keras.Model.evaluate``.
+
+        Returns:
+            As ``keras.Model.evaluate``.
+
+        Example:
+            >>> import numpy as np, deepkit
+            >>> m = deepkit.from_spec([{"Dense": 1}], input_shape=(2,))
+            >>> m.compile(loss="mse")
+            >>> float(m.evaluate(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0))
+            0.0
+        """
+        from deepkit.train import checks
+
+        if not args:
+            checks.check_fit_data(self, x, y, argument_prefix="evaluate ")
+        return super().evaluate(x, y, *args, **kwargs)
+
+
+def format_spec(data, format=None):
+    """Write spec data as a dict (``None``), ``"yaml"`` or ``"json"`` text.
+
+    Args:
+        data: spec data.
+        format: None, ``"yaml"`` or ``"json"``.
+
+    Returns:
+        The data itself, or a string.
+
+    Example:
+        >>> format_spec({"layers": ["Flatten"]}, "json")
+        '{\\n  "layers": [\\n    "Flatten"\\n  ]\\n}'
+    """
+    if format is None:
+        return data
+    if format == "yaml":
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+    if format == "json":
+        import json
+
+        return json.dumps(data, indent=2)
+    raise ValueError(f"format must be None, 'yaml' or 'json'. Received: format={format!r}")
+
+
+def _build(document, input_shape=None, name=None):
+    shape = input_shape if input_shape is not None else document.input_shape
+    if shape is None:
+        raise SpecError("no input shape: pass input_shape=(28, 28, 1), add a top-level 'input_shape: "
+                        "[28, 28, 1]' to the spec, or start the layers with {Input: {shape: [28, 28, 1]}}.")
+    if isinstance(shape, int):
+        shape = (shape,)
+    shape = tuple(shape)
+    if not shape or any(d is not None and (not isinstance(d, int) or isinstance(d, bool) or d < 1) for d in shape):
+        raise SpecError(f"input_shape must be positive integers (None for any size), without the batch "
+                        f"dimension. Received: input_shape={shape!r}")
+    document.input_shape = list(shape)
+    if name is not None:
+        document.name = name
+    ctx = BuildContext()
+    ctx.claim("input", None)
+    inputs = keras.Input(shape=shape, name="input")
+    outputs = build_sequence(document.nodes, inputs, ctx)
+    model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    model._spec_document = document
+    return model
+
+
+def from_spec(spec, input_shape=None, name=None):
+    """Build a model from a spec: a dict, a list of layer entries, or a YAML/JSON file or text.
+
+    Args:
+        spec: ``{"name": ..., "input_shape": [...], "layers": [...]}``, a list of layer entries, a path to
+            a ``.yaml``/``.yml``/``.json`` file, or YAML/JSON text. Layer entries are ``"Flatten"``,
+            ``{"Dense": 10}``, ``{"Conv2D": [32, 3]}``, ``{"Conv2D": {"filters": 32, "kernel_size": 3}}``,
+            and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``.
+        input_shape: the input shape without batch dimension; overrides the spec's.
+        name: the model name; overrides the spec's.
+
+    Returns:
+        A ``deepkit.Model`` (a ``keras.Model``).
+
+    Raises:
+        SpecError: anything wrong in the spec, with its path, line and column.
+
+    Example:
+        >>> import deepkit
+        >>> m = deepkit.from_spec('''
+        ... input_shape: [8, 8, 1]
+        ... layers:
+        ...   - Conv2D: {filters: 4, kernel_size: 3, activation: relu}
+        ...   - residual:
+        ...       layers: [{Conv2D: {filters: 4, kernel_size: 3, padding: same}}]
+        ...   - GlobalAveragePooling2D
+        ...   - Dense: 2
+        ... ''')
+        >>> tuple(m.output.shape)
+        (None, 2)
+    """
+    return _build(load_document(spec), input_shape=input_shape, name=name)
+
+
+def Sequential(layers, input_shape=None, name=None):
+    """Stack layers into a model, Keras-style: instances, spec entries and combinators can be mixed.
+
+    Args:
+        layers: a list of Keras layer instances, spec entries (``{"Dense": 10}``), or
+            ``deepkit.Residual`` / ``Parallel`` / ``Repeat`` nodes. It may start with ``keras.Input(...)``.
+        input_shape: the input shape without batch dimension (or begin ``layers`` with ``keras.Input``).
+        name: the model name.
+
+    Returns:
+        A ``deepkit.Model``.
+
+    Raises:
+        SpecError: an entry is malformed or a layer cannot take its input shape.
+
+    Example:
+        >>> import deepkit, keras
+        >>> m = deepkit.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), {"Dense": 10}])
+        >>> m.count_params()
+        7850
+    """
+    if not isinstance(layers, (list, tuple)):
+        raise SpecError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
+    return _build(parse_document(list(layers)), input_shape=input_shape, name=name)
+
+
+def to_spec(model, format=None):
+    """The spec of a model built by deepkit, or of a plain linear Keras model.
+
+    Args:
+        model: a ``deepkit.Model``, or a ``keras.Sequential`` / linear functional model whose layers
+            are all registered.
+        format: None for a dict, ``"yaml"`` or ``"json"``.
+
+    Returns:
+        The spec as a dict or text.
+
+    Raises:
+        SpecError: the model's graph is not a plain stack, or a layer is not registered.
+
+    Example:
+        >>> import keras, deepkit
+        >>> k = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="out")], name="net")
+        >>> deepkit.to_spec(k)
+        {'name': 'net', 'input_shape': [3], 'layers': [{'Dense': {'units': 2, 'name': 'out'}}]}
+    """
+    if isinstance(model, Model) and model._spec_document is not None:
+        return model.to_spec(format)
+    if not isinstance(model, keras.Model):
+        raise SpecError(f"to_spec expects a keras.Model. Received: {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    for layer in layers:
+        if len(getattr(layer, "_inbound_nodes", [])) > 1 or isinstance(layer.input, (list, tuple)):
+            raise SpecError(f"model '{model.name}' is not a plain stack of layers (layer '{layer.name}' has "
+                            "several inputs or is shared); build it with deepkit.Sequential/from_spec "
+                            "to keep its branches as a spec.")
+    from deepkit.spec.nodes import LayerNode
+
+    doc_nodes = []
+    ctx = BuildContext()
+    ctx.claim("input", None)
+    for layer in layers:
+        node = LayerNode(instance=layer)
+        auto = ctx.auto_name(_snake(node.class_name))
+        node.explicit_name = None if layer.name == auto else layer.name
+        ctx.claim(layer.name, node.where)
+        doc_nodes.append(node)
+    from deepkit.spec.parse import Document
+
+    document = Document(doc_nodes, input_shape=list(model.inputs[0].shape[1:]), name=model.name)
+    return format_spec(document.to_data(), format)
+
+
+def _snake(name):
+    from deepkit.spec.nodes import to_snake_case
+
+    return to_snake_case(name)

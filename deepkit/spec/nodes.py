@@ -1,0 +1,515 @@
+"""The building blocks of a spec: a layer, a residual block, parallel branches, a repeat, a group.
+
+Each node builds itself onto a Keras tensor (functional API) and writes itself back as plain data
+(``to_data``), so a model made from a spec can always print the spec it came from.
+
+Example:
+    >>> import keras
+    >>> from deepkit.spec.nodes import Residual, BuildContext
+    >>> block = Residual([{"Dense": 4}, {"Dense": 4}], activation="relu")
+    >>> y = block.build(keras.Input((4,)), BuildContext())
+    >>> tuple(y.shape)
+    (None, 4)
+    >>> block.to_data()
+    {'residual': {'layers': [{'Dense': 4}, {'Dense': 4}], 'activation': 'relu'}}
+"""
+
+import inspect
+import re
+
+import keras
+
+from deepkit.errors import SpecError
+from deepkit.spec import registry
+
+# Keyword arguments every Keras layer accepts through the base Layer class.
+BASE_LAYER_KWARGS = {
+    "name", "dtype", "trainable", "autocast", "activity_regularizer", "input_shape", "input_dim",
+    "batch_size", "batch_input_shape",
+}
+MERGES = {
+    "add": keras.layers.Add, "concat": keras.layers.Concatenate, "multiply": keras.layers.Multiply,
+    "average": keras.layers.Average, "maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum,
+    "subtract": keras.layers.Subtract,
+}
+
+
+def to_snake_case(name):
+    """Keras' own naming rule: ``MaxPooling2D`` -> ``max_pooling2d``.
+
+    Args:
+        name: a class name.
+
+    Returns:
+        The snake-case name.
+
+    Example:
+        >>> to_snake_case("BatchNormalization")
+        'batch_normalization'
+    """
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class Where:
+    """Where a node stands in its spec: path, line, column and source, for error messages.
+
+    Args:
+        path: tuple of keys and indices from the spec's root.
+        marks: dict from path tuples to ``(line, column)``, both 1-based (from the YAML/JSON text).
+        source: file name or ``"<string>"``.
+    """
+
+    def __init__(self, path=(), marks=None, source=None):
+        self.path = tuple(path)
+        self.marks = marks or {}
+        self.source = source
+
+    def child(self, *keys):
+        """The location of a child of this node."""
+        return Where(self.path + keys, self.marks, self.source)
+
+    def text(self):
+        """The path written as ``layers[3].residual.layers[0]``."""
+        out = ""
+        for key in self.path:
+            out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+        return out or "spec"
+
+    def error(self, message):
+        """A SpecError located here (nearest known line of this path or its parents)."""
+        line = column = None
+        path = self.path
+        while True:
+            if path in self.marks:
+                line, column = self.marks[path]
+                break
+            if not path:
+                break
+            path = path[:-1]
+        return SpecError(message, path=self.text() if self.path else None, line=line, column=column,
+                         source=self.source)
+
+
+class BuildContext:
+    """Naming state shared by all nodes while one model is built: unique, readable layer names."""
+
+    def __init__(self):
+        self.used = set()
+        self.prefix = []
+
+    def auto_name(self, base):
+        """The next free name for a layer of the given base name, under the current block prefix."""
+        stem = "_".join(self.prefix + [base])
+        name, i = stem, 0
+        while name in self.used:
+            i += 1
+            name = f"{stem}_{i}"
+        return name
+
+    def claim(self, name, where):
+        """Reserve a name; a second layer with the same name is an error at ``where``."""
+        if name in self.used:
+            raise where.error(f"duplicate layer name '{name}': every layer of a model needs its own name.")
+        self.used.add(name)
+
+
+def _plain(value):
+    """Tuples become lists so a spec dumps to YAML/JSON unchanged."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _signature(cls):
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    named = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    takes_var_kwargs = any(p.kind == p.VAR_KEYWORD for p in params)
+    required = [p.name for p in params
+                if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return positional, named, takes_var_kwargs, required
+
+
+def non_default_config(layer):
+    """The arguments of a layer instance that differ from its class defaults, as plain data.
+
+    Args:
+        layer: a Keras layer instance.
+
+    Returns:
+        A dict of constructor arguments (``name`` excluded).
+
+    Example:
+        >>> import keras
+        >>> non_default_config(keras.layers.Conv2D(8, 3, padding="same"))
+        {'filters': 8, 'kernel_size': [3, 3], 'padding': 'same'}
+    """
+    config = layer.get_config()
+    _, _, _, required = _signature(type(layer))
+    try:
+        reference = type(layer)(**{k: config[k] for k in required if k in config}).get_config()
+    except Exception:  # a layer whose defaults cannot be built alone: keep its full config
+        reference = {}
+    out = {}
+    for key, value in config.items():
+        if key == "name" or (key not in required and key in reference and reference[key] == value):
+            continue
+        out[key] = _plain(value)
+    return out
+
+
+class Node:
+    """Base class of spec nodes."""
+
+    def build(self, x, ctx):
+        """Apply the node to Keras tensor ``x`` and return the output tensor."""
+        raise NotImplementedError
+
+    def to_data(self):
+        """The node as plain spec data."""
+        raise NotImplementedError
+
+
+class LayerNode(Node):
+    """One Keras layer, given by name and arguments or as a ready instance.
+
+    Args:
+        class_name: registry name of the layer (e.g. ``"Conv2D"``), when built from data.
+        args: positional arguments.
+        kwargs: keyword arguments.
+        instance: a Keras layer instance (Python API), used as is.
+        where: location in the spec for error messages.
+    """
+
+    def __init__(self, class_name=None, args=(), kwargs=None, instance=None, where=None):
+        self.where = where or Where()
+        self.instance = instance
+        self.layer = instance
+        if instance is not None:
+            self.class_name = registry.spec_name_of(instance) or type(instance).__name__
+            self.kwargs = None
+            self.explicit_name = None
+            return
+        self.class_name = class_name
+        self.cls = registry.get_layer_class(class_name, **self._where_kwargs(self.where))
+        self.kwargs = self._bind(list(args), dict(kwargs or {}))
+        self.explicit_name = self.kwargs.get("name")
+
+    @staticmethod
+    def _where_kwargs(where):
+        err = where.error("")
+        return dict(path=err.path, line=err.line, column=err.column, source=err.source)
+
+    def _bind(self, args, kwargs):
+        positional, named, var_kwargs, required = _signature(self.cls)
+        if len(args) > len(positional):
+            raise self.where.error(
+                f"{self.class_name} takes at most {len(positional)} positional arguments "
+                f"({', '.join(positional)}). Received {len(args)}: {args!r}")
+        bound = dict(zip(positional, args))
+        for key, value in kwargs.items():
+            if not isinstance(key, str):
+                raise self.where.error(f"argument names must be strings. Received: {key!r}")
+            if key in bound:
+                raise self.where.error(f"{self.class_name} got argument '{key}' twice (positionally and by name).")
+            allowed = named | (BASE_LAYER_KWARGS if var_kwargs else set())
+            if key not in allowed:
+                raise self.where.child(key).error(
+                    f"{self.class_name} has no argument '{key}'.{registry.did_you_mean(key, allowed)} "
+                    f"Valid arguments: {', '.join(sorted(named))}.")
+            bound[key] = value
+        missing = [r for r in required if r not in bound]
+        if missing:
+            raise self.where.error(
+                f"{self.class_name} needs argument(s) {', '.join(missing)}, e.g. "
+                f"{{{self.class_name}: {{{missing[0]}: ...}}}}.")
+        return bound
+
+    def build(self, x, ctx):
+        if self.instance is None:
+            kwargs = dict(self.kwargs)
+            name = kwargs.pop("name", None) or ctx.auto_name(to_snake_case(self.class_name))
+            try:
+                self.layer = self.cls(name=name, **kwargs)
+            except Exception as exc:  # Keras validates arguments in constructors
+                raise self.where.error(f"cannot create {self.class_name}: {exc}") from exc
+        else:
+            auto = ctx.auto_name(to_snake_case(self.class_name))
+            self.explicit_name = None if self.layer.name == auto else self.layer.name
+        ctx.claim(self.layer.name, self.where)
+        try:
+            return self.layer(x)
+        except Exception as exc:
+            shape = tuple(x.shape) if hasattr(x, "shape") else [tuple(t.shape) for t in x]
+            raise self.where.error(
+                f"{self.class_name} '{self.layer.name}' cannot take an input of shape {shape}: {exc}") from exc
+
+    def to_data(self):
+        if self.instance is None:
+            kwargs = {k: _plain(v) for k, v in self.kwargs.items()}
+        else:
+            if registry.spec_name_of(self.instance) is None:
+                raise self.where.error(
+                    f"layer '{self.instance.name}' of class {type(self.instance).__name__} is not registered, "
+                    "so it cannot be written as a spec; decorate the class with deepkit.spec.register_layer.")
+            kwargs = non_default_config(self.instance)
+            if self.explicit_name:
+                kwargs["name"] = self.explicit_name
+        if not kwargs:
+            return self.class_name
+        positional = _signature(self.cls if self.instance is None else type(self.instance))[0]
+        if len(kwargs) == 1 and positional and positional[0] in kwargs:
+            return {self.class_name: kwargs[positional[0]]}
+        return {self.class_name: kwargs}
+
+
+def _as_nodes(items, where):
+    from deepkit.spec.parse import parse_entry  # parse builds nodes; nodes accept raw entries too
+
+    if isinstance(items, (Node, keras.layers.Layer, dict, str)):
+        items = [items]
+    if not isinstance(items, (list, tuple)):
+        raise where.error(f"expected a list of layers. Received: {items!r}")
+    return [parse_entry(item, where.child(i)) for i, item in enumerate(items)]
+
+
+def build_sequence(nodes, x, ctx):
+    """Apply nodes one after another."""
+    for node in nodes:
+        x = node.build(x, ctx)
+    return x
+
+
+class _Block(Node):
+    """Shared naming for combinators: a named block prefixes the auto-names of its layers."""
+
+    kind = ""
+
+    def _enter(self, ctx):
+        if self.name:
+            ctx.prefix.append(self.name)
+
+    def _leave(self, ctx):
+        if self.name:
+            ctx.prefix.pop()
+
+    def _merge(self, tensors, merge, ctx, axis=-1, role=None):
+        if merge not in MERGES:
+            raise self.where.child("merge").error(
+                f"unknown merge '{merge}'.{registry.did_you_mean(merge, MERGES)} Expected one of: {', '.join(MERGES)}.")
+        name = ctx.auto_name(role or merge)
+        ctx.claim(name, self.where)
+        layer = MERGES[merge](axis=axis, name=name) if merge == "concat" else MERGES[merge](name=name)
+        try:
+            return layer(tensors)
+        except Exception as exc:
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+            raise self.where.error(f"{self.kind} cannot {merge} its paths of shapes {shapes}: {exc}") from exc
+
+
+class Residual(_Block):
+    """A residual block: ``merge(layers(x), shortcut(x))``, then an optional activation.
+
+    Args:
+        layers: the main path (list of layers, spec entries or nodes).
+        shortcut: the shortcut path; ``None`` is the identity.
+        merge: how the two paths join (``"add"`` by default; ``"concat"``, ``"multiply"``...).
+        activation: activation applied after the merge (e.g. ``"relu"``), or None.
+        name: block name; the block's layers are named ``<name>_<layer>``.
+
+    Returns:
+        A node for ``deepkit.Sequential`` or a spec.
+
+    Example:
+        >>> import deepkit, keras
+        >>> m = deepkit.Sequential([deepkit.Residual([keras.layers.Dense(8, activation="relu"),
+        ...                                           keras.layers.Dense(8)], activation="relu")],
+        ...                        input_shape=(8,))
+        >>> m.count_params()
+        144
+    """
+
+    kind = "residual"
+
+    def __init__(self, layers, shortcut=None, merge="add", activation=None, name=None, where=None):
+        self.where = where or Where()
+        self.layers = _as_nodes(layers, self.where.child("layers"))
+        self.shortcut = None if shortcut is None else _as_nodes(shortcut, self.where.child("shortcut"))
+        self.merge, self.activation, self.name = merge, activation, name
+
+    def build(self, x, ctx):
+        self._enter(ctx)
+        main = build_sequence(self.layers, x, ctx)
+        short = x if self.shortcut is None else build_sequence(self.shortcut, x, ctx)
+        if self.merge == "add" and tuple(main.shape) != tuple(short.shape):
+            raise self.where.error(
+                f"residual block: the main path gives shape {tuple(main.shape)} but the shortcut gives "
+                f"{tuple(short.shape)}; they must match for 'add'. Add a shortcut that changes the shape "
+                "(e.g. a 1x1 Conv2D with the same strides and filters as the main path).")
+        y = self._merge([main, short], self.merge, ctx)
+        if self.activation:
+            name = ctx.auto_name("out")
+            ctx.claim(name, self.where)
+            y = keras.layers.Activation(self.activation, name=name)(y)
+        self._leave(ctx)
+        return y
+
+    def to_data(self):
+        body = {"layers": [n.to_data() for n in self.layers]}
+        if self.shortcut is not None:
+            body["shortcut"] = [n.to_data() for n in self.shortcut]
+        if self.merge != "add":
+            body["merge"] = self.merge
+        if self.activation:
+            body["activation"] = self.activation
+        if self.name:
+            body["name"] = self.name
+        return {"residual": body}
+
+
+class Parallel(_Block):
+    """Parallel branches on the same input, joined by ``merge`` (Inception-style).
+
+    Args:
+        *branches: each a list of layers (an empty list is the identity).
+        merge: ``"concat"`` (default), ``"add"``, ``"multiply"``, ``"average"``, ``"maximum"``...
+        axis: the concatenation axis.
+        name: block name, used as prefix of its layers' names.
+
+    Returns:
+        A node for ``deepkit.Sequential`` or a spec.
+
+    Example:
+        >>> import deepkit
+        >>> m = deepkit.Sequential([deepkit.Parallel([{"Dense": 3}], [{"Dense": 5}])], input_shape=(4,))
+        >>> tuple(m.output.shape)
+        (None, 8)
+    """
+
+    kind = "parallel"
+
+    def __init__(self, *branches, merge="concat", axis=-1, name=None, where=None):
+        self.where = where or Where()
+        if len(branches) < 2:
+            raise self.where.error(f"parallel needs at least 2 branches. Received {len(branches)}.")
+        self.branches = [_as_nodes(b, self.where.child("branches", i)) for i, b in enumerate(branches)]
+        self.merge, self.axis, self.name = merge, axis, name
+
+    def build(self, x, ctx):
+        self._enter(ctx)
+        outs = [build_sequence(b, x, ctx) for b in self.branches]
+        y = self._merge(outs, self.merge, ctx, axis=self.axis)
+        self._leave(ctx)
+        return y
+
+    def to_data(self):
+        body = {"branches": [[n.to_data() for n in b] for b in self.branches]}
+        if self.merge != "concat":
+            body["merge"] = self.merge
+        if self.axis != -1:
+            body["axis"] = self.axis
+        if self.name:
+            body["name"] = self.name
+        return {"parallel": body}
+
+
+class Repeat(_Block):
+    """The same layers ``times`` times in a row, each repetition with its own weights.
+
+    Args:
+        times: how many repetitions (>= 1).
+        layers: the layers to repeat, as spec entries or layer instances (instances are copied from
+            their config, so each repetition gets fresh weights).
+        name: block name, used as prefix of its layers' names.
+
+    Returns:
+        A node for ``deepkit.Sequential`` or a spec.
+
+    Example:
+        >>> import deepkit
+        >>> m = deepkit.Sequential([deepkit.Repeat(3, [{"Dense": 4}])], input_shape=(4,))
+        >>> len(m.layers)
+        4
+    """
+
+    kind = "repeat"
+
+    def __init__(self, times, layers, name=None, where=None):
+        self.where = where or Where()
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise self.where.child("times").error(f"repeat 'times' must be a positive integer. Received: {times!r}")
+        items = layers if isinstance(layers, (list, tuple)) else [layers]
+        self.template = [self._as_data(item, i) for i, item in enumerate(items)]
+        _as_nodes(self.template, self.where.child("layers"))  # validate once, early
+        self.times, self.name = times, name
+        self.copies = []
+
+    def _as_data(self, item, i):
+        if isinstance(item, keras.layers.Layer):
+            node = LayerNode(instance=item, where=self.where.child("layers", i))
+            data = node.to_data()
+            if isinstance(data, dict):
+                value = next(iter(data.values()))
+                if isinstance(value, dict):
+                    value.pop("name", None)
+            return data
+        if isinstance(item, Node):
+            return item.to_data()
+        return item
+
+    def build(self, x, ctx):
+        self._enter(ctx)
+        self.copies = []
+        for _ in range(self.times):
+            nodes = _as_nodes(self.template, self.where.child("layers"))
+            self.copies.append(nodes)
+            x = build_sequence(nodes, x, ctx)
+        self._leave(ctx)
+        return x
+
+    def to_data(self):
+        body = {"times": self.times, "layers": _plain(self.template)}
+        if self.name:
+            body["name"] = self.name
+        return {"repeat": body}
+
+
+class Group(_Block):
+    """A named sequence of layers (``{"sequential": [...]}``), e.g. one stage of a network.
+
+    Args:
+        layers: the layers in order.
+        name: group name, used as prefix of its layers' names.
+
+    Returns:
+        A node for ``deepkit.Sequential`` or a spec.
+
+    Example:
+        >>> import deepkit
+        >>> m = deepkit.Sequential([deepkit.Group([{"Dense": 2}], name="head")], input_shape=(3,))
+        >>> m.layers[-1].name
+        'head_dense'
+    """
+
+    kind = "sequential"
+
+    def __init__(self, layers, name=None, where=None):
+        self.where = where or Where()
+        self.layers = _as_nodes(layers, self.where.child("layers") if name else self.where)
+        self.name = name
+
+    def build(self, x, ctx):
+        self._enter(ctx)
+        y = build_sequence(self.layers, x, ctx)
+        self._leave(ctx)
+        return y
+
+    def to_data(self):
+        layers = [n.to_data() for n in self.layers]
+        if self.name:
+            return {"sequential": {"layers": layers, "name": self.name}}
+        return {"sequential": layers}

@@ -1,0 +1,335 @@
+"""Read a spec (dict, list, YAML or JSON text or file) into nodes, keeping line numbers for errors.
+
+YAML goes through ``yaml.safe_load`` only, so tags that construct Python objects are refused; a spec can
+name registered layers and give them plain values (strings, numbers, booleans, null, lists, mappings),
+nothing else.
+
+Example:
+    >>> from deepkit.spec.parse import load_document
+    >>> doc = load_document("input_shape: [4]\\nlayers:\\n  - Dense: 3\\n")
+    >>> doc.input_shape, len(doc.nodes)
+    ([4], 1)
+"""
+
+import json
+import os
+
+import keras
+import yaml
+
+from deepkit.errors import SpecError
+from deepkit.spec import nodes as N
+from deepkit.spec import registry
+
+TOP_LEVEL_KEYS = ("name", "input_shape", "layers", "description")
+COMBINATORS = {
+    "residual": ("layers", "shortcut", "merge", "activation", "name"),
+    "parallel": ("branches", "merge", "axis", "name"),
+    "repeat": ("times", "layers", "name"),
+    "sequential": ("layers", "name"),
+}
+INPUT_NAMES = ("Input", "InputLayer")
+PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+class Document:
+    """A parsed spec: model name, input shape and the top-level nodes.
+
+    Args:
+        nodes: list of nodes.
+        input_shape: the input shape without batch dimension, or None.
+        name: the model name, or None.
+        description: free text kept with the spec, or None.
+    """
+
+    def __init__(self, nodes, input_shape=None, name=None, description=None):
+        self.nodes, self.input_shape, self.name, self.description = nodes, input_shape, name, description
+
+    def to_data(self):
+        """The document as plain data: ``{name, description, input_shape, layers}``."""
+        data = {}
+        if self.name:
+            data["name"] = self.name
+        if self.description:
+            data["description"] = self.description
+        if self.input_shape is not None:
+            data["input_shape"] = list(self.input_shape)
+        data["layers"] = [node.to_data() for node in self.nodes]
+        return data
+
+
+def _collect_marks(node, path, marks, source):
+    marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise SpecError(f"duplicate key '{key}' (first at line {seen[key]}); each key may appear once.",
+                                line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1,
+                                source=source)
+            seen[key] = key_node.start_mark.line + 1
+            marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _collect_marks(value_node, path + (key,), marks, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _collect_marks(child, path + (i,), marks, source)
+
+
+def _yaml_error(exc, source, what="YAML"):
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if "constructor" in str(problem) or "tag" in str(problem):
+        problem = (f"{problem}. Tags that build Python objects are refused: a spec is plain data "
+                   "(strings, numbers, booleans, null, lists, mappings)")
+    return SpecError(f"malformed {what}: {problem}", line=mark.line + 1 if mark else None,
+                     column=mark.column + 1 if mark else None, source=source)
+
+
+def read_source(spec):
+    """Turn what the user gave into ``(data, marks, source)``.
+
+    Args:
+        spec: a dict or list; a path (str or ``os.PathLike``) to a ``.yaml``/``.yml``/``.json`` file;
+            or YAML/JSON text.
+
+    Returns:
+        The plain data, a dict from spec paths to ``(line, column)``, and the source name.
+
+    Raises:
+        SpecError: the file is missing or the text is malformed (with line and column).
+
+    Example:
+        >>> data, marks, source = read_source('{"layers": ["Flatten"]}')
+        >>> data, marks[("layers", 0)], source
+        ({'layers': ['Flatten']}, (1, 13), '<string>')
+    """
+    if isinstance(spec, (dict, list, tuple)):
+        return spec, {}, None
+    if isinstance(spec, os.PathLike) or (
+            isinstance(spec, str) and "\n" not in spec and spec.strip().lower().endswith((".yaml", ".yml", ".json"))):
+        path = os.fspath(spec)
+        if not os.path.isfile(path):
+            raise SpecError(f"spec file not found: '{path}'. Expected a .yaml, .yml or .json file.")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        source, is_json = path, path.lower().endswith(".json")
+    elif isinstance(spec, str):
+        text, source = spec, "<string>"
+        is_json = text.lstrip().startswith(("{", "["))
+    else:
+        raise SpecError("a spec must be a dict, a list, YAML/JSON text or a path to a .yaml/.json file. "
+                        f"Received: {type(spec).__name__}")
+    if is_json:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno, source=source) from exc
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise _yaml_error(exc, source) from exc
+    marks = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None  # valid JSON that YAML 1.1 cannot compose: no line marks, still a valid spec
+    if root is not None:
+        _collect_marks(root, (), marks, source)
+    return data, marks, source
+
+
+def _check_plain(value, where):
+    if isinstance(value, PLAIN_SCALARS):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain(item, where.child(i))
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise where.error(f"mapping keys must be strings. Received: {key!r}")
+            _check_plain(item, where.child(key))
+        return
+    raise where.error(
+        f"spec values must be plain data (str, int, float, bool, None, list, dict). Received: "
+        f"{type(value).__name__}. In Python, pass a configured Keras layer instance instead.")
+
+
+def _combinator(kind, body, where):
+    allowed = COMBINATORS[kind]
+    if kind in ("sequential", "residual") and isinstance(body, list):
+        body = {"layers": body}
+    if kind == "parallel" and isinstance(body, list):
+        body = {"branches": body}
+    if not isinstance(body, dict):
+        raise where.error(f"'{kind}' expects a mapping with keys {', '.join(allowed)}. Received: {body!r}")
+    for key in body:
+        if key not in allowed:
+            raise where.child(key).error(
+                f"'{kind}' has no key '{key}'.{registry.did_you_mean(key, allowed)} Expected: {', '.join(allowed)}.")
+    required = {"residual": ["layers"], "parallel": ["branches"], "repeat": ["times", "layers"],
+                "sequential": ["layers"]}[kind]
+    for key in required:
+        if key not in body:
+            raise where.error(f"'{kind}' needs '{key}'.")
+    if kind == "residual":
+        return N.Residual(body["layers"], shortcut=body.get("shortcut"), merge=body.get("merge", "add"),
+                          activation=body.get("activation"), name=body.get("name"), where=where)
+    if kind == "parallel":
+        branches = body["branches"]
+        if not isinstance(branches, list):
+            raise where.child("branches").error(f"'branches' must be a list of layer lists. Received: {branches!r}")
+        return N.Parallel(*branches, merge=body.get("merge", "concat"), axis=body.get("axis", -1),
+                          name=body.get("name"), where=where)
+    if kind == "repeat":
+        return N.Repeat(body["times"], body["layers"], name=body.get("name"), where=where)
+    return N.Group(body["layers"], name=body.get("name"), where=where)
+
+
+def parse_entry(item, where):
+    """Turn one spec entry (or Python object) into a node.
+
+    Args:
+        item: ``"Flatten"``, ``{"Dense": 10}``, ``{"Conv2D": {...}}``, ``{"residual": {...}}``,
+            a list (a sequence), a Keras layer instance or a node.
+        where: its location, for error messages.
+
+    Returns:
+        A ``deepkit.spec.nodes.Node``.
+
+    Raises:
+        SpecError: the entry is malformed; the message says where and what is expected.
+
+    Example:
+        >>> parse_entry({"Dense": 10}, N.Where(("layers", 0))).to_data()
+        {'Dense': 10}
+    """
+    if isinstance(item, N.Node):
+        return item
+    if isinstance(item, keras.layers.Layer):
+        return N.LayerNode(instance=item, where=where)
+    if isinstance(item, (list, tuple)):
+        return N.Group(list(item), where=where)
+    if isinstance(item, str):
+        if item in COMBINATORS:
+            raise where.error(f"'{item}' needs arguments, e.g. {{{item}: {{...}}}}.")
+        return N.LayerNode(item, where=where)
+    if isinstance(item, dict):
+        if "class_name" in item:  # Keras' own serialization style
+            _check_plain(item.get("config", {}), where.child("config"))
+            return N.LayerNode(item["class_name"], kwargs=item.get("config") or {}, where=where)
+        if len(item) != 1:
+            raise where.error(
+                "a layer entry must have exactly one key, the layer name, e.g. {Conv2D: {filters: 32, "
+                f"kernel_size: 3}}. Received keys: {list(item)}")
+        key, value = next(iter(item.items()))
+        if key in COMBINATORS:
+            return _combinator(key, value, where.child(key))
+        inner = where.child(key)
+        _check_plain(value, inner)
+        if key in INPUT_NAMES:
+            raise where.error(f"'{key}' may only be the first entry of a model's layers.")
+        if value is None:
+            return N.LayerNode(key, where=inner)
+        if isinstance(value, dict):
+            return N.LayerNode(key, kwargs=value, where=inner)
+        if isinstance(value, list):
+            return N.LayerNode(key, args=value, where=inner)
+        return N.LayerNode(key, args=[value], where=inner)
+    raise where.error(
+        "a layer entry must be a layer name, a mapping {LayerName: arguments}, a list, or a Keras layer. "
+        f"Received: {type(item).__name__} {item!r}")
+
+
+def _input_shape(value, where):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if (not isinstance(value, (list, tuple)) or not value
+            or any(v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1) for v in value)):
+        raise where.error(f"input_shape must be a list of positive integers (None for any size), without the "
+                          f"batch dimension, e.g. [28, 28, 1]. Received: {value!r}")
+    return list(value)
+
+
+def _leading_input(items, where):
+    """Pop a leading Input entry (spec or Python) and return its shape."""
+    if not items:
+        return items, None
+    first = items[0]
+    if isinstance(first, dict) and len(first) == 1 and next(iter(first)) in INPUT_NAMES:
+        key, body = next(iter(first.items()))
+        loc = where.child(0, key)
+        if isinstance(body, list):
+            body = {"shape": body}
+        if not isinstance(body, dict) or "shape" not in body:
+            raise loc.error(f"{key} needs a shape, e.g. {{Input: {{shape: [28, 28, 1]}}}}. Received: {body!r}")
+        return items[1:], _input_shape(body["shape"], loc.child("shape"))
+    if isinstance(first, keras.layers.InputLayer):
+        return items[1:], list(first.batch_shape[1:])
+    if hasattr(first, "shape") and type(first).__name__ == "KerasTensor":
+        return items[1:], list(first.shape[1:])
+    return items, None
+
+
+def parse_document(data, *, marks=None, source=None):
+    """Turn spec data into a ``Document``.
+
+    Args:
+        data: a dict ``{name, input_shape, layers}`` or a bare list of layer entries.
+        marks: ``(line, column)`` of each spec path, from ``read_source``.
+        source: the file name, for error messages.
+
+    Returns:
+        A ``Document``.
+
+    Example:
+        >>> parse_document([{"Input": {"shape": [3]}}, {"Dense": 2}]).input_shape
+        [3]
+    """
+    root = N.Where((), marks, source)
+    name = description = input_shape = None
+    if isinstance(data, dict):
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                hint = registry.did_you_mean(key, TOP_LEVEL_KEYS)
+                raise root.child(key).error(
+                    f"unknown top-level key '{key}'.{hint} A spec has: {', '.join(TOP_LEVEL_KEYS)}.")
+        if "layers" not in data:
+            raise root.error("a spec needs a 'layers' list, e.g. {input_shape: [28, 28, 1], layers: [...]}.")
+        name, description = data.get("name"), data.get("description")
+        if name is not None and not isinstance(name, str):
+            raise root.child("name").error(f"name must be a string. Received: {name!r}")
+        if data.get("input_shape") is not None:
+            input_shape = _input_shape(data["input_shape"], root.child("input_shape"))
+        items = data["layers"]
+        where = root.child("layers")
+    elif isinstance(data, (list, tuple)):
+        items, where = list(data), root
+    else:
+        raise root.error(f"a spec must be a mapping with 'layers' or a list of layers. Received: {data!r}")
+    if not isinstance(items, (list, tuple)):
+        raise where.error(f"'layers' must be a list. Received: {type(items).__name__}")
+    items, leading = _leading_input(list(items), where)
+    offset = 1 if leading is not None else 0
+    nodes = [parse_entry(item, where.child(i + offset)) for i, item in enumerate(items)]
+    return Document(nodes, input_shape=input_shape or leading, name=name, description=description)
+
+
+def load_document(spec):
+    """``read_source`` then ``parse_document``.
+
+    Args:
+        spec: anything ``read_source`` accepts.
+
+    Returns:
+        A ``Document``.
+
+    Example:
+        >>> load_document([{"Dense": 2}]).nodes[0].to_data()
+        {'Dense': 2}
+    """
+    data, marks, source = read_source(spec)
+    return parse_document(data, marks=marks, source=source)

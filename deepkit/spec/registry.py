@@ -1,0 +1,189 @@
+"""Which layer names a spec may use: the public Keras layers plus layers registered with deepkit.
+
+A spec is data, so it may only name classes from this registry; nothing in a spec can import a module
+or run code. Layers that wrap arbitrary Python callables or foreign modules (``Lambda``,
+``TorchModuleWrapper``...) are left out on purpose.
+
+Example:
+    >>> from deepkit.spec.registry import get_layer_class
+    >>> get_layer_class("Conv2D").__name__
+    'Conv2D'
+"""
+
+import difflib
+import inspect
+
+import keras
+
+from deepkit.errors import SpecError
+
+# Layers that would let a spec run arbitrary code or load foreign artifacts.
+_EXCLUDED = {
+    "Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper", "Layer", "Wrapper",
+    "InputSpec", "Input", "InputLayer",
+}
+
+_CUSTOM = {}
+
+
+def _keras_layers():
+    found = {}
+    for name in dir(keras.layers):
+        obj = getattr(keras.layers, name)
+        if (inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
+                and name not in _EXCLUDED and not name.startswith("_")):
+            found[name] = obj
+    return found
+
+
+_KERAS = _keras_layers()
+
+
+def register_layer(cls=None, *, name=None):
+    """Make a custom Keras layer usable by name in specs and serializable in ``.keras`` files.
+
+    Args:
+        cls: the layer class (when used as a bare decorator).
+        name: the name specs use; defaults to the class name.
+
+    Returns:
+        The class itself, so this works as a decorator.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.spec import register_layer
+        >>> @register_layer(name="Scale2")
+        ... class Scale2(keras.layers.Layer):
+        ...     def call(self, x):
+        ...         return 2 * x
+        >>> from deepkit.spec.registry import get_layer_class
+        >>> get_layer_class("Scale2") is Scale2
+        True
+    """
+
+    def wrap(layer_cls):
+        if not (inspect.isclass(layer_cls) and issubclass(layer_cls, keras.layers.Layer)):
+            raise TypeError(f"register_layer expects a keras.layers.Layer subclass. Received: {layer_cls!r}")
+        spec_name = name or layer_cls.__name__
+        if spec_name in _KERAS and _KERAS[spec_name] is not layer_cls:
+            raise ValueError(f"Layer name '{spec_name}' is already a Keras layer; pick another name.")
+        keras.saving.register_keras_serializable(package="deepkit", name=spec_name)(layer_cls)
+        _CUSTOM[spec_name] = layer_cls
+        return layer_cls
+
+    if cls is not None:
+        return wrap(cls)
+    return wrap
+
+
+def layer_names():
+    """All names a spec may use, sorted.
+
+    Returns:
+        A sorted list of layer names.
+
+    Example:
+        >>> "Dense" in layer_names() and "Lambda" not in layer_names()
+        True
+    """
+    return sorted({**_KERAS, **_CUSTOM})
+
+
+def suggest(name, candidates, n=3):
+    """Close matches of ``name`` among ``candidates`` (case-insensitive), best first.
+
+    Args:
+        name: the misspelt name.
+        candidates: the valid names.
+        n: how many suggestions at most.
+
+    Returns:
+        A list of candidate names.
+
+    Example:
+        >>> suggest("conv2", ["Conv2D", "Conv1D", "Dense"])
+        ['Conv2D', 'Conv1D']
+    """
+    lowered = {c.lower(): c for c in candidates}
+    matches = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[m] for m in matches]
+
+
+def did_you_mean(name, candidates):
+    """A ``" Did you mean 'X'?"`` phrase, or an empty string when nothing is close.
+
+    Args:
+        name: the misspelt name.
+        candidates: the valid names.
+
+    Returns:
+        A string to append to an error message.
+
+    Example:
+        >>> did_you_mean("Dense2", ["Dense", "Conv2D"])
+        " Did you mean 'Dense'?"
+    """
+    close = suggest(name, candidates)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def get_layer_class(name, *, path=None, line=None, column=None, source=None):
+    """Look up a layer class by the name a spec uses.
+
+    Exact names first (``Conv2D``); a case-insensitive match is accepted when unique (``conv2d``).
+
+    Args:
+        name: the layer name.
+        path, line, column, source: where in the spec the name stands, for the error message.
+
+    Returns:
+        The layer class.
+
+    Raises:
+        SpecError: the name is not a registered layer; the message suggests close matches.
+
+    Example:
+        >>> get_layer_class("maxpooling2d").__name__
+        'MaxPooling2D'
+    """
+    table = {**_KERAS, **_CUSTOM}
+    if not isinstance(name, str):
+        raise SpecError(f"a layer name must be a string. Received: {name!r}",
+                        path=path, line=line, column=column, source=source)
+    if name in table:
+        return table[name]
+    folded = [k for k in table if k.lower() == name.lower()]
+    if len(folded) == 1:
+        return table[folded[0]]
+    hint = did_you_mean(name, table)
+    if name in _EXCLUDED:
+        reason = (f"'{name}' cannot be used in a spec: specs are data and may not carry code or "
+                  "foreign modules. Build such layers in Python and pass the instance.")
+    else:
+        reason = (f"unknown layer '{name}'.{hint} A spec may use any keras.layers class or a layer "
+                  "registered with deepkit.spec.register_layer.")
+    raise SpecError(reason, path=path, line=line, column=column, source=source)
+
+
+def spec_name_of(layer):
+    """The registry name of a layer instance's class, or None when it is not registered.
+
+    Args:
+        layer: a Keras layer instance.
+
+    Returns:
+        The name as a string, or None.
+
+    Example:
+        >>> import keras
+        >>> spec_name_of(keras.layers.Dense(3))
+        'Dense'
+    """
+    cls = type(layer)
+    for table in (_CUSTOM, _KERAS):
+        for key, value in table.items():
+            if value is cls:
+                return key
+    return None
