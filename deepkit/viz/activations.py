@@ -1,0 +1,787 @@
+"""What layers respond to: feature maps, receptive fields and top-k activating patches.
+
+* :func:`feature_maps` runs inputs through a model and returns the outputs of any
+  layers (nested models included), in batches.
+* :func:`receptive_field` works out, from the layer graph, which input pixels can
+  influence one unit of a layer: its size, its stride (jump) and where unit 0
+  starts. Branches (residual, inception) take the union of their paths.
+* :func:`top_k_patches` streams a data set through a model in batches and keeps,
+  for every channel, the ``k`` images that excite it most and the input patch
+  (the receptive field around the strongest location) -- Zeiler & Fergus (2014),
+  Fig. 2.
+"""
+
+import dataclasses
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from deepkit.viz.plotting import make_grid, new_figure, normalize_image, save_png
+
+__all__ = [
+    "feature_maps",
+    "plot_feature_maps",
+    "ReceptiveField",
+    "receptive_field",
+    "TopPatches",
+    "top_k_patches",
+    "plot_top_patches",
+]
+
+
+# --------------------------------------------------------------------------- feature maps
+
+
+def _iter_batches(data, batch_size, where):
+    """Yield numpy input batches from an array, an ``(x, y)`` tuple, or an iterable of batches."""
+    if isinstance(data, tuple) and len(data) in (2, 3) and hasattr(data[0], "shape"):
+        data = data[0]
+    if hasattr(data, "shape") and hasattr(data, "__getitem__") and not isinstance(data, dict):
+        n = data.shape[0]
+        if n == 0:
+            raise ValueError(f"{where}: the data set is empty (0 samples).")
+        for i in range(0, n, batch_size):
+            yield np.asarray(data[i : i + batch_size])
+        return
+    try:
+        iterator = iter(data)
+    except TypeError:
+        raise TypeError(
+            f"{where}: data must be an array (N, ...), an (x, y) tuple of arrays, or an "
+            f"iterable of batches. Received: {type(data).__name__}"
+        ) from None
+    seen = False
+    for batch in iterator:
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        batch = np.asarray(batch)
+        seen = True
+        yield batch
+    if not seen:
+        raise ValueError(f"{where}: the data set is empty (no batches).")
+
+
+def _check_batch_size(batch_size, where):
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+def _layer_names(model, layers):
+    from deepkit.viz.layers import layer_path, spatial_layers
+
+    if layers is None:
+        return spatial_layers(model)
+    if isinstance(layers, (str, int)) or hasattr(layers, "weights"):
+        layers = [layers]
+    return [layer_path(model, layer) for layer in layers]
+
+
+def feature_maps(model, inputs, layers=None, batch_size=32):
+    """Outputs of chosen layers for some inputs.
+
+    Args:
+        model: a functional or Sequential ``keras.Model``.
+        inputs: an array ``(N, ...)`` (or an ``(x, y)`` tuple, or an iterable
+            of batches).
+        layers: layer names / ``/`` paths / indices / objects; default every
+            layer with an image-like ``(N, h, w, c)`` output (nested models
+            included).
+        batch_size: inputs per forward pass.
+
+    Returns:
+        A dict ``{layer path: numpy array (N, ...)}`` in the order requested.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c"),
+        ...                       keras.layers.MaxPooling2D(name="p")])
+        >>> maps = feature_maps(m, np.zeros((5, 8, 8, 1), "float32"))
+        >>> {k: v.shape for k, v in maps.items()}
+        {'c': (5, 6, 6, 3), 'p': (5, 3, 3, 3)}
+    """
+    from deepkit.viz.layers import feature_model
+
+    batch_size = _check_batch_size(batch_size, "feature_maps")
+    names = _layer_names(model, layers)
+    if not names:
+        raise ValueError(
+            f"feature_maps: model {model.name!r} has no layer with an image-like output; "
+            "pass layers= explicitly."
+        )
+    fm = feature_model(model, names)
+    chunks = [[] for _ in names]
+    for xb in _iter_batches(inputs, batch_size, "feature_maps"):
+        outs = fm.predict_on_batch(xb)
+        if not isinstance(outs, (list, tuple)):
+            outs = [outs]
+        for store, out in zip(chunks, outs):
+            store.append(np.asarray(out))
+    return {name: np.concatenate(parts, axis=0) for name, parts in zip(names, chunks)}
+
+
+def plot_feature_maps(maps, index=0, max_channels=32, ncols=None, title=None, cmap="viridis",
+                      path=None):
+    """Draw the channels of one feature map (one input) as a grid.
+
+    Args:
+        maps: an array ``(N, h, w, c)`` (e.g. one value of
+            :func:`feature_maps`), ``(N, units)`` for dense layers (drawn as a
+            strip), or ``(h, w, c)`` for one input.
+        index: which input of the batch to draw.
+        max_channels: draw at most this many channels (the first ones).
+        ncols: grid columns.
+        title: axes title.
+        cmap: colour map.
+        path: if given, also save as PNG.
+
+    Returns:
+        The matplotlib ``Figure``; ``fig.deepkit_image`` holds the grid.
+
+    Example:
+        >>> fig = plot_feature_maps(np.random.rand(2, 6, 6, 5), index=1)
+        >>> fig.deepkit_image.ndim
+        3
+    """
+    maps = np.asarray(maps, np.float32)
+    if maps.ndim == 3:
+        maps = maps[None]
+        index = 0
+    if maps.ndim == 2:  # dense: (N, units) -> one strip
+        vec = maps[index]
+        side = int(math.ceil(math.sqrt(vec.size)))
+        padded = np.full(side * side, np.nan, np.float32)
+        padded[: vec.size] = vec
+        grid = padded.reshape(side, side)
+        fig, ax = new_figure(figsize=(3.2, 3.0))
+        im = ax.imshow(grid, cmap=cmap, interpolation="nearest")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title or f"{vec.size} units", fontsize=9)
+        fig.deepkit_image = np.nan_to_num(grid)[..., None]
+        if path is not None:
+            save_png(fig, path)
+        return fig
+    if maps.ndim != 4:
+        raise ValueError(
+            "plot_feature_maps: expected maps of shape (N, h, w, c), (h, w, c) or (N, units). "
+            f"Received: shape={maps.shape}"
+        )
+    if not 0 <= index < maps.shape[0]:
+        raise IndexError(
+            f"plot_feature_maps: index {index} out of range for {maps.shape[0]} inputs."
+        )
+    chans = np.transpose(maps[index], (2, 0, 1))[:max_channels]  # (c, h, w)
+    tiles = normalize_image(chans, "minmax", axis=(1, 2))
+    h, w = tiles.shape[1:]
+    up = max(1, int(math.ceil(24 / max(h, w))))
+    tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
+    grid = make_grid(tiles, ncols=ncols, padding=max(1, up // 2), pad_value=1.0)
+    gh, gw = grid.shape[:2]
+    scale = 7.0 / max(gh, gw)
+    fig, ax = new_figure(figsize=(max(2.5, gw * scale), max(2.5, gh * scale) + 0.4))
+    import matplotlib
+
+    rgb = matplotlib.colormaps[cmap](grid[..., 0])[..., :3]
+    rgb[grid[..., 0] == 1.0] = rgb[grid[..., 0] == 1.0]  # keep colormap top for maxima
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title or f"{min(maps.shape[-1], max_channels)} of {maps.shape[-1]} channels, "
+                 f"{maps.shape[1]}x{maps.shape[2]}", fontsize=9)
+    fig.deepkit_image = rgb
+    if path is not None:
+        save_png(fig, path)
+    return fig
+
+
+# --------------------------------------------------------------------------- receptive fields
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceptiveField:
+    """Receptive field of the units of one layer, per spatial axis (rows, cols).
+
+    Unit ``(i, j)`` of the layer sees input pixels rows
+    ``start[0] + i*stride[0]`` to ``start[0] + i*stride[0] + size[0] - 1``
+    (and likewise for columns). ``start`` is negative where the field reaches
+    into zero padding. ``size is None`` means the layer has no spatial axes
+    left (after ``Flatten``, global pooling or ``Dense``): every unit sees the
+    whole input.
+
+    Attributes:
+        size: tuple of ints (receptive field extent), or ``None``.
+        stride: tuple of ints (input pixels between neighbouring units).
+        start: tuple of ints (first input pixel seen by unit 0).
+    """
+
+    size: tuple = None
+    stride: tuple = None
+    start: tuple = None
+
+    @property
+    def is_global(self):
+        """True when every unit sees the whole input."""
+        return self.size is None
+
+    def box(self, position, image_shape=None):
+        """Input box ``(y0, x0, y1, x1)`` (end exclusive) seen by the unit at ``position``.
+
+        Args:
+            position: unit coordinates, e.g. ``(i, j)``.
+            image_shape: ``(H, W)``; when given, the box is clipped to it.
+
+        Returns:
+            A tuple of ints: the starts of every axis, then the ends.
+
+        Example:
+            >>> rf = ReceptiveField(size=(5, 5), stride=(2, 2), start=(-2, -2))
+            >>> rf.box((0, 3)), rf.box((0, 3), image_shape=(8, 8))
+            ((-2, 4, 3, 9), (0, 4, 3, 8))
+        """
+        if self.is_global:
+            if image_shape is None:
+                raise ValueError("ReceptiveField.box: a global field needs image_shape.")
+            return tuple([0] * len(image_shape)) + tuple(int(s) for s in image_shape)
+        starts = [int(s + p * j) for s, p, j in zip(self.start, position, self.stride)]
+        ends = [s + int(r) for s, r in zip(starts, self.size)]
+        if image_shape is not None:
+            starts = [min(max(s, 0), n) for s, n in zip(starts, image_shape)]
+            ends = [min(max(e, 0), n) for e, n in zip(ends, image_shape)]
+        return tuple(starts) + tuple(ends)
+
+
+_IDENTITY = "identity"
+
+
+def _compose(outer, inner):
+    """RF of ``inner`` (relative to a tensor) placed on ``outer`` (relative to the input)."""
+    if outer is None or inner is None:
+        return None
+    return tuple(
+        (s_a + s_b * j_a, j_a * j_b, r_a + (r_b - 1) * j_a)
+        for (s_a, j_a, r_a), (s_b, j_b, r_b) in zip(outer, inner)
+    )
+
+
+def _union(rfs, where):
+    rfs = [r for r in rfs if r is not _IDENTITY]
+    if any(r is None for r in rfs):
+        return None
+    if not rfs:
+        return _IDENTITY
+    first = rfs[0]
+    out = []
+    for axis in range(len(first)):
+        jumps = {r[axis][1] for r in rfs}
+        if len(jumps) > 1:
+            raise ValueError(
+                f"receptive_field: branches merged at {where} have different strides {sorted(jumps)}."
+            )
+        start = min(r[axis][0] for r in rfs)
+        end = max(r[axis][0] + r[axis][2] for r in rfs)
+        out.append((start, first[axis][1], end - start))
+    return tuple(out)
+
+
+def _class_names(op):
+    return {c.__name__ for c in type(op).__mro__}
+
+
+def _spatial(shape, channels_first):
+    shape = tuple(shape)
+    return shape[2:] if channels_first else shape[1:-1]
+
+
+def _same_pad(n, k, s):
+    if n is None:  # unknown size: exact for stride 1, usual for others
+        return (k - 1) // 2
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2
+
+
+def _as_tuple(v, nd):
+    if isinstance(v, int):
+        return (v,) * nd
+    return tuple(v)
+
+
+def _op_rf(op, in_shape, out_shape, nd):
+    """Per-axis ``(start, jump, size)`` of one operation, ``None`` for global, or raise."""
+    names = _class_names(op)
+    fmt = getattr(op, "data_format", None)
+    channels_first = fmt == "channels_first"
+    if hasattr(op, "receptive_field_params"):
+        return tuple(tuple(Fraction(v) for v in axis) for axis in op.receptive_field_params(in_shape))
+    in_sp = _spatial(in_shape, channels_first)
+    if names & {"BaseGlobalPooling", "Flatten"} or len(out_shape) < len(in_shape):
+        return None
+    if names & {"BaseConvTranspose", "UpSampling1D", "UpSampling2D", "UpSampling3D"}:
+        raise ValueError(
+            f"receptive_field: layer {op.name!r} ({type(op).__name__}) upsamples; receptive "
+            "fields through upsampling are not supported."
+        )
+    if names & {"BaseConv", "BaseDepthwiseConv", "BaseSeparableConv", "BasePooling"}:
+        if "BasePooling" in names:
+            k, s, d = _as_tuple(op.pool_size, nd), _as_tuple(op.strides, nd), (1,) * nd
+        else:
+            k = _as_tuple(op.kernel_size, nd)
+            s = _as_tuple(op.strides, nd)
+            d = _as_tuple(op.dilation_rate, nd)
+        pad = str(op.padding).lower()
+        out = []
+        for axis in range(nd):
+            keff = d[axis] * (k[axis] - 1) + 1
+            if pad == "valid":
+                before = 0
+            elif pad == "same":
+                before = _same_pad(in_sp[axis], keff, s[axis])
+            elif pad == "causal":
+                before = keff - 1
+            else:
+                raise ValueError(
+                    f"receptive_field: unknown padding {op.padding!r} in layer {op.name!r}."
+                )
+            out.append((Fraction(-before), Fraction(s[axis]), Fraction(keff)))
+        return tuple(out)
+    if names & {"ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"}:
+        pads = op.padding
+        if nd == 1 and isinstance(pads[0], int):
+            pads = (tuple(pads),)
+        return tuple((Fraction(-p[0]), Fraction(1), Fraction(1)) for p in pads)
+    if names & {"Cropping1D", "Cropping2D", "Cropping3D"}:
+        crops = op.cropping
+        if nd == 1 and isinstance(crops[0], int):
+            crops = (tuple(crops),)
+        return tuple((Fraction(c[0]), Fraction(1), Fraction(1)) for c in crops)
+    # Anything else: pointwise if it keeps the spatial size (activations, normalization,
+    # dropout, merges, 1x1 style ops, Rescaling...), global if it drops spatial axes.
+    if len(out_shape) < len(in_shape):
+        return None
+    if len(out_shape) == len(in_shape):
+        out_sp = _spatial(out_shape, channels_first)
+        if all(a == b or a is None or b is None for a, b in zip(in_sp, out_sp)):
+            return _IDENTITY
+    raise ValueError(
+        f"receptive_field: cannot tell how layer {getattr(op, 'name', op)!r} "
+        f"({type(op).__name__}) maps {tuple(in_shape)} to {tuple(out_shape)}. Give the layer a "
+        "method receptive_field_params(input_shape) -> [(start, stride, size), ...] per axis."
+    )
+
+
+def _tensor_rf(tensor, nd, memo):
+    key = id(tensor)
+    if key in memo:
+        return memo[key]
+    import keras
+
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        raise ValueError(f"receptive_field: tensor {tensor!r} is not part of a Keras graph.")
+    op, node_index, tensor_index = history.operation, history.node_index, history.tensor_index
+    if isinstance(op, keras.layers.InputLayer):
+        memo[key] = _IDENTITY
+        return _IDENTITY
+    node = op._inbound_nodes[node_index]
+    inputs = [t for t in node.input_tensors]
+    in_rfs = [_tensor_rf(t, nd, memo) for t in inputs]
+    merged = _union(in_rfs, getattr(op, "name", type(op).__name__))
+    if not inputs:
+        merged = _IDENTITY
+    if hasattr(op, "_nodes_by_depth") or hasattr(op, "_functional"):
+        graph = op._functional if hasattr(op, "_functional") and op._functional is not None else op
+        inner_out = graph.outputs[tensor_index]
+        own = _tensor_rf(inner_out, nd, {})
+    else:
+        in_shape = inputs[0].shape if inputs else tensor.shape
+        own = _op_rf(op, in_shape, tensor.shape, nd)
+    if own is _IDENTITY:
+        result = merged
+    elif merged is _IDENTITY:
+        result = own
+    else:
+        result = _compose(merged, own)
+    memo[key] = result
+    return result
+
+
+def _chain(model, target):
+    for layer in getattr(model, "layers", []):
+        if layer is target:
+            return []
+    for layer in getattr(model, "layers", []):
+        if hasattr(layer, "layers"):
+            sub = _chain(layer, target)
+            if sub is not None:
+                return [layer] + sub
+    return None
+
+
+def _graph(model):
+    functional = getattr(model, "_functional", None)
+    return functional if functional is not None else model
+
+
+def _node_in(graph, op):
+    for depth in sorted(getattr(graph, "_nodes_by_depth", {}), reverse=True):
+        for node in graph._nodes_by_depth[depth]:
+            if node.operation is op:
+                return node
+    return op._inbound_nodes[0]
+
+
+def receptive_field(model, layer):
+    """Receptive field of a layer's units in the model's input image.
+
+    Walks the layer graph from the layer back to the input, combining every
+    convolution and pooling (kernel size, stride, dilation, ``"valid"`` /
+    ``"same"`` / ``"causal"`` padding), zero-padding and cropping; layers
+    that keep the spatial size count as pointwise; where branches merge
+    (residual, inception) the union of their fields is taken. Layers inside
+    nested models are placed through their model's call. A custom layer can
+    define ``receptive_field_params(input_shape)`` returning
+    ``[(start, stride, size), ...]`` per spatial axis.
+
+    Args:
+        model: a functional or Sequential ``keras.Model``.
+        layer: layer name, ``/`` path, index or object.
+
+    Returns:
+        A :class:`ReceptiveField`.
+
+    Raises:
+        ValueError: for layers whose spatial mapping is unknown
+            (upsampling, transposed convolution, reshapes).
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((32, 32, 3)),
+        ...     keras.layers.Conv2D(8, 3, padding="same", name="c1"),
+        ...     keras.layers.MaxPooling2D(2, name="p1"),
+        ...     keras.layers.Conv2D(8, 3, padding="same", name="c2")])
+        >>> receptive_field(m, "c2")
+        ReceptiveField(size=(8, 8), stride=(2, 2), start=(-3, -3))
+    """
+    from deepkit.viz.layers import resolve_layer
+
+    lyr = resolve_layer(model, layer)
+    chain = _chain(model, lyr) or []
+    in_shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
+    nd = len(in_shape) - 2
+    containers = [model] + chain
+    inner_graph = _graph(containers[-1])
+    node = _node_in(inner_graph, lyr)
+    out = node.outputs[0]
+    rf = _tensor_rf(out, nd, {})
+    for parent, child in zip(containers[-2::-1], containers[:0:-1]):
+        pnode = _node_in(_graph(parent), child)
+        outer = _union([_tensor_rf(t, nd, {}) for t in pnode.input_tensors], child.name)
+        if outer is _IDENTITY:
+            continue
+        rf = outer if rf is _IDENTITY else _compose(outer, rf)
+    if rf is None:
+        return ReceptiveField(None, None, None)
+    if rf is _IDENTITY:
+        return ReceptiveField((1,) * nd, (1,) * nd, (0,) * nd)
+    for s, j, r in rf:
+        if j.denominator != 1 or s.denominator != 1 or r.denominator != 1:  # pragma: no cover
+            raise ValueError("receptive_field: fractional receptive field (upsampling?).")
+    return ReceptiveField(
+        size=tuple(int(r) for _, _, r in rf),
+        stride=tuple(int(j) for _, j, _ in rf),
+        start=tuple(int(s) for s, _, _ in rf),
+    )
+
+
+# --------------------------------------------------------------------------- top-k patches
+
+
+@dataclasses.dataclass
+class TopPatches:
+    """The inputs that excite each channel of a layer most (result of :func:`top_k_patches`).
+
+    For channel ``channels[c]``, entry ``t`` (``t = 0`` strongest) is data-set
+    image ``indices[c, t]``, whose strongest unit for that channel sits at
+    ``positions[c, t]`` with activation ``values[c, t]``; the unit's receptive
+    field covers input box ``boxes[c, t] = (y0, x0, y1, x1)`` (clipped to the
+    image, end exclusive) and ``patches[c, t]`` is that part of the image,
+    zero where the field leaves the image. Slots never filled (data set
+    smaller than ``k``) have index ``-1`` and value ``-inf``.
+
+    Attributes:
+        layer: layer path.
+        channels: ``(C,)`` channel numbers.
+        values: ``(C, k)`` activations, descending.
+        indices: ``(C, k)`` data-set indices.
+        positions: ``(C, k, 2)`` unit rows/cols in the feature map (``-1`` for
+            layers without spatial axes).
+        boxes: ``(C, k, 4)`` input boxes.
+        patches: ``(C, k, ph, pw, channels)`` input patches.
+        receptive_field: the layer's :class:`ReceptiveField`.
+        num_images: how many images were scanned.
+    """
+
+    layer: str
+    channels: np.ndarray
+    values: np.ndarray
+    indices: np.ndarray
+    positions: np.ndarray
+    boxes: np.ndarray
+    patches: np.ndarray
+    receptive_field: ReceptiveField
+    num_images: int = 0
+
+
+def _reducer(model, layer, channels):
+    """Model: inputs -> (max over positions, argmax position) per channel, one batch at a time."""
+    import keras
+    from keras import ops
+
+    from deepkit.viz.layers import feature_model, resolve_layer
+
+    fm = feature_model(model, layer)
+    out = fm.output
+    lyr = resolve_layer(model, layer)
+    channels_first = getattr(lyr, "data_format", None) == "channels_first"
+    rank = len(out.shape)
+    if rank < 2:
+        raise ValueError(
+            f"top_k_patches: layer {lyr.name!r} has output shape {tuple(out.shape)}; "
+            "need (batch, ..., channels)."
+        )
+
+    class _SpatialMax(keras.layers.Layer):
+        def call(self, x):
+            if channels_first and rank > 2:
+                x = ops.moveaxis(x, 1, -1)
+            if channels is not None:
+                x = ops.take(x, channels, axis=-1)
+            if rank == 2:
+                return x, ops.zeros_like(x, dtype="int32")
+            flat = ops.reshape(x, (ops.shape(x)[0], -1, ops.shape(x)[-1]))
+            return ops.max(flat, axis=1), ops.cast(ops.argmax(flat, axis=1), "int32")
+
+    return keras.Model(fm.inputs, _SpatialMax(name="spatial_max")(out)), tuple(out.shape), \
+        channels_first
+
+
+def top_k_patches(model, layer, data, k=9, channels=None, batch_size=64):
+    """Find, for every channel of a layer, the ``k`` data-set images that excite it most.
+
+    Zeiler & Fergus (2014), Fig. 2: each channel is shown by the input
+    patches of its strongest activations over a data set. For every image
+    the strongest position of each channel is taken (one entry per image),
+    and the top ``k`` images over the whole data set are kept. The data set
+    is streamed in batches (the per-batch reduction runs compiled, on the
+    device), so it can be far larger than memory.
+
+    Args:
+        model: a functional or Sequential ``keras.Model`` on images
+            ``(N, H, W, C)``.
+        layer: layer name, ``/`` path, index or object (convolution,
+            pooling, activation... or a dense layer: then the patch is the
+            whole image).
+        data: images ``(N, H, W, C)``, an ``(x, y)`` tuple, or an iterable of
+            batches (``x`` or ``(x, y)``).
+        k: patches per channel.
+        channels: channel numbers to keep (default all).
+        batch_size: images per forward pass when ``data`` is an array.
+
+    Returns:
+        A :class:`TopPatches`.
+
+    Raises:
+        ValueError: for ``k < 1``, an empty data set, non-image inputs or
+            channels out of range.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)),
+        ...                       keras.layers.Conv2D(2, 3, name="c", use_bias=False)])
+        >>> x = np.random.default_rng(0).random((20, 8, 8, 1)).astype("float32")
+        >>> top = top_k_patches(m, "c", x, k=3)
+        >>> top.values.shape, top.patches.shape
+        ((2, 3), (2, 3, 3, 3, 1))
+    """
+    from deepkit.viz.layers import layer_path
+
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"top_k_patches: k must be a positive integer. Received: k={k!r}")
+    k = int(k)
+    batch_size = _check_batch_size(batch_size, "top_k_patches")
+    in_shape = tuple(model.inputs[0].shape)
+    if len(in_shape) != 4:
+        raise ValueError(
+            "top_k_patches: the model input must be images (batch, H, W, C). "
+            f"Received: input shape={in_shape}"
+        )
+    path = layer_path(model, layer)
+    rf = receptive_field(model, path)
+    if channels is not None:
+        channels = np.atleast_1d(np.asarray(channels, dtype=np.int64))
+    reducer, out_shape, channels_first = _reducer(model, path, None if channels is None
+                                                  else channels.astype("int32"))
+    n_channels = out_shape[1] if channels_first and len(out_shape) > 2 else out_shape[-1]
+    if channels is not None:
+        bad = [int(c) for c in channels if not 0 <= c < n_channels]
+        if bad:
+            raise ValueError(
+                f"top_k_patches: layer {path!r} has {n_channels} channels (0..{n_channels - 1}). "
+                f"Received: channels={bad}"
+            )
+    else:
+        channels = np.arange(n_channels)
+    fmap_sp = (out_shape[2:] if channels_first else out_shape[1:-1]) if len(out_shape) > 2 else ()
+    input_cf = any(getattr(l, "data_format", None) == "channels_first"
+                   for _, l in _walk_named(model))
+    img_h, img_w = (in_shape[2], in_shape[3]) if input_cf else (in_shape[1], in_shape[2])
+    nch = len(channels)
+    best_v = np.full((nch, k), -np.inf, np.float32)
+    best_i = np.full((nch, k), -1, np.int64)
+    best_p = np.full((nch, k, 2), -1, np.int64)
+    best_b = np.zeros((nch, k, 4), np.int64)
+    best_patch = None
+    offset = 0
+    for xb in _iter_batches(data, batch_size, "top_k_patches"):
+        images = np.transpose(xb, (0, 2, 3, 1)) if input_cf else xb
+        if images.ndim != 4:
+            raise ValueError(
+                f"top_k_patches: batches must be (B, H, W, C) images. Received: shape={xb.shape}"
+            )
+        img_h, img_w = images.shape[1:3]
+        if rf.is_global:
+            ph, pw = img_h, img_w
+        else:
+            ph, pw = min(rf.size[0], img_h), min(rf.size[1], img_w)
+        if best_patch is None:
+            best_patch = np.zeros((nch, k, ph, pw, images.shape[-1]), np.float32)
+        vals, arg = reducer.predict_on_batch(xb)
+        vals, arg = np.asarray(vals, np.float32), np.asarray(arg, np.int64)
+        b = vals.shape[0]
+        all_v = np.concatenate([best_v, vals.T], axis=1)
+        order = np.argsort(-all_v, axis=1, kind="stable")[:, :k]
+        rows = np.arange(nch)[:, None]
+        new_v = all_v[rows, order]
+        new_i = np.concatenate([best_i, offset + np.tile(np.arange(b), (nch, 1))], axis=1)[rows, order]
+        if len(fmap_sp) == 2:
+            pos_b = np.stack([arg.T // fmap_sp[1], arg.T % fmap_sp[1]], axis=-1)
+        else:
+            pos_b = np.full((nch, b, 2), -1, np.int64)
+        new_p = np.concatenate([best_p, pos_b], axis=1)[rows, order]
+        new_b = best_b[rows, np.minimum(order, k - 1)].copy()
+        new_patch = best_patch[rows, np.minimum(order, k - 1)].copy()
+        for c, t in zip(*np.nonzero(order >= k)):
+            j = order[c, t] - k
+            box, patch = _crop(images[j], rf, tuple(new_p[c, t]), ph, pw)
+            new_b[c, t] = box
+            new_patch[c, t] = patch
+        best_v, best_i, best_p, best_b, best_patch = new_v, new_i, new_p, new_b, new_patch
+        offset += b
+    return TopPatches(layer=path, channels=channels, values=best_v, indices=best_i,
+                      positions=best_p, boxes=best_b, patches=best_patch, receptive_field=rf,
+                      num_images=offset)
+
+
+def _crop(image, rf, position, ph, pw):
+    """Clipped box and the (ph, pw) patch of ``image`` seen by the unit at ``position``."""
+    h, w = image.shape[:2]
+    patch = np.zeros((ph, pw, image.shape[-1]), np.float32)
+    if rf.is_global or position[0] < 0:
+        patch[:] = image[:ph, :pw]
+        return (0, 0, h, w), patch
+    y0, x0, y1, x1 = rf.box(position)
+    if rf.size[0] >= h:
+        y0, y1 = 0, h
+    if rf.size[1] >= w:
+        x0, x1 = 0, w
+    cy0, cx0, cy1, cx1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, w)
+    if cy1 > cy0 and cx1 > cx0:
+        patch[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = image[cy0:cy1, cx0:cx1]
+    return (cy0, cx0, cy1, cx1), patch
+
+
+def _walk_named(model):
+    for layer in getattr(model, "layers", []):
+        yield layer.name, layer
+        if hasattr(layer, "layers"):
+            yield from _walk_named(layer)
+
+
+def plot_top_patches(top, channels=None, max_channels=16, normalize="all", upscale=None,
+                     title=None, path=None):
+    """Draw top-k patches: one row per channel, strongest first (Zeiler & Fergus Fig. 2).
+
+    Args:
+        top: a :class:`TopPatches`.
+        channels: which of ``top.channels`` to draw (default the first
+            ``max_channels``).
+        max_channels: row limit.
+        normalize: ``"all"`` keeps the images' common scale (true colours),
+            ``"each"`` stretches every patch.
+        upscale: pixel repeat for small patches; default makes patches at
+            least 24 pixels.
+        title: axes title.
+        path: if given, also save as PNG.
+
+    Returns:
+        The matplotlib ``Figure``; ``fig.deepkit_image`` holds the grid.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c")])
+        >>> top = top_k_patches(m, "c", np.random.rand(10, 8, 8, 1).astype("float32"), k=4)
+        >>> plot_top_patches(top).deepkit_image.shape[:2]
+        (54, 106)
+    """
+    if channels is None:
+        rows = np.arange(min(len(top.channels), max_channels))
+    else:
+        wanted = list(np.atleast_1d(channels))
+        lookup = {int(c): i for i, c in enumerate(top.channels)}
+        missing = [c for c in wanted if int(c) not in lookup]
+        if missing:
+            raise ValueError(
+                f"plot_top_patches: channels {missing} were not collected; available: "
+                f"{[int(c) for c in top.channels][:20]}"
+            )
+        rows = np.array([lookup[int(c)] for c in wanted])
+    patches = top.patches[rows]  # (R, k, ph, pw, ch)
+    r, k = patches.shape[:2]
+    tiles = patches.reshape(r * k, *patches.shape[2:])
+    valid = (top.indices[rows] >= 0).reshape(-1)
+    if normalize == "each":
+        tiles = normalize_image(tiles, "minmax", axis=(1, 2, 3))
+    elif normalize == "all":
+        tiles = normalize_image(tiles, "minmax")
+    else:
+        raise ValueError(
+            f"plot_top_patches: normalize must be 'all' or 'each'. Received: normalize={normalize!r}"
+        )
+    tiles[~valid] = 1.0
+    ph, pw = tiles.shape[1:3]
+    up = int(upscale or max(1, int(math.ceil(24 / max(ph, pw)))))
+    tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
+    pad = 2
+    grid = make_grid(tiles, ncols=k, padding=pad, pad_value=1.0)
+    gh, gw = grid.shape[:2]
+    scale = 7.0 / max(gw, gh * 0.8)
+    fig, ax = new_figure(figsize=(max(3.0, gw * scale) + 0.6, max(1.5, gh * scale) + 0.5))
+    if grid.shape[-1] == 1:
+        ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(grid[..., :3], interpolation="nearest")
+    th = tiles.shape[1]
+    ax.set_yticks([pad + i * (th + pad) + th / 2 for i in range(r)],
+                  [f"ch {int(top.channels[i])}" for i in rows], fontsize=7)
+    ax.set_xticks([])
+    rf = top.receptive_field
+    rf_text = "whole image" if rf.is_global else f"{rf.size[0]}x{rf.size[1]} px"
+    ax.set_title(title or f"{top.layer}: top {k} of {top.num_images} images, "
+                 f"receptive field {rf_text}", fontsize=9)
+    fig.deepkit_image = grid
+    if path is not None:
+        save_png(fig, path)
+    return fig
