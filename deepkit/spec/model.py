@@ -51,10 +51,9 @@ class Model(keras.Model):
         Example:
             >>> import deepkit
             >>> print(deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).to_spec("yaml"), end="")
-            input_shape:
-            - 3
+            input_shape: [3]
             layers:
-            - Dense: 2
+            - {Dense: 2}
         """
         if self._spec_document is None:
             raise SpecError(f"model '{self.name}' was not built from a spec (use deepkit.from_spec or "
@@ -298,7 +297,7 @@ def to_spec(model, format=None):
             raise SpecError(f"model '{model.name}' is not a plain stack of layers (layer '{layer.name}' has "
                             "several inputs or is shared); build it with deepkit.Sequential/from_spec "
                             "to keep its branches as a spec.")
-    from deepkit.spec.nodes import LayerNode
+    from deepkit.spec.nodes import LayerNode, _is_auto_name
 
     doc_nodes = []
     ctx = BuildContext()
@@ -306,7 +305,7 @@ def to_spec(model, format=None):
     for layer in layers:
         node = LayerNode(instance=layer)
         auto = ctx.auto_name(_snake(node.class_name))
-        node.explicit_name = None if layer.name == auto else layer.name
+        node.explicit_name = None if _is_auto_name(layer, auto) else layer.name
         ctx.claim(layer.name, node.where)
         doc_nodes.append(node)
     from deepkit.spec.parse import Document

@@ -162,6 +162,13 @@ def non_default_config(layer):
     return out
 
 
+def _is_auto_name(layer, auto):
+    """True when a layer's name is the one deepkit or Keras would have made up (``dense``, ``dense_7``)."""
+    if layer.name == auto:
+        return True
+    return re.fullmatch(re.escape(to_snake_case(type(layer).__name__)) + r"(_\d+)?", layer.name) is not None
+
+
 class Node:
     """Base class of spec nodes."""
 
@@ -239,7 +246,7 @@ class LayerNode(Node):
                 raise self.where.error(f"cannot create {self.class_name}: {exc}") from exc
         else:
             auto = ctx.auto_name(to_snake_case(self.class_name))
-            self.explicit_name = None if self.layer.name == auto else self.layer.name
+            self.explicit_name = None if _is_auto_name(self.layer, auto) else self.layer.name
         ctx.claim(self.layer.name, self.where)
         try:
             return self.layer(x)

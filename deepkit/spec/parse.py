@@ -82,6 +82,9 @@ def _yaml_error(exc, source, what="YAML"):
     if "constructor" in str(problem) or "tag" in str(problem):
         problem = (f"{problem}. Tags that build Python objects are refused: a spec is plain data "
                    "(strings, numbers, booleans, null, lists, mappings)")
+    context_mark = getattr(exc, "context_mark", None)
+    if getattr(exc, "context", None) and context_mark is not None and context_mark is not mark:
+        problem = f"{problem} ({exc.context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
     return SpecError(f"malformed {what}: {problem}", line=mark.line + 1 if mark else None,
                      column=mark.column + 1 if mark else None, source=source)
 

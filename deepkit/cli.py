@@ -1,0 +1,212 @@
+"""The ``deepkit`` command: train, summary, models, report.
+
+``deepkit train`` with no arguments trains LeNet-5 on scikit-learn's offline digits (upsampled to
+32x32, as LeCun padded MNIST) and prints the test accuracy.
+
+Example:
+    >>> from deepkit.cli import main
+    >>> main(["models", "--filter", "lenet"])  # doctest: +ELLIPSIS
+    lenet5...
+    0
+"""
+
+import argparse
+import os
+import sys
+import time
+
+
+def _parse_shape(text):
+    try:
+        return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 32,32,3. Received: {text!r}") from None
+
+
+def _load_model(spec, input_shape=None, num_classes=None):
+    """A model from a zoo name, a spec file (.yaml/.yml/.json) or a saved .keras file."""
+    import keras
+
+    import deepkit
+    from deepkit import models
+
+    if spec.endswith(".keras"):
+        if not os.path.isfile(spec):
+            raise SystemExit(f"deepkit: model file not found: {spec}")
+        return keras.saving.load_model(spec, safe_mode=True)
+    if spec.lower().endswith((".yaml", ".yml", ".json")):
+        return deepkit.from_spec(spec, input_shape=input_shape)
+    kwargs = {}
+    if input_shape is not None:
+        kwargs["input_shape"] = input_shape
+    if num_classes is not None:
+        kwargs["num_classes"] = num_classes
+    return models.create(spec, **kwargs)
+
+
+def _load_data(name, data_path=None, image_size=None):
+    import numpy as np
+
+    from deepkit import datasets
+
+    if name.endswith(".npz") and os.path.isfile(name):
+        with np.load(name, allow_pickle=False) as d:
+            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in d]
+            if missing:
+                raise SystemExit(f"deepkit: {name} lacks arrays {missing}; expected x_train, y_train, x_test, y_test.")
+            return (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"]), int(d["y_train"].max()) + 1
+    kwargs = {}
+    if data_path:
+        kwargs["path"] = data_path
+    key = name.lower().replace("-", "_")
+    if key == "digits":
+        kwargs["image_size"] = image_size or 32
+    splits = datasets.load(name, **kwargs)
+    return splits[0], splits[1], datasets.info(name).num_classes
+
+
+def cmd_train(args):
+    """Train a model on a dataset, print the test accuracy, optionally save it."""
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    image_size = args.input_shape[0] if args.input_shape else None
+    (x, y), (x_test, y_test), num_classes = _load_data(args.data, args.data_path, image_size)
+    input_shape = args.input_shape or tuple(x.shape[1:])
+    model = _load_model(args.model, input_shape=input_shape, num_classes=num_classes)
+    optimizer = keras.optimizers.get({"class_name": args.optimizer, "config": {"learning_rate": args.lr}})
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=_outputs_logits(model)), metrics=["accuracy"])
+    start = time.perf_counter()
+    fit_kwargs = dict(batch_size=args.batch_size, epochs=args.epochs, validation_split=args.validation_split,
+                      verbose=2 if args.verbose else 0)
+    if args.fast:
+        fit_kwargs["fast"] = True
+    history = model.fit(x, y, **fit_kwargs)
+    seconds = time.perf_counter() - start
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    print(f"model: {model.name} ({model.count_params():,} parameters)  data: {args.data} "
+          f"({len(x)} train / {len(x_test)} test)")
+    print(f"trained {len(history.history['loss'])} epochs in {seconds:.1f} s; final train loss "
+          f"{history.history['loss'][-1]:.4f}")
+    print(f"test accuracy: {accuracy:.4f}")
+    if args.out:
+        model.save(args.out)
+        print(f"saved to {args.out}")
+    return 0
+
+
+def _outputs_logits(model):
+    activation = getattr(model.layers[-1], "activation", None)
+    name = getattr(activation, "__name__", "")
+    return name not in ("softmax", "sigmoid")
+
+
+def cmd_summary(args):
+    """Print a model's layers with output shapes, parameters and multiply-adds."""
+    from deepkit.summary import summary
+
+    model = _load_model(args.model, input_shape=args.input_shape, num_classes=args.num_classes)
+    summary(model)
+    if args.spec:
+        print(model.to_spec("yaml"))
+    return 0
+
+
+def cmd_models(args):
+    """List the zoo's model names."""
+    from deepkit import models
+
+    names = models.list_models(args.filter) if args.filter else models.list_models()
+    for name in names:
+        print(name)
+    return 0
+
+
+def cmd_report(args):
+    """Write the HTML report of what a model's layers have learned."""
+    from deepkit.viz import report
+
+    return report.run_from_args(args) or 0
+
+
+def build_parser():
+    """The argument parser of the ``deepkit`` command.
+
+    Returns:
+        An ``argparse.ArgumentParser``.
+
+    Example:
+        >>> build_parser().parse_args(["train", "--epochs", "2"]).epochs
+        2
+    """
+    parser = argparse.ArgumentParser(prog="deepkit", description="Stack layers, train classic networks, "
+                                     "and see what each layer has learned.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model and print its test accuracy")
+    train.add_argument("--model", default="lenet5", help="zoo name, spec file (.yaml/.json) or .keras file "
+                       "(default: lenet5)")
+    train.add_argument("--data", default="digits", help="dataset name or .npz file with x_train, y_train, "
+                       "x_test, y_test (default: digits, offline)")
+    train.add_argument("--data-path", help="local file or folder for mnist/cifar10/... (no download)")
+    train.add_argument("--input-shape", type=_parse_shape, help="e.g. 32,32,1 (default: the data's shape)")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--optimizer", default="adam")
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--validation-split", type=float, default=0.0)
+    train.add_argument("--fast", action="store_true", help="use deepkit's on-device fast fit path")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="save the trained model to this .keras file")
+    train.add_argument("--verbose", action="store_true")
+    train.set_defaults(func=cmd_train)
+
+    summ = sub.add_parser("summary", help="layers, output shapes, parameters and multiply-adds")
+    summ.add_argument("model", help="zoo name, spec file or .keras file")
+    summ.add_argument("--input-shape", type=_parse_shape)
+    summ.add_argument("--num-classes", type=int)
+    summ.add_argument("--spec", action="store_true", help="also print the model's spec as YAML")
+    summ.set_defaults(func=cmd_summary)
+
+    mods = sub.add_parser("models", help="list the zoo's models")
+    mods.add_argument("--filter", help="only names containing this (wildcards allowed: 'resnet*')")
+    mods.set_defaults(func=cmd_models)
+
+    rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
+    try:
+        from deepkit.viz import report
+
+        report.add_cli_arguments(rep)
+    except ImportError:  # pragma: no cover - viz extras missing
+        rep.add_argument("model")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``deepkit`` command.
+
+    Args:
+        argv: the arguments (``sys.argv[1:]`` by default).
+
+    Returns:
+        The exit status (0 on success).
+
+    Example:
+        >>> main(["models", "--filter", "cifar_resnet2*"])
+        cifar_resnet20
+        0
+    """
+    from deepkit.errors import DeepkitError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DeepkitError, ValueError, FileNotFoundError) as exc:
+        print(f"deepkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
