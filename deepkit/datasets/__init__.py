@@ -1,0 +1,38 @@
+"""Datasets: keras.datasets with offline errors and local ``path=``, offline digits, toy 2-D problems.
+
+Everything comes in the ``keras.datasets`` layout ``((x_train, y_train), (x_test, y_test))``,
+except the toy generators, which return ``(x, y)``; ``load(name)`` gives any of them by name.
+
+Example:
+    >>> from deepkit import datasets
+    >>> (x, y), (x_test, y_test) = datasets.load("digits", image_size=28)
+    >>> x.shape[1:], datasets.info("digits").num_classes
+    ((28, 28, 1), 10)
+"""
+
+from deepkit.datasets import toy
+from deepkit.datasets._common import DatasetUnavailableError
+from deepkit.datasets.sklearn_digits import digits
+from deepkit.datasets.images import cifar10, cifar100, fashion_mnist, mnist
+from deepkit.datasets.registry import (
+    DatasetInfo,
+    UnknownDatasetError,
+    info,
+    list_datasets,
+    load,
+)
+
+__all__ = [
+    "DatasetInfo",
+    "DatasetUnavailableError",
+    "UnknownDatasetError",
+    "cifar10",
+    "cifar100",
+    "digits",
+    "fashion_mnist",
+    "info",
+    "list_datasets",
+    "load",
+    "mnist",
+    "toy",
+]
