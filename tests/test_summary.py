@@ -1,0 +1,56 @@
+"""Multiply-add counting and the summary table, against hand formulas and published numbers."""
+
+import keras
+import numpy as np
+import pytest
+
+import deepkit
+from deepkit.summary import layer_macs
+
+
+def test_conv_dense_depthwise_macs_match_formulas():
+    model = deepkit.Sequential([
+        keras.layers.Conv2D(8, 3, padding="same"),               # 16*16*8 * 3*3*3
+        keras.layers.Conv2D(8, 3, strides=2, groups=2),          # 7*7*8 * 3*3*4
+        keras.layers.DepthwiseConv2D(3, padding="same"),         # 7*7*8 * 9
+        keras.layers.SeparableConv2D(4, 1),                      # 7*7*8*1 + 7*7*4*8
+        keras.layers.Flatten(),
+        keras.layers.Dense(10),                                  # 196 * 10
+    ], input_shape=(16, 16, 3))
+    rows = deepkit.summary(model, print_fn=lambda line: None)
+    expected = [16 * 16 * 8 * 27, 7 * 7 * 8 * 36, 7 * 7 * 8 * 9, 7 * 7 * 8 + 7 * 7 * 4 * 8, 0, 196 * 10]
+    assert [r["macs"] for r in rows] == expected
+    assert deepkit.count_macs(model) == sum(expected)
+    assert [r["params"] for r in rows] == [layer.count_params() for layer in model.layers[1:]]
+
+
+def test_transposed_conv_and_custom_hook():
+    assert layer_macs(keras.layers.Conv2DTranspose(4, 3, strides=2), (5, 5, 2), (11, 11, 4)) == 5 * 5 * 2 * 9 * 4
+
+    class Costly(keras.layers.Layer):
+        def compute_macs(self, input_shape, output_shape):
+            return 7
+
+    assert layer_macs(Costly(), (3,), (3,)) == 7
+
+
+def test_keras_applications_resnet50_macs_near_published():
+    model = keras.applications.ResNet50(weights=None)
+    macs = deepkit.count_macs(model)
+    assert 3.8e9 <= macs <= 4.1e9, macs
+
+
+def test_summary_prints_shapes_params_and_totals():
+    lines = []
+    model = deepkit.from_spec([{"Conv2D": [2, 3]}, "Flatten", {"Dense": 3}], input_shape=(5, 5, 1), name="tiny")
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "Model: tiny" in text and "conv2d (Conv2D)" in text and "(3, 3, 2)" in text
+    assert f"Total params: {model.count_params():,}" in text
+    assert f"Multiply-adds per example: {deepkit.count_macs(model):,}" in text
+
+
+def test_summary_counts_nested_models():
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    outer = deepkit.Sequential([inner, keras.layers.Dense(2)], input_shape=(4,))
+    assert deepkit.count_macs(outer) == 4 * 3 + 3 * 2
