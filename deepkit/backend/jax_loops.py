@@ -1,0 +1,206 @@
+"""The fast fit path's compiled loops on the jax backend.
+
+One ``jax.jit``-ed program per batch size runs ``lax.fori_loop`` over Keras' own stateless
+``model.train_step(state, data)`` (the very function ``keras.Model.fit`` jits on jax), with the
+batch gathered from device-resident arrays and augmented on the device inside the loop. The loop
+bounds are traced values, so one compiled program serves every chunk of steps of every epoch.
+The model state travels as Keras' ``(trainable, non_trainable, optimizer, metrics)`` tuple and is
+written back to the model with ``model.jax_state_sync()``, exactly as ``fit`` does.
+"""
+
+import jax
+import jax.numpy as jnp
+from keras.src import backend as keras_backend
+from keras.src import tree
+
+from deepkit.backend.loops import host_available_bytes
+
+
+def _take(data, idx):
+    return tree.map_structure(lambda a: None if a is None else jnp.take(a, idx, axis=0), data)
+
+
+def _slice(data, start, size):
+    return tree.map_structure(
+        lambda a: None if a is None else jax.lax.dynamic_slice_in_dim(a, start, size, axis=0),
+        data,
+    )
+
+
+def _zeros_like_struct(struct):
+    return tree.map_structure(lambda s: jnp.zeros(s.shape, s.dtype), struct)
+
+
+class JaxLoops:
+    """Compiled multi-step train/test loops for one model on jax (see ``deepkit.backend.loops``).
+
+    Args:
+        model: a compiled, built ``keras.Model``.
+        augment: a :class:`deepkit.train.Augment` or ``None``.
+
+    Example:
+        >>> import keras
+        >>> if keras.backend.backend() == "jax":
+        ...     import numpy as np
+        ...     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        ...     m.compile(optimizer="sgd", loss="mse")
+        ...     m._symbolic_build(data_batch=(np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32")))
+        ...     loops = JaxLoops(m)
+        ...     data = loops.put((np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), None))
+        ...     logs = loops.train(data, None, 0, 0, 2, 4)
+        ...     loops.sync()
+        ...     print(sorted(logs))
+        ... else:
+        ...     print(['loss'])
+        ['loss']
+    """
+
+    def __init__(self, model, augment=None):
+        self.model = model
+        self.augment = augment
+        self._train_fns = {}
+        self._test_fns = {}
+
+    # ----------------------------------------------------------------- data
+    def put(self, data):
+        """Copy a nested structure of arrays to the default device (``None`` leaves kept)."""
+        return tree.map_structure(lambda a: None if a is None else jax.device_put(a), data)
+
+    def memory_budget(self):
+        """Bytes of device memory the data may use (half of what the device has free)."""
+        stats = None
+        try:
+            stats = jax.devices()[0].memory_stats()
+        except Exception:  # noqa: BLE001 - some platforms do not report
+            stats = None
+        if stats and "bytes_limit" in stats:
+            return int(0.5 * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
+        host = host_available_bytes()
+        return None if host is None else int(0.5 * host)
+
+    # ---------------------------------------------------------------- state
+    def _state(self, train):
+        m = self.model
+        held = getattr(m, "_jax_state", None)
+        if held and not m._jax_state_synced and (held.get("optimizer_variables") is not None) != train:
+            m.jax_state_sync()  # switching between training and evaluation state
+        if getattr(m, "_jax_state", None) is None or m._jax_state_synced:
+            state = m._get_jax_state(
+                trainable_variables=True,
+                non_trainable_variables=True,
+                optimizer_variables=train,
+                metrics_variables=True,
+                purge_model_variables=True,
+            )
+            m._jax_state_synced = False
+            return state
+        s = m._jax_state
+        keys = ("trainable_variables", "non_trainable_variables")
+        keys += ("optimizer_variables", "metrics_variables") if train else ("metrics_variables",)
+        return tuple(list(s[k]) for k in keys)  # plain lists: Keras wraps them in TrackedList
+
+    def _store(self, state, train):
+        keys = ("trainable_variables", "non_trainable_variables")
+        keys += ("optimizer_variables", "metrics_variables") if train else ("metrics_variables",)
+        # Setting _jax_state lets callbacks force a sync (model.jax_state_sync()), as in fit.
+        self.model._jax_state = dict(zip(keys, state))
+        self.model._jax_state_synced = False
+
+    def sync(self):
+        """Write the device state back into the model variables (``model.jax_state_sync()``)."""
+        self.model.jax_state_sync()
+
+    # ---------------------------------------------------------------- loops
+    def _batch(self, data, perm, offset, i, batch):
+        b0 = offset + i * batch
+        if perm is None:
+            return _slice(data, b0, batch)
+        idx = jax.lax.dynamic_slice_in_dim(perm, b0, batch)
+        return _take(data, idx)
+
+    def _augment(self, x, seed):
+        if self.augment is None:
+            return x, seed
+        state_var = self.augment.seed_generator.state
+        with keras_backend.StatelessScope(state_mapping=[(state_var, seed)]) as scope:
+            x = self.augment(x)
+        new_seed = scope.get_current_value(state_var)
+        return x, (seed if new_seed is None else new_seed)
+
+    def _make_train(self, batch, shuffled):
+        model = self.model
+
+        def step(state, seed, data, perm, offset, i):
+            x, y, sw = self._batch(data, perm, offset, i, batch)
+            x, seed = self._augment(x, seed)
+            logs, state = model.train_step(state, (x, y, sw))
+            return logs, state, seed
+
+        def run(state, seed, data, perm, offset, start, stop):
+            logs0 = _zeros_like_struct(
+                jax.eval_shape(lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
+                               state, seed, data, perm)
+            )
+
+            def body(i, carry):
+                st, sd, _ = carry
+                logs, st, sd = step(st, sd, data, perm, offset, i)
+                return st, sd, logs
+
+            return jax.lax.fori_loop(start, stop, body, (state, seed, logs0))
+
+        return jax.jit(run, donate_argnums=(0,))
+
+    def _make_test(self, batch):
+        model = self.model
+
+        def step(state, data, offset, i):
+            x, y, sw = self._batch(data, None, offset, i, batch)
+            return model.test_step(state, (x, y, sw))
+
+        def run(state, data, offset, start, stop):
+            logs0 = _zeros_like_struct(
+                jax.eval_shape(lambda s, d: step(s, d, offset, start)[0], state, data)
+            )
+
+            def body(i, carry):
+                st, _ = carry
+                logs, st = step(st, data, offset, i)
+                return st, logs
+
+            return jax.lax.fori_loop(start, stop, body, (state, logs0))
+
+        return jax.jit(run, donate_argnums=(0,))
+
+    def train(self, data, perm, offset, start, stop, batch):
+        """Run training steps ``start .. stop - 1`` (see ``Loops``); returns the last logs."""
+        key = (int(batch), perm is not None)
+        if key not in self._train_fns:
+            self._train_fns[key] = self._make_train(int(batch), perm is not None)
+        state = self._state(train=True)
+        seed = None
+        if self.augment is not None:
+            seed = self.augment.seed_generator.state.value
+        try:
+            state, seed, logs = self._train_fns[key](state, seed, data, perm, offset, start, stop)
+        except Exception:
+            self._store(state, train=True)  # give the (undonated) state back to the model
+            raise
+        if self.augment is not None:
+            self.augment.seed_generator.state.assign(seed)
+        self._store(state, train=True)
+        return logs
+
+    def test(self, data, offset, start, stop, batch):
+        """Run evaluation steps ``start .. stop - 1`` in stored order; returns the last logs."""
+        key = int(batch)
+        if key not in self._test_fns:
+            self._test_fns[key] = self._make_test(key)
+        state = self._state(train=False)
+        try:
+            state, logs = self._test_fns[key](state, data, offset, start, stop)
+        except Exception:
+            self._store(state, train=False)
+            raise
+        self._store(state, train=False)
+        return logs

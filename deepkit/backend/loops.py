@@ -1,0 +1,167 @@
+"""Compiled multi-step training loops for the fast fit path (the backend switch point).
+
+The fast path in :func:`deepkit.train.fit` keeps the whole data set on the device and runs many
+training steps per compiled call. Everything that is inherently backend-specific lives here and
+in the per-backend modules next to it:
+
+* ``jax_loops.py``: ``jax.jit`` + ``lax.fori_loop`` over Keras' own stateless
+  ``model.train_step(state, data)`` (the function ``model.fit`` itself uses on jax).
+* ``tensorflow_loops.py``: one ``tf.function`` (optionally XLA-compiled) holding a
+  ``tf.while_loop`` over Keras' ``model.train_step(data)``.
+
+Both expose the same small interface, documented on :class:`Loops`. The orchestration (callbacks,
+epochs, validation, History) is backend-agnostic and lives in ``deepkit/train/fast.py``.
+"""
+
+import keras
+
+SUPPORTED_BACKENDS = ("jax", "tensorflow")
+
+
+class FastPathUnsupported(ValueError):
+    """Raised (before any training step ran) when the compiled loop cannot run a model.
+
+    ``deepkit.train.fit(fast="auto")`` catches it and falls back to plain Keras fit.
+
+    Example:
+        >>> issubclass(FastPathUnsupported, ValueError)
+        True
+    """
+
+
+class Loops:
+    """Interface of a backend's compiled loops (documentation only; see the implementations).
+
+    A ``Loops`` object is bound to one compiled model and to one :class:`deepkit.train.Augment`
+    (or ``None``). ``data`` is a tuple ``(x, y, sample_weight)`` of device arrays (nested
+    structures allowed for ``x`` and ``y``; ``sample_weight`` may be ``None``), ``perm`` a device
+    int32 permutation of the sample indices or ``None`` for the stored order.
+
+    Methods:
+        put(tree): copy a nested structure of numpy arrays to the device (once per fit).
+        train(data, perm, offset, start, stop, batch): run the training steps
+            ``start, ..., stop - 1``; step ``i`` uses the samples
+            ``perm[offset + i * batch : offset + (i + 1) * batch]``. Returns the logs of the last
+            step (device scalars). One compiled program per distinct ``batch``.
+        test(data, offset, start, stop, batch): same for ``model.test_step`` (no shuffling, no
+            augmentation).
+        sync(): write the device state back into the model's variables (a no-op on
+            tensorflow, whose variables are updated in place).
+        memory_budget(): bytes of device memory the fast path may fill with data.
+
+    Example:
+        >>> from deepkit.backend.loops import Loops
+        >>> sorted(m for m in ("put", "train", "test", "sync")) == ["put", "sync", "test", "train"]
+        True
+    """
+
+
+def backend_supports_fast_path(backend=None):
+    """Whether the compiled on-device loops exist for a Keras backend.
+
+    Args:
+        backend: backend name; defaults to ``keras.backend.backend()``.
+
+    Returns:
+        ``(supported, reason)``: a bool and, when unsupported, a sentence saying why.
+
+    Example:
+        >>> backend_supports_fast_path("torch")[0]
+        False
+        >>> backend_supports_fast_path("jax")
+        (True, '')
+    """
+    backend = backend or keras.backend.backend()
+    if backend in SUPPORTED_BACKENDS:
+        return True, ""
+    return False, (
+        f"the fast path has compiled loops for {', '.join(SUPPORTED_BACKENDS)} only; "
+        f"Received: backend={backend!r} (plain Keras fit is used instead)"
+    )
+
+
+def make_loops(model, augment=None, jit_compile=None):
+    """Build the compiled loops for ``model`` on the current Keras backend.
+
+    Args:
+        model: a compiled and built ``keras.Model``.
+        augment: a :class:`deepkit.train.Augment` applied to each training batch on the device,
+            or ``None``.
+        jit_compile: XLA for the tensorflow loop (``None``: follow ``model.jit_compile``, i.e.
+            Keras' own choice: on for GPU, off on CPU). The jax loop is always ``jax.jit``-ed.
+
+    Returns:
+        A backend loops object with the :class:`Loops` interface.
+
+    Raises:
+        ValueError: if the backend has no compiled loops (see :func:`backend_supports_fast_path`).
+
+    Example:
+        >>> import keras
+        >>> if keras.backend.backend() in ("jax", "tensorflow"):
+        ...     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        ...     m.compile(optimizer="sgd", loss="mse")
+        ...     loops = make_loops(m)
+        ...     print(type(loops).__name__.endswith("Loops"))
+        ... else:
+        ...     print(True)
+        True
+    """
+    ok, reason = backend_supports_fast_path()
+    if not ok:
+        raise ValueError(f"make_loops: {reason}")
+    if keras.backend.backend() == "jax":
+        from deepkit.backend.jax_loops import JaxLoops
+
+        return JaxLoops(model, augment=augment)
+    from deepkit.backend.tensorflow_loops import TensorFlowLoops
+
+    return TensorFlowLoops(model, augment=augment, jit_compile=jit_compile)
+
+
+def accelerator_kind():
+    """The kind of the default device of the current backend.
+
+    Returns:
+        ``"gpu"``, ``"tpu"`` or ``"cpu"``.
+
+    Example:
+        >>> accelerator_kind() in ("cpu", "gpu", "tpu")
+        True
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        platform = jax.devices()[0].platform
+        return {"cuda": "gpu", "rocm": "gpu"}.get(platform, platform)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("TPU"):
+            return "tpu"
+        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    if backend == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return "cpu"
+
+
+def host_available_bytes():
+    """Bytes of host memory currently available (``None`` if the OS does not say).
+
+    Returns:
+        int or None.
+
+    Example:
+        >>> n = host_available_bytes()
+        >>> n is None or n > 0
+        True
+    """
+    import os
+
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -1,0 +1,478 @@
+"""The fast fit path: data on the device, many steps per compiled call, Keras semantics.
+
+``fit(model, x, y, ...)`` trains any compiled ``keras.Model`` like ``model.fit`` does (same
+``History``, callbacks at epoch ends, validation, metrics, the same training step), but:
+
+* the arrays go to the device once; shuffling (a device permutation per epoch), batching (a
+  gather inside the loop) and augmentation (:class:`deepkit.train.Augment`) happen there;
+* all the full batches of an epoch run in one compiled call (``lax.fori_loop`` on jax, a
+  ``tf.while_loop`` in one ``tf.function`` on tensorflow; see ``deepkit/backend/loops.py``),
+  plus one call for a last partial batch, so per-step host overhead disappears;
+* mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
+
+When the fast path cannot apply (torch backend, a ``tf.data``/``PyDataset`` input, arguments it
+does not support, ...) it falls back to plain ``keras.Model.fit`` and says why in
+``history.fast["reason"]`` (and with a warning when ``fast=True`` was asked for). Array data too
+large for the device streams through :class:`deepkit.train.stream.ArrayStream` (a ``PyDataset``
+with prefetching threads).
+"""
+
+import time
+import warnings
+
+import numpy as np
+
+import keras
+from keras.src import tree
+from keras.src.trainers.data_adapters import array_slicing, data_adapter_utils
+from keras.src.utils.python_utils import pythonify_logs
+
+from deepkit.backend import loops as backend_loops
+from deepkit.train.augment import Augment
+from deepkit.train.precision import mixed_precision_scope, resolve_mixed_precision
+from deepkit.train.stream import ArrayStream
+
+_FAST_VALUES = (True, False, "auto")
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _is_array(a):
+    return isinstance(a, np.ndarray) or (
+        hasattr(a, "shape") and hasattr(a, "dtype") and hasattr(a, "__array__")
+        and not isinstance(a, (keras.utils.PyDataset,))
+    )
+
+
+def _all_arrays(struct):
+    leaves = tree.flatten(struct)
+    return bool(leaves) and all(a is None or _is_array(a) for a in leaves)
+
+
+def _to_numpy(struct):
+    """numpy arrays with Keras' dtype rule: floating arrays become ``floatx``."""
+
+    def one(a):
+        if a is None:
+            return None
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating) and a.dtype != np.dtype(keras.config.floatx()):
+            a = a.astype(keras.config.floatx())
+        return a
+
+    return tree.map_structure(one, struct)
+
+
+def _nbytes(struct):
+    return sum(int(a.nbytes) for a in tree.flatten(struct) if a is not None)
+
+
+def _num_samples(data, where):
+    sizes = {}
+    for name, part in zip(("x", "y", "sample_weight"), data):
+        for a in tree.flatten(part) if part is not None else []:
+            if a is not None:
+                sizes.setdefault(name, set()).add(int(a.shape[0]))
+    flat = set().union(*sizes.values()) if sizes else set()
+    if len(flat) != 1:
+        detail = ", ".join(f"{k}: {sorted(v)}" for k, v in sizes.items())
+        raise ValueError(
+            f"{where}: x, y and sample_weight must have the same number of samples "
+            f"(first axis). Received: {detail}"
+        )
+    return flat.pop()
+
+
+def _slice_struct(struct, lo, hi):
+    return tree.map_structure(lambda a: None if a is None else a[lo:hi], struct)
+
+
+def _find_history(callbacks):
+    for cb in callbacks.callbacks:
+        if isinstance(cb, keras.callbacks.History):
+            return cb
+    return None
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"fit: `{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+    return int(value)
+
+
+# ------------------------------------------------------------------------------- public API
+def fit(
+    model,
+    x=None,
+    y=None,
+    *,
+    batch_size=None,
+    epochs=1,
+    verbose="auto",
+    callbacks=None,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    class_weight=None,
+    sample_weight=None,
+    initial_epoch=0,
+    validation_batch_size=None,
+    validation_freq=1,
+    augment=None,
+    seed=None,
+    steps_per_call=None,
+    mixed_precision=None,
+    jit_compile=None,
+    fast="auto",
+    device_memory=None,
+    **fit_kwargs,
+):
+    """Train a compiled Keras model, keeping the data on the device (the fast fit path).
+
+    Same arguments and result as ``keras.Model.fit`` (keywords only after ``x, y``), plus the
+    options of the fast path. For the same data order (``shuffle=False``) and
+    ``mixed_precision=False`` the weights and History match plain ``fit`` within float tolerance:
+    the compiled loop runs Keras' own ``model.train_step``.
+
+    Args:
+        model: a compiled ``keras.Model`` (any, not only ``deepkit.Model``).
+        x: numpy array (or nested structure of arrays) of inputs; a ``tf.data.Dataset``,
+            ``PyDataset`` or generator goes to plain Keras fit.
+        y: targets (arrays), or ``None``.
+        batch_size: int, default 32.
+        epochs: int, last epoch index (as in Keras: with ``initial_epoch``).
+        verbose: ``"auto"``, 0, 1 or 2, as Keras (the progress bar moves once per call).
+        callbacks: list of ``keras.callbacks.Callback``; epoch-level hooks run exactly as in
+            Keras; batch-level hooks run once per compiled call (as with Keras'
+            ``steps_per_execution``) with the index of the last step of the call.
+        validation_split: float in [0, 1): the last fraction of the data is held out, as Keras.
+        validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` arrays.
+        shuffle: bool, reshuffle the training data every epoch (a device permutation).
+        class_weight: dict ``{class: weight}``, turned into sample weights as Keras does.
+        sample_weight: 1-D array of per-sample weights.
+        initial_epoch: int, epoch to start from.
+        validation_batch_size: int, default ``batch_size``.
+        validation_freq: int, validate every that many epochs.
+        augment: a :class:`deepkit.train.Augment`, a dict of its arguments, or ``None``: random
+            crop with padding and flips applied to every training batch on the device.
+        seed: int or ``None``: seed of the shuffling (and of ``augment`` when it has no seed).
+        steps_per_call: int or ``None``: training steps per compiled call (``None``: all the full
+            batches of an epoch in one call). Smaller values update the progress bar and run
+            batch-level callbacks more often.
+        mixed_precision: ``None``/``"auto"`` (bfloat16 on GPU/TPU, off on CPU), ``True``/
+            ``"bfloat16"``, ``"float16"`` or ``False``. Variables stay float32; the output layers
+            and the loss stay float32.
+        jit_compile: XLA for the tensorflow loop (``None``: Keras' choice, on with a GPU).
+            Ignored on jax (always compiled).
+        fast: ``"auto"`` (fast path when it applies, else plain fit with the reason in
+            ``history.fast``), ``True`` (same, with a warning on fallback) or ``False`` (plain
+            Keras fit; ``augment`` then runs on the host through a prefetching ``PyDataset``).
+        device_memory: int, bytes of device memory the data may take (default: half of the
+            free device memory where the backend reports it). Larger data streams from the host.
+        **fit_kwargs: other ``keras.Model.fit`` arguments (``steps_per_epoch``,
+            ``validation_steps``); they select plain Keras fit.
+
+    Returns:
+        The ``keras.callbacks.History``; its ``fast`` attribute is a dict saying which path ran
+        (``"device"``, ``"stream"`` or ``"keras"``), why, and the settings used.
+
+    Raises:
+        ValueError: on invalid arguments (quoting them) or inconsistent array lengths.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> from deepkit.train import fit
+        >>> keras.utils.set_random_seed(0)
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        >>> x, y = np.random.rand(64, 4).astype("float32"), np.arange(64) % 3
+        >>> history = fit(model, x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.25)
+        >>> sorted(history.history)
+        ['accuracy', 'loss', 'val_accuracy', 'val_loss']
+        >>> history.fast["path"] in ("device", "keras")
+        True
+    """
+    # ------------------------------------------------------------------ arguments
+    if fast not in _FAST_VALUES:
+        raise ValueError(f"fit: `fast` must be True, False or 'auto'. Received: fast={fast!r}")
+    batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
+    epochs = _check_int("epochs", epochs, 0)
+    initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
+    if validation_batch_size is not None:
+        validation_batch_size = _check_int("validation_batch_size", validation_batch_size, 1)
+    if steps_per_call is not None:
+        steps_per_call = _check_int("steps_per_call", steps_per_call, 1)
+    if not isinstance(validation_freq, (int, np.integer)) or isinstance(validation_freq, bool) \
+            or validation_freq < 1:
+        raise ValueError(
+            f"fit: `validation_freq` must be an integer >= 1. Received: validation_freq={validation_freq!r}"
+        )
+    if not 0.0 <= float(validation_split) < 1.0:
+        raise ValueError(
+            f"fit: `validation_split` must be in [0, 1). Received: validation_split={validation_split!r}"
+        )
+    if isinstance(augment, dict):
+        augment = Augment(**augment)
+    if augment is not None and not isinstance(augment, Augment):
+        raise ValueError(
+            "fit: `augment` must be a deepkit.train.Augment, a dict of its arguments or None. "
+            f"Received: augment={augment!r}"
+        )
+    if augment is not None and not augment.active:
+        augment = None
+    if augment is not None and seed is not None and augment.seed is None:
+        augment.reseed(int(seed) + 1)
+    policy = resolve_mixed_precision(mixed_precision)
+    model._assert_compile_called("fit")
+    x_in, y_in = x, y  # for a late fallback
+
+    info = {
+        "path": "device",
+        "reason": "",
+        "backend": keras.backend.backend(),
+        "mixed_precision": policy,
+        "jit_compile": None,
+        "steps_per_call": steps_per_call,
+    }
+
+    # -------------------------------------------------------- can the fast path apply?
+    reason = _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast)
+    plain = dict(
+        batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+        class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+        validation_batch_size=validation_batch_size, validation_freq=validation_freq, **fit_kwargs,
+    )
+    if reason:
+        return _fallback(model, x, y, plain, augment, seed, policy, info, reason, fast)
+
+    # --------------------------------------------------------------- prepare arrays
+    x, y, sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+    if class_weight is not None:
+        if sample_weight is not None:
+            raise ValueError("fit: pass either `class_weight` or `sample_weight`, not both.")
+        if not isinstance(y, np.ndarray):
+            raise ValueError("fit: `class_weight` needs a single array `y`. "
+                             f"Received: y of type {type(y).__name__}")
+        sample_weight = data_adapter_utils.class_weight_to_sample_weights(y, class_weight)
+    if validation_split and validation_data is None:
+        (x, y, sample_weight), validation_data = array_slicing.train_validation_split(
+            (x, y, sample_weight), validation_split=validation_split
+        )
+    train_data = (x, y, sample_weight)
+    n = _num_samples(train_data, "fit")
+    if n == 0:
+        raise ValueError("fit: the training data is empty. Received: 0 samples")
+    val_data = None
+    if validation_data is not None:
+        vx, vy, vsw = data_adapter_utils.unpack_x_y_sample_weight(tuple(validation_data))
+        val_data = (_to_numpy(vx), _to_numpy(vy), _to_numpy(vsw))
+        if _num_samples(val_data, "fit(validation_data)") == 0:
+            val_data = None
+
+    # ---------------------------------------------------------- build, place, loop
+    with mixed_precision_scope(model, policy):
+        first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
+                 _slice_struct(sample_weight, 0, batch_size))
+        model._symbolic_build(data_batch=first)
+        loops = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile)
+        info["jit_compile"] = getattr(loops, "jit_compile", True)
+        budget = device_memory if device_memory is not None else loops.memory_budget()
+        need = _nbytes(train_data) + (_nbytes(val_data) if val_data is not None else 0)
+        if budget is not None and need > budget:
+            reason = (f"the data ({need / 2**20:.0f} MiB) exceeds the device memory budget "
+                      f"({budget / 2**20:.0f} MiB); streaming it from the host")
+            return _stream(model, train_data, val_data, plain, augment, seed, info, reason)
+        try:
+            dev_train = loops.put(train_data)
+            dev_val = loops.put(val_data) if val_data is not None else None
+        except Exception as e:  # noqa: BLE001 - out-of-memory errors differ per backend
+            if "RESOURCE_EXHAUSTED" in str(e) or "out of memory" in str(e).lower():
+                reason = f"the data did not fit on the device ({type(e).__name__}); streaming it"
+                return _stream(model, train_data, val_data, plain, augment, seed, info, reason)
+            raise
+        try:
+            return _device_loop(model, loops, dev_train, n, dev_val, val_data, batch_size, epochs,
+                                initial_epoch, verbose, callbacks, shuffle, seed, steps_per_call,
+                                validation_batch_size, validation_freq, info)
+        except backend_loops.FastPathUnsupported as e:
+            if fast is True:
+                raise
+            reason = f"the compiled loop cannot run this model: {e}"
+    return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, reason, fast)
+
+
+def _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast):
+    if fast is False:
+        return "fast=False"
+    ok, reason = backend_loops.backend_supports_fast_path()
+    if not ok:
+        return reason
+    if x is None or not _all_arrays(x):
+        return (f"the fast path takes numpy arrays; Received: x of type {type(x).__name__} "
+                "(it is passed to Keras fit, which streams it)")
+    for name, part in (("y", y), ("sample_weight", sample_weight)):
+        if part is not None and not _all_arrays(part):
+            return f"the fast path takes numpy arrays; Received: {name} of type {type(part).__name__}"
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or not all(
+            p is None or _all_arrays(p) for p in validation_data
+        ):
+            return ("the fast path takes validation_data as a tuple of arrays; "
+                    f"Received: validation_data of type {type(validation_data).__name__}")
+    if fit_kwargs:
+        known = {"steps_per_epoch", "validation_steps"}
+        unknown = set(fit_kwargs) - known
+        if unknown:
+            raise ValueError(f"fit: unknown arguments {sorted(unknown)}. Received: {fit_kwargs!r}")
+        return f"the fast path does not support {sorted(fit_kwargs)}"
+    if shuffle not in (True, False):
+        return f"the fast path supports shuffle=True/False; Received: shuffle={shuffle!r}"
+    if model.run_eagerly:
+        return "the model was compiled with run_eagerly=True"
+    if keras.backend.backend() == "jax" and not model.jit_compile:
+        return "the model was compiled with jit_compile=False (it may not be jittable)"
+    if keras.distribution.distribution() is not None:
+        return "a keras.distribution is set (the fast path runs on one device)"
+    if keras.backend.backend() == "tensorflow" and getattr(model, "_distribute_strategy", None):
+        return "the model was built under a tf.distribute strategy"
+    return ""
+
+
+def _fallback(model, x, y, plain, augment, seed, policy, info, reason, fast):
+    info.update(path="keras", reason=reason, jit_compile=None, steps_per_call=None)
+    if fast is True:
+        warnings.warn(f"deepkit.train.fit: using plain Keras fit because {reason}.", stacklevel=3)
+    if augment is not None:
+        if not (_all_arrays(x) and (y is None or _all_arrays(y))):
+            raise ValueError(
+                "fit: `augment` needs array data (x, y) to apply it; for a dataset or "
+                f"generator put the augmentation into it. Received: x of type {type(x).__name__}"
+            )
+        x, y, sw = _to_numpy(x), _to_numpy(y), _to_numpy(plain.pop("sample_weight"))
+        if plain.get("class_weight") is not None:
+            sw = data_adapter_utils.class_weight_to_sample_weights(y, plain.pop("class_weight"))
+        val = plain.pop("validation_data")
+        if plain["validation_split"] and val is None:
+            (x, y, sw), val = array_slicing.train_validation_split(
+                (x, y, sw), validation_split=plain["validation_split"])
+        plain["validation_split"] = 0.0
+        val = None if val is None else data_adapter_utils.unpack_x_y_sample_weight(tuple(val))
+        with mixed_precision_scope(model, policy):
+            return _stream(model, (x, y, sw), val, plain, augment, seed, info,
+                           reason + "; augmenting on the host")
+    with mixed_precision_scope(model, policy):
+        history = keras.Model.fit(model, x, y, **plain)
+    history.fast = info
+    return history
+
+
+def _stream(model, train_data, val_data, plain, augment, seed, info, reason):
+    x, y, sw = train_data
+    info.update(path="stream", reason=reason, steps_per_call=None)
+    ds = ArrayStream(x, y, sw, batch_size=plain["batch_size"], shuffle=bool(plain["shuffle"]),
+                     augment=augment, seed=seed)
+    kwargs = {k: v for k, v in plain.items()
+              if k not in ("batch_size", "shuffle", "sample_weight", "class_weight",
+                           "validation_split", "validation_data")}
+    if val_data is not None:
+        val_data = tuple(v for v in val_data if v is not None) if val_data[2] is None else val_data
+    history = keras.Model.fit(model, ds, validation_data=val_data, **kwargs)
+    history.fast = info
+    return history
+
+
+def _device_loop(model, loops, data, n, val, val_host, batch_size, epochs, initial_epoch,
+                 verbose, callbacks, shuffle, seed, steps_per_call, validation_batch_size,
+                 validation_freq, info):
+    n_full, rem = divmod(n, batch_size)
+    steps = n_full + (1 if rem else 0)
+    spc = steps_per_call or max(n_full, 1)
+    info["steps_per_call"] = spc
+    shuffler = keras.random.SeedGenerator(seed, name="fit_shuffle") if shuffle else None
+    if not isinstance(callbacks, keras.callbacks.CallbackList):
+        callbacks = keras.callbacks.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
+            epochs=epochs, steps=steps, model=model,
+        )
+    history = _find_history(callbacks)
+    val_batch = validation_batch_size or batch_size
+    n_val = _num_samples(val_host, "fit(validation_data)") if val is not None else 0
+
+    model.stop_training = False
+    training_logs = {}
+    logs = {}
+    timings = []
+    callbacks.on_train_begin()
+    try:
+        for epoch in range(initial_epoch, epochs):
+            t0 = time.perf_counter()
+            model.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            perm = keras.random.shuffle(keras.ops.arange(n, dtype="int32"), seed=shuffler) \
+                if shuffler is not None else None
+            step = 0
+            while step < n_full:
+                stop = min(step + spc, n_full)
+                callbacks.on_train_batch_begin(step)
+                logs = loops.train(data, perm, 0, step, stop, batch_size)
+                callbacks.on_train_batch_end(stop - 1, logs)
+                step = stop
+                if model.stop_training:
+                    break
+            if rem and not model.stop_training:
+                callbacks.on_train_batch_begin(n_full)
+                logs = loops.train(data, perm, n_full * batch_size, 0, 1, rem)
+                callbacks.on_train_batch_end(n_full, logs)
+            loops.sync()
+            epoch_logs = dict(model._get_metrics_result_or_logs(logs))
+            if val is not None and model._should_eval(epoch, validation_freq):
+                val_logs = _evaluate(model, loops, val, n_val, val_batch, callbacks)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            timings.append(time.perf_counter() - t0)
+            training_logs = epoch_logs
+            if model.stop_training:
+                break
+    except BaseException:
+        _restore(model, loops, quiet=True)
+        raise
+    _restore(model, loops)
+    if isinstance(model.optimizer, keras.optimizers.Optimizer) and epochs > 0:
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    callbacks.on_train_end(logs=training_logs)
+    info["epoch_seconds"] = timings
+    history = history or model.history
+    history.fast = info
+    return history
+
+
+def _restore(model, loops, quiet=False):
+    """Write the device state back into the model (quietly while an error propagates)."""
+    try:
+        loops.sync()
+    except Exception:  # noqa: BLE001
+        if not quiet:
+            raise
+    finally:
+        if hasattr(model, "_jax_state"):
+            model._jax_state = None
+
+
+def _evaluate(model, loops, val, n_val, batch, callbacks):
+    loops.sync()
+    model.reset_metrics()
+    callbacks.on_test_begin()
+    full, rem = divmod(n_val, batch)
+    logs = {}
+    if full:
+        callbacks.on_test_batch_begin(0)
+        logs = loops.test(val, 0, 0, full, batch)
+        callbacks.on_test_batch_end(full - 1, logs)
+    if rem:
+        callbacks.on_test_batch_begin(full)
+        logs = loops.test(val, full * batch, 0, 1, rem)
+        callbacks.on_test_batch_end(full, logs)
+    loops.sync()
+    logs = pythonify_logs(model._get_metrics_result_or_logs(logs))
+    callbacks.on_test_end(logs)
+    return logs
