@@ -251,7 +251,13 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
         import tensorflow as tf
 
         return tf.function(fn, reduce_retracing=True, jit_compile=jit_compile)
-    return fn
+
+    @functools.wraps(fn)
+    def eager(*args):
+        # Eager backends (torch) do not mix numpy arrays and tensors inside Keras calls.
+        return fn(*[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+
+    return eager
 
 
 def to_numpy(x):
