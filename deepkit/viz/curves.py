@@ -63,8 +63,8 @@ def plot_history(history, metrics=None, title=None, path=None):
     Args:
         history: anything ``history_dict`` accepts.
         metrics: base metric names to plot (``["loss", "accuracy"]``);
-            default every metric that does not start with ``val_``. The
-            learning rate (``"learning_rate"``/``"lr"``) gets a log axis.
+            default every recorded metric, loss first, learning rate last.
+            The learning rate (``"learning_rate"``/``"lr"``) gets a log axis.
         title: figure title.
         path: if given, also save the figure there as PNG.
 
@@ -85,6 +85,7 @@ def plot_history(history, metrics=None, title=None, path=None):
     if metrics is None:
         metrics = [k for k in hist if not k.startswith("val_")]
         metrics += [k[4:] for k in hist if k.startswith("val_") and k[4:] not in hist]
+        metrics.sort(key=lambda m: (m != "loss", m in ("learning_rate", "lr")))  # loss first
     else:
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         missing = [m for m in metrics if m not in hist and f"val_{m}" not in hist]

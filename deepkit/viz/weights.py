@@ -126,7 +126,7 @@ def kernels(model, layer=None):
         )
     if not lyr.built:
         raise ValueError(f"kernels: layer {lyr.name!r} is not built yet (call the model once).")
-    names = [type(c).__name__ for c in type(lyr).__mro__]
+    names = [c.__name__ for c in type(lyr).__mro__]
     if hasattr(lyr, "depthwise_kernel"):  # SeparableConv
         k = _to_numpy(lyr.depthwise_kernel)
         depthwise = True
