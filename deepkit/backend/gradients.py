@@ -250,7 +250,7 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, reduce_retracing=True, jit_compile=jit_compile)
+        return tf.function(fn, jit_compile=jit_compile)
 
     @functools.wraps(fn)
     def eager(*args):

@@ -27,6 +27,7 @@ __all__ = [
     "deepdream",
     "direction",
     "class_logit",
+    "class_probability",
     "total_variation",
     "l1",
     "l2",
@@ -350,6 +351,39 @@ def class_logit(index, batch=None):
     obj = neuron(LOGITS, index, batch=batch)
     obj.name = f"class_logit({index})"
     return obj
+
+
+def class_probability(index, log=True, batch=None):
+    """Softmax probability of a class (its log by default), from the model's logits.
+
+    Unlike :func:`class_logit`, raising it also pushes the other classes down: the objective
+    of "fooling images" (Nguyen et al. 2015) that the model classifies with near certainty.
+    A model with a single sigmoid output uses the sigmoid.
+
+    Args:
+        index: Class index, or one per image.
+        log: Use the log-probability (better conditioned gradients near certainty).
+        batch: Only this image of the batch gets the objective.
+
+    Returns:
+        An :class:`Objective`.
+
+    Example:
+        >>> class_probability(3).name
+        'class_probability(3, log=True)'
+    """
+    idx, implied, batched = _indices(index, "class_probability")
+
+    def fn(T, b):
+        logits = T(LOGITS)
+        _check_channels(logits, idx, LOGITS, "class_probability")
+        if logits.shape[-1] == 1:
+            values = ops.log_sigmoid(logits) if log else ops.sigmoid(logits)
+        else:
+            values = ops.log_softmax(logits, axis=-1) if log else ops.softmax(logits, axis=-1)
+        return _select(values, idx, batched, batch)
+
+    return Objective(fn, [LOGITS], implied, f"class_probability({index}, log={log})")
 
 
 def total_variation(batch=None):

@@ -1,0 +1,237 @@
+"""Adversarial examples and fooling images: what a network's decisions are not.
+
+- Szegedy et al. 2014 ("Intriguing properties of neural networks"): imperceptibly small
+  perturbations change a prediction. :func:`fgsm` (Goodfellow et al. 2015, one signed
+  gradient step) and :func:`iterative_fgsm` (Kurakin et al. 2017 / Madry et al. 2018:
+  several steps projected back into the ``epsilon`` box, optionally targeted) find them.
+- Nguyen et al. 2015 ("Deep neural networks are easily fooled"): images unrecognizable to
+  humans that the network classifies with near certainty. :func:`fooling_images` finds them
+  by gradient ascent on the log-probability of a class, starting from noise.
+
+All functions are batched, compiled, and work on every Keras backend.
+"""
+
+import numpy as np
+from keras import ops
+
+from deepkit.backend import gradients
+from deepkit.viz import attribution as _attr
+
+__all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
+
+
+def _ce_grad_fn(model):
+    lm = _attr.logit_model(model)
+
+    def build():
+        def loss(x, onehot):
+            logits = lm(x, training=False)
+            if logits.shape[-1] == 1:
+                y = onehot[:, :1]
+                per = -(y * ops.log_sigmoid(logits) + (1.0 - y) * ops.log_sigmoid(-logits))[:, 0]
+            else:
+                per = -ops.sum(onehot * ops.log_softmax(logits, axis=-1), axis=-1)
+            return ops.sum(per), logits
+
+        vg = gradients.value_and_grad(loss, argnums=0, has_aux=True)
+
+        def step(x, onehot):
+            (_, logits), g = vg(x, onehot)
+            return g, logits
+
+        return gradients.jit(step, models=[lm])
+
+    return _attr._cached(lm, "ce_grad", build)
+
+
+def _labels(model, x, labels, batch_size, where):
+    if labels is None:
+        labels = _attr._predict_classes(model, x, batch_size)
+    onehot, _ = _attr._targets(labels, len(x), _attr._num_classes(model), where)
+    return onehot
+
+
+def _check_range(value_range, where):
+    lo, hi = (float(v) for v in value_range)
+    if not hi > lo:
+        raise ValueError(f"{where}: value_range must be (low, high) with high > low. Received: value_range={value_range!r}")
+    return lo, hi
+
+
+def predict_proba(model, images, batch_size=64):
+    """Class probabilities (softmax of the logits) for a batch, compiled and chunked.
+
+    Args:
+        model: A classifier.
+        images: ``(N, ...)`` array.
+        batch_size: Images per call.
+
+    Returns:
+        float32 ``(N, classes)``.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        >>> p = predict_proba(model, np.zeros((4, 2)))
+        >>> p.shape, bool(np.allclose(p.sum(1), 1))
+        ((4, 3), True)
+    """
+    x = _attr._images(model, images, "predict_proba")
+    lm = _attr.logit_model(model)
+    fn = _attr._cached(lm, "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]))
+    logits = _attr._run_chunked(fn, [x], _attr._check_batch_size(batch_size, "predict_proba"))
+    if logits.shape[-1] == 1:
+        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=-1, keepdims=True)).astype("float32")
+
+
+def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_range=(0.0, 1.0),
+         batch_size=64):
+    """Fast gradient sign method (Goodfellow, Shlens & Szegedy 2015).
+
+    ``x + epsilon * sign(grad_x loss(x, label))`` (or minus, towards ``labels``, when
+    ``targeted``), clipped to ``value_range``.
+
+    Args:
+        model: A classifier.
+        images: ``(N, ...)`` array in ``value_range``.
+        labels: True labels to move away from (default: the predicted classes), or target
+            classes when ``targeted``. Int or one int per image.
+        epsilon: L-infinity size of the perturbation, in input units.
+        targeted: Move towards ``labels`` instead of away from them.
+        value_range: ``(low, high)`` the adversarial images are clipped to.
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array of adversarial images, same shape as ``images``.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> x = np.full((3, 4), 0.5, "float32")
+        >>> adv = fgsm(model, x, epsilon=0.1)
+        >>> float(np.abs(adv - x).max()) <= 0.1 + 1e-6
+        True
+    """
+    return iterative_fgsm(model, images, labels, epsilon=epsilon, step_size=epsilon, steps=1,
+                          targeted=targeted, value_range=value_range, batch_size=batch_size,
+                          _where="fgsm")
+
+
+def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, steps=10,
+                   targeted=False, random_start=False, value_range=(0.0, 1.0), batch_size=64,
+                   seed=0, _where="iterative_fgsm"):
+    """Iterative FGSM / projected gradient descent (Kurakin et al. 2017; Madry et al. 2018).
+
+    ``steps`` signed-gradient steps of ``step_size``, each followed by projection onto the
+    L-infinity ball of radius ``epsilon`` around the image and clipping to ``value_range``.
+
+    Args:
+        model: A classifier.
+        images: ``(N, ...)`` array in ``value_range``.
+        labels: Labels to move away from (default: predicted), or targets when ``targeted``.
+        epsilon: L-infinity radius, in input units.
+        step_size: Size of each step; default ``2.5 * epsilon / steps``.
+        steps: Number of steps.
+        targeted: Move towards ``labels``.
+        random_start: Start from a uniform random point of the ball (PGD).
+        value_range: ``(low, high)`` of valid inputs.
+        batch_size: Images per compiled call.
+        seed: Seed of the random start.
+
+    Returns:
+        float32 array of adversarial images, same shape as ``images``.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        >>> adv = iterative_fgsm(model, np.full((2, 4), 0.5), epsilon=0.05, steps=3)
+        >>> adv.shape
+        (2, 4)
+    """
+    x = _attr._images(model, images, _where)
+    batch_size = _attr._check_batch_size(batch_size, _where)
+    lo, hi = _check_range(value_range, _where)
+    if not epsilon >= 0:
+        raise ValueError(f"{_where}: epsilon must be >= 0. Received: epsilon={epsilon!r}")
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"{_where}: steps must be a positive integer. Received: steps={steps!r}")
+    step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
+    onehot = _labels(model, x, labels, batch_size, _where)
+    sign = -1.0 if targeted else 1.0
+    fn = _ce_grad_fn(model)
+    adv = x.copy()
+    if random_start:
+        adv = np.clip(adv + np.random.default_rng(seed).uniform(-epsilon, epsilon, x.shape), lo, hi)
+        adv = adv.astype("float32")
+    for _ in range(steps):
+        g, _ = _attr._run_chunked(fn, [adv, onehot], batch_size)
+        adv = adv + sign * step_size * np.sign(g)
+        adv = np.clip(np.clip(adv, x - epsilon, x + epsilon), lo, hi).astype("float32")
+    return adv
+
+
+def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_range=(0.0, 1.0),
+                   start=None, seed=0, return_probabilities=True, jit=True):
+    """Images the model classifies with near certainty but that look like nothing
+    (Nguyen, Yosinski & Clune 2015, gradient-ascent variant).
+
+    Maximizes the log-probability of ``class_index`` over raw pixels (no smoothness prior, no
+    transforms: the point is what the classifier accepts, not a pretty picture), starting
+    from random noise.
+
+    Args:
+        model: A classifier with a fixed image input.
+        class_index: One class (one image) or a sequence (one image per class).
+        steps: Adam steps.
+        learning_rate: Adam learning rate on the sigmoid-parameterized pixels.
+        value_range: ``(low, high)`` of the model's inputs.
+        start: Optional start images ``(batch, H, W, C)`` (e.g. real images of another
+            class); default uniform noise.
+        seed: Seed of the noise.
+        return_probabilities: Also return the probability of the target class per image.
+        jit: Compile the optimization step.
+
+    Returns:
+        float32 images ``(batch, H, W, C)``, and with ``return_probabilities`` the
+        ``(batch,)`` target-class probabilities: ``(images, probabilities)``.
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+        ...                           keras.layers.Dense(3)])
+        >>> imgs, p = fooling_images(model, [0, 2], steps=5)
+        >>> imgs.shape, p.shape
+        ((2, 4, 4, 1), (2,))
+    """
+    from deepkit.viz.featurevis import objectives, param
+    from deepkit.viz.featurevis.render import _input_shape, render
+
+    lo, hi = _check_range(value_range, "fooling_images")
+    single = np.ndim(class_index) == 0
+    classes = [int(class_index)] if single else [int(c) for c in class_index]
+    num_classes = _attr._num_classes(model)
+    for c in classes:
+        if not 0 <= c < num_classes:
+            raise ValueError(
+                f"fooling_images: class_index must be in 0..{num_classes - 1}. Received: class_index={c}"
+            )
+    h, w, ch = _input_shape(model)
+    if start is None:
+        start = np.random.default_rng(seed).uniform(lo, hi, (len(classes), h, w, ch))
+    start = np.asarray(start, "float32")
+    if start.shape != (len(classes), h, w, ch):
+        raise ValueError(
+            f"fooling_images: start must have shape {(len(classes), h, w, ch)}. "
+            f"Received: start.shape={start.shape}"
+        )
+    p = param.image(h, w, ch, len(classes), fft=False, decorrelate=False, value_range=(lo, hi),
+                    init=start)
+    images = render(model, objectives.class_probability(classes), steps=steps,
+                    learning_rate=learning_rate, param=p, transforms=None, seed=seed, jit=jit)
+    if not return_probabilities:
+        return images
+    probs = predict_proba(model, images)[np.arange(len(classes)), classes]
+    return images, probs.astype("float32")
