@@ -97,7 +97,8 @@ sphinx_gallery_conf = {
     "doc_module": ("deepkit",),
     "backreferences_dir": os.path.join("api", "generated", "backrefs"),
     "reference_url": {"deepkit": None},
-    "image_scrapers": ("matplotlib",),
+    # gallery_helpers first: it must see pyplot's figures before the matplotlib scraper closes them.
+    "image_scrapers": ("gallery_helpers", "matplotlib"),
     "matplotlib_animations": False,
     "download_all_examples": False,
     "remove_config_comments": True,
