@@ -243,6 +243,14 @@ def _pad_rows(arrays, rows):
     return out
 
 
+def _bucket(rows, batch_size):
+    """Compiled shapes: the next power of two >= rows, at most batch_size (few retraces)."""
+    size = 1
+    while size < rows:
+        size *= 2
+    return max(min(size, batch_size), rows) if rows <= batch_size else batch_size
+
+
 def _chunks(n, batch_size):
     for start in range(0, n, batch_size):
         yield start, min(start + batch_size, n)
@@ -251,7 +259,7 @@ def _chunks(n, batch_size):
 def _run_chunked(fn, arrays, batch_size):
     """Apply compiled ``fn`` to ``arrays`` in fixed-size chunks; concatenate numpy outputs."""
     n = arrays[0].shape[0]
-    rows = min(batch_size, n)
+    rows = _bucket(min(batch_size, n), batch_size)
     results = None
     for start, stop in _chunks(n, rows):
         chunk = _pad_rows([a[start:stop] for a in arrays], rows)
@@ -346,7 +354,7 @@ def _weighted_grads(model, x, onehot, samples, make_rows, weights, batch_size):
     n = len(x)
     out = np.zeros(x.shape, "float32")
     plan = list(_expanded_plan(n, samples, batch_size))
-    rows_full = (plan[0][1] - plan[0][0]) * (plan[0][3] - plan[0][2])
+    rows_full = _bucket((plan[0][1] - plan[0][0]) * (plan[0][3] - plan[0][2]), batch_size)
     for i0, i1, k0, k1 in plan:
         m, k = i1 - i0, k1 - k0
         rows = np.asarray(make_rows(i0, i1, k0, k1), "float32").reshape((m * k,) + x.shape[1:])
@@ -695,7 +703,7 @@ def _row_scores(model, x, onehot, samples, make_rows, batch_size):
     n = len(x)
     scores = np.zeros((n, samples), "float32")
     plan = list(_expanded_plan(n, samples, batch_size))
-    rows_full = (plan[0][1] - plan[0][0]) * (plan[0][3] - plan[0][2])
+    rows_full = _bucket((plan[0][1] - plan[0][0]) * (plan[0][3] - plan[0][2]), batch_size)
     for i0, i1, k0, k1 in plan:
         m, k = i1 - i0, k1 - k0
         rows = np.asarray(make_rows(i0, i1, k0, k1), "float32").reshape((m * k,) + x.shape[1:])
