@@ -1,0 +1,39 @@
+"""The model zoo: the classic networks exactly as published, written as specs.
+
+``create(name, ...)`` builds any of them by name (keras.applications-style arguments: ``input_shape``,
+``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``weights=<local file>``), and
+each has a plain function (``resnet50(...)``). Every model is a ``deepkit.Model`` whose ``to_spec()``
+prints the network as data.
+
+=====================  =======================================  =================  ============
+family                 names                                    default input      classes
+=====================  =======================================  =================  ============
+LeNet-5 (1998)         lenet5, lenet5_paper                     28x28x1 (to 32)    10
+AlexNet (2012)         alexnet, alexnet_paper, alexnet_small    224 / 227 / 32     1000 / 10
+ResNet (2015)          resnet18, 34, 50, 101, 152               224x224x3          1000
+CIFAR ResNet (2015)    cifar_resnet20, 32, 44, 56, 110, 1202    32x32x3            10
+=====================  =======================================  =================  ============
+
+Example:
+    >>> import deepkit
+    >>> model = deepkit.models.create("lenet5")
+    >>> deepkit.models.count_trainable(model)
+    61706
+    >>> "resnet50" in deepkit.models.list_models()
+    True
+"""
+
+import deepkit.layers  # noqa: F401  (registers LRN, ChannelPadShortcut... for the specs below)
+from deepkit.models.registry import (ModelInfo, count_trainable, create, get_spec, list_models, load_weights,
+                                     model_info, register_model, resolve)
+from deepkit.models.lenet import lenet5, lenet5_paper
+from deepkit.models.alexnet import alexnet, alexnet_paper, alexnet_small
+from deepkit.models.resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44, cifar_resnet56, cifar_resnet110,
+                                   cifar_resnet1202, resnet18, resnet34, resnet50, resnet101, resnet152)
+
+__all__ = [
+    "create", "list_models", "get_spec", "model_info", "register_model", "resolve", "ModelInfo", "count_trainable",
+    "load_weights", "lenet5", "lenet5_paper", "alexnet", "alexnet_paper", "alexnet_small",
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "cifar_resnet20", "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202",
+]

@@ -1,0 +1,382 @@
+"""The zoo's registry: model names -> spec builders, as timm's ``register_model`` / ``create_model``.
+
+Each family module (``lenet.py``, ``alexnet.py``, ``resnet.py``) writes its variants as a small table
+and registers one spec builder per variant. :func:`create` turns a name into a ``deepkit.Model`` through
+the declarative spec (so ``model.to_spec()`` prints the network), and :func:`get_spec` gives the spec
+without building anything.
+
+Example:
+    >>> from deepkit.models import list_models
+    >>> list_models("resnet1*")
+    ['resnet101', 'resnet152', 'resnet18']
+"""
+
+import dataclasses
+import difflib
+import fnmatch
+import math
+import os
+import sys
+
+from deepkit.errors import SpecError
+
+_REGISTRY = {}
+_ALIASES = {}
+
+# Arguments every zoo model takes (keras.applications style), with their defaults.
+COMMON_ARGS = ("input_shape", "num_classes", "include_top", "pooling", "classifier_activation", "weights", "name")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about one model.
+
+    Args:
+        name: registry name, e.g. ``"resnet50"``.
+        family: ``"lenet"``, ``"alexnet"``, ``"resnet"`` or ``"cifar_resnet"``.
+        spec_fn: builds the spec data: ``spec_fn(input_shape, num_classes, include_top, pooling,
+            classifier_activation, name, **options)``.
+        input_shape: default input shape (height, width, channels).
+        num_classes: default number of classes.
+        options: the family-specific keyword arguments and their defaults.
+        paper: the reference.
+        trainable_params: the published trainable parameter count at the default input shape and
+            number of classes (None when there is none).
+        description: one line.
+        min_size: smallest height/width the network accepts.
+        min_size_reason: why, for the error message.
+    """
+
+    name: str
+    family: str
+    spec_fn: object
+    input_shape: tuple
+    num_classes: int
+    options: dict
+    paper: str
+    trainable_params: int = None
+    description: str = ""
+    min_size: int = 1
+    min_size_reason: str = ""
+
+
+def register_model(info, aliases=()):
+    """Add a model to the registry.
+
+    Args:
+        info: a :class:`ModelInfo`.
+        aliases: other names :func:`create` accepts for it (not listed by :func:`list_models`).
+
+    Returns:
+        The ``info``.
+
+    Raises:
+        ValueError: the name is already taken.
+
+    Example:
+        >>> from deepkit.models.registry import model_info
+        >>> model_info("lenet5").trainable_params
+        61706
+    """
+    for key in (info.name, *aliases):
+        if key in _REGISTRY or key in _ALIASES:
+            raise ValueError(f"register_model: the model name '{key}' is already registered.")
+    _REGISTRY[info.name] = info
+    for alias in aliases:
+        _ALIASES[alias] = info.name
+    return info
+
+
+def list_models(filter=None):
+    """Names of the registered models, sorted.
+
+    Args:
+        filter: a shell-style pattern (``"resnet*"``, ``"*cifar*"``); a pattern without ``*``, ``?`` or
+            ``[`` matches names that contain it.
+
+    Returns:
+        A sorted list of names.
+
+    Example:
+        >>> list_models("lenet")
+        ['lenet5', 'lenet5_paper']
+    """
+    names = sorted(_REGISTRY)
+    if filter is None:
+        return names
+    pattern = str(filter).lower()
+    if not any(c in pattern for c in "*?["):
+        pattern = f"*{pattern}*"
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def _canonical(name):
+    return str(name).strip().lower().replace("-", "").replace(" ", "")
+
+
+def resolve(name):
+    """The registry name for ``name``: exact, alias, or ignoring case and dashes (``"ResNet-50"``).
+
+    Args:
+        name: a model name.
+
+    Returns:
+        The registered name.
+
+    Raises:
+        ValueError: no such model; the message lists close matches.
+
+    Example:
+        >>> resolve("ResNet-50"), resolve("resnet20")
+        ('resnet50', 'cifar_resnet20')
+    """
+    if isinstance(name, str):
+        if name in _REGISTRY:
+            return name
+        if name in _ALIASES:
+            return _ALIASES[name]
+        wanted = _canonical(name)
+        for table in (_REGISTRY, _ALIASES):
+            for key in table:
+                if _canonical(key) == wanted or _canonical(key).replace("_", "") == wanted.replace("_", ""):
+                    return key if table is _REGISTRY else _ALIASES[key]
+    wanted = _canonical(name)
+    scored = []
+    for table in (_REGISTRY, _ALIASES):
+        for key in table:
+            ratio = difflib.SequenceMatcher(None, wanted, key).ratio()
+            prefix = len(os.path.commonprefix([wanted, key]))
+            if ratio >= 0.6:
+                scored.append((-ratio, -prefix, table is _ALIASES, key))
+    close = list(dict.fromkeys(_ALIASES.get(k, k) for *_, k in sorted(scored)))[:4]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"deepkit.models: unknown model {name!r}.{hint} "
+                     f"Available: {', '.join(sorted(_REGISTRY))}.")
+
+
+def model_info(name):
+    """The :class:`ModelInfo` of a registered model.
+
+    Args:
+        name: a model name (aliases and ``"ResNet-50"`` spellings work).
+
+    Returns:
+        A :class:`ModelInfo`.
+
+    Raises:
+        ValueError: unknown name (close matches are listed).
+
+    Example:
+        >>> model_info("alexnet").trainable_params
+        61100840
+    """
+    return _REGISTRY[resolve(name)]
+
+
+def _check_shape(info, input_shape):
+    where = f"deepkit.models '{info.name}'"
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    rank_ok = shape is not None and len(shape) == 3 or (info.family == "lenet" and shape is not None
+                                                        and len(shape) == 2)
+    if not rank_ok or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 1)
+                          for d in shape):
+        raise ValueError(f"{where}: input_shape must be (height, width, channels) with positive integers "
+                         f"(None for a free size where the network allows it). Received: input_shape={input_shape!r}")
+    for axis, size in zip(("height", "width"), shape[:2]):
+        if size is not None and size < info.min_size:
+            raise ValueError(f"{where} needs images of at least {info.min_size}x{info.min_size}: {info.min_size_reason} "
+                             f"Received: input_shape={shape} ({axis} {size}).")
+    return shape
+
+
+def _check_common(info, num_classes, include_top, pooling, classifier_activation, weights):
+    where = f"deepkit.models '{info.name}'"
+    if include_top and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1):
+        raise ValueError(f"{where}: num_classes must be a positive integer. Received: num_classes={num_classes!r}")
+    if pooling not in (None, "avg", "max"):
+        raise ValueError(f"{where}: pooling must be None, 'avg' or 'max' (used when include_top=False). "
+                         f"Received: pooling={pooling!r}")
+    if classifier_activation is not None and not isinstance(classifier_activation, str):
+        raise ValueError(f"{where}: classifier_activation must be an activation name (e.g. 'softmax') or None "
+                         f"for logits. Received: classifier_activation={classifier_activation!r}")
+    if weights is not None:
+        if not isinstance(weights, (str, os.PathLike)):
+            raise ValueError(f"{where}: weights must be None or the path of a local .weights.h5 / .keras file. "
+                             f"Received: weights={weights!r}")
+        if not os.path.isfile(weights):
+            extra = ""
+            if str(weights).lower() in ("imagenet", "cifar10", "mnist"):
+                extra = (" deepkit never downloads weights. For ResNet-50/101/152, convert a keras.applications "
+                         "model you have: deepkit.models.convert.from_keras_applications(source_model).")
+            raise ValueError(f"{where}: weights file not found.{extra} Received: weights={str(weights)!r}")
+
+
+def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
+             classifier_activation="softmax", model_name=None, **options):
+    """The spec data of a zoo model, without building it.
+
+    Args:
+        name: a registered model name.
+        input_shape: (height, width, channels); the model's default when None.
+        num_classes: number of classes; the model's default when None.
+        include_top: whether to include the classifier.
+        pooling: with ``include_top=False``: None (feature map), ``"avg"`` or ``"max"``.
+        classifier_activation: activation of the classifier (``"softmax"``), or None for logits.
+        model_name: the model name written into the spec (defaults to the registry name).
+        **options: family options (see ``model_info(name).options``).
+
+    Returns:
+        A dict ``{name, input_shape, layers}`` for ``deepkit.from_spec``.
+
+    Raises:
+        ValueError: unknown model, bad argument or input size too small.
+
+    Example:
+        >>> spec = get_spec("lenet5")
+        >>> spec["input_shape"], spec["layers"][1]
+        ([28, 28, 1], {'Conv2D': {'filters': 6, 'kernel_size': 5, 'activation': 'tanh', 'name': 'c1'}})
+    """
+    info = model_info(name)
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        valid = sorted(set(COMMON_ARGS) | set(info.options))
+        close = difflib.get_close_matches(unknown[0], valid, n=2)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"deepkit.models '{info.name}': unknown argument {unknown[0]!r}.{hint} "
+                         f"Valid arguments: {', '.join(valid)}.")
+    input_shape = _check_shape(info, info.input_shape if input_shape is None else input_shape)
+    num_classes = info.num_classes if num_classes is None else num_classes
+    _check_common(info, num_classes, include_top, pooling, classifier_activation, None)
+    merged = {**info.options, **options}
+    return info.spec_fn(input_shape=input_shape, num_classes=num_classes, include_top=bool(include_top),
+                        pooling=pooling, classifier_activation=classifier_activation,
+                        name=model_name or info.name, **merged)
+
+
+def create(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
+           classifier_activation="softmax", weights=None, model_name=None, **options):
+    """Build a zoo model by name, keras.applications style.
+
+    Args:
+        name: a registered model name (see :func:`list_models`); ``"ResNet-50"`` spellings work.
+        input_shape: (height, width, channels); the model's default when None.
+        num_classes: number of classes; the model's default when None.
+        include_top: whether to include the classifier (fully-connected layers at the top).
+        pooling: with ``include_top=False``: None (last feature map), ``"avg"`` or ``"max"``
+            (global pooling).
+        classifier_activation: the classifier's activation (``"softmax"``), or None for logits.
+        weights: None (random initialisation) or the path of a local ``.weights.h5`` or ``.keras``
+            file with weights for this architecture. Nothing is ever downloaded.
+        model_name: the Keras model name (defaults to the registry name).
+        **options: family options, e.g. ``stride_in_1x1=True`` for the ImageNet ResNets
+            (see ``model_info(name).options``).
+
+    Returns:
+        A ``deepkit.Model`` (a ``keras.Model``) whose ``to_spec()`` is its spec.
+
+    Raises:
+        ValueError: unknown model (close matches are listed), bad argument, input too small,
+            missing weights file.
+
+    Example:
+        >>> from deepkit.models import create
+        >>> model = create("cifar_resnet20")
+        >>> count_trainable(model)
+        269722
+        >>> create("resnet51")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: deepkit.models: unknown model 'resnet51'. Did you mean 'resnet50', ...
+    """
+    from deepkit.spec import from_spec
+
+    info = model_info(name)
+    num_classes_eff = info.num_classes if num_classes is None else num_classes
+    _check_common(info, num_classes_eff, include_top, pooling, classifier_activation, weights)
+    spec = get_spec(info.name, input_shape=input_shape, num_classes=num_classes, include_top=include_top,
+                    pooling=pooling, classifier_activation=classifier_activation, model_name=model_name,
+                    **options)
+    _ensure_recursion_limit(spec)
+    try:
+        model = from_spec(spec)
+    except SpecError as exc:  # a family option produced an impossible network: say which model
+        raise ValueError(f"deepkit.models '{info.name}': cannot build with {options or 'the defaults'}: {exc}") from exc
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
+def _count_entries(data):
+    if isinstance(data, dict):
+        return sum(_count_entries(v) for v in data.values()) + 1
+    if isinstance(data, list):
+        return sum(_count_entries(v) for v in data)
+    return 1
+
+
+def _ensure_recursion_limit(spec):
+    """Raise (never lower) Python's recursion limit for very deep networks.
+
+    Keras walks a functional graph recursively (``keras.src.ops.function._build_map``), about one Python
+    frame per layer, so a model of thousands of layers (CIFAR ResNet-1202: about 4,000) exceeds Python's
+    default limit of 1,000. The limit stays raised so that saving, loading and cloning the model work too.
+    """
+    needed = 2 * _count_entries(spec["layers"]) + 2000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
+
+
+def count_trainable(model):
+    """The number of trainable parameters (the count papers and torchvision publish).
+
+    Keras' ``count_params()`` also counts BatchNormalization's moving mean and variance, which
+    torchvision keeps as buffers; this counts trainable weights only.
+
+    Args:
+        model: a built Keras model or layer.
+
+    Returns:
+        An int.
+
+    Example:
+        >>> from deepkit.models import create
+        >>> count_trainable(create("lenet5"))
+        61706
+    """
+    return int(sum(math.prod(int(d) for d in w.shape) for w in model.trainable_weights))
+
+
+def load_weights(model, path):
+    """Load a local ``.weights.h5`` or ``.keras`` file into a zoo model, with a clear error on mismatch.
+
+    Args:
+        model: a built Keras model.
+        path: the file.
+
+    Returns:
+        The model.
+
+    Raises:
+        ValueError: the file is missing or does not fit the architecture.
+
+    Example:
+        >>> import os, tempfile
+        >>> from deepkit.models import create
+        >>> m = create("lenet5")
+        >>> path = os.path.join(tempfile.mkdtemp(), "lenet5.weights.h5")
+        >>> m.save_weights(path)
+        >>> create("lenet5", weights=path).count_params()
+        61706
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"load_weights: weights file not found. Received: {path!r}")
+    try:
+        model.load_weights(path)
+    except Exception as exc:
+        raise ValueError(f"load_weights: the file {path!r} does not fit model '{model.name}' "
+                         f"({model.count_params():,} parameters): {exc}") from exc
+    return model

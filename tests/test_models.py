@@ -1,0 +1,287 @@
+"""The zoo: every registered model builds, runs, has the published parameter count, round-trips through
+its spec and through a .keras file. Numbers below are written out from the papers / torchvision, not read
+from the registry, so a wrong table entry fails here."""
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import deepkit
+from deepkit import models
+from deepkit.spec.parse import load_document
+
+# Trainable parameters at the default input shape and number of classes.
+PUBLISHED = {
+    "lenet5": 61_706,            # 6*26 + 16*151 + 120*401 + 84*121 + 10*85
+    "lenet5_paper": 60_000,      # LeCun et al. 1998: 156 + 12 + 1,516 + 32 + 48,120 + 10,164
+    "alexnet": 61_100_840,       # torchvision
+    "alexnet_paper": 60_965_224,  # two groups, 227x227
+    # 64*(75+1) + 192*(1600+1) + 384*(1728+1) + 256*(3456+1) + 256*(2304+1) + 1024*(2304+1) + 1024*1025 + 10*1025
+    "alexnet_small": 5_871_434,
+    "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,  # torchvision
+    "resnet101": 44_549_160, "resnet152": 60_192_808,
+    "cifar_resnet20": 269_722, "cifar_resnet32": 464_154, "cifar_resnet44": 658_586,  # He et al. sec. 4.2
+    "cifar_resnet56": 853_018, "cifar_resnet110": 1_727_962,
+    "cifar_resnet1202": 19_421_274,  # "19.4M"
+}
+# Too slow for the default suite in full (build ~40 s, one forward pass ~60 s on 2 CPU cores).
+SLOW = {"cifar_resnet1202"}
+# Big: parameter count, forward pass and spec checked by default; rebuild and .keras round trip only in slow.
+BIG = {"alexnet", "alexnet_paper", "resnet50", "resnet101", "resnet152"}
+
+_CACHE = {}
+
+
+def built(name):
+    """Each model is built once per test session at its default shape."""
+    if name not in _CACHE:
+        _CACHE[name] = models.create(name)
+    return _CACHE[name]
+
+
+def params(names):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
+
+
+def trainable(model):
+    return sum(math.prod(w.shape) for w in model.trainable_weights)
+
+
+def test_registry_lists_exactly_the_published_models():
+    assert set(models.list_models()) == set(PUBLISHED)
+    for name, count in PUBLISHED.items():
+        assert models.model_info(name).trainable_params == count
+
+
+@pytest.mark.parametrize("name", params(models.list_models()))
+def test_trainable_parameters_equal_published(name):
+    model = built(name)
+    assert isinstance(model, deepkit.Model) and isinstance(model, keras.Model)
+    assert trainable(model) == PUBLISHED[name]
+    assert models.count_trainable(model) == PUBLISHED[name]
+
+
+@pytest.mark.parametrize("name", params(models.list_models()))
+def test_forward_pass(name):
+    model = built(name)
+    info = models.model_info(name)
+    assert tuple(model.input_shape[1:]) == info.input_shape
+    x = np.random.default_rng(0).uniform(0, 1, size=(2, *info.input_shape)).astype("float32")
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert y.shape == (2, info.num_classes)
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)  # softmax output by default
+
+
+@pytest.mark.parametrize("name", params(models.list_models()))
+def test_to_spec_round_trip(name, tmp_path):
+    model = built(name)
+    spec = model.to_spec()
+    assert spec == models.get_spec(name)
+    assert spec["name"] == name and spec["input_shape"] == list(models.model_info(name).input_shape)
+    # to_spec -> YAML text -> parse -> the same spec, without building.
+    assert load_document(model.to_spec("yaml")).to_data() == spec
+    if name in BIG:
+        return  # rebuilding these is checked in test_big_models_rebuild_and_save (slow)
+    rebuilt = deepkit.from_spec(spec)
+    assert [(l.name, type(l)) for l in rebuilt.layers] == [(l.name, type(l)) for l in model.layers]
+    assert [tuple(w.shape) for w in rebuilt.weights] == [tuple(w.shape) for w in model.weights]
+    assert rebuilt.to_spec() == spec
+
+
+@pytest.mark.parametrize("name", params(sorted(set(models.list_models()) - BIG)))
+def test_save_and_load(name, tmp_path):
+    model = built(name)
+    path = os.path.join(tmp_path, f"{name}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, deepkit.Model) and loaded.to_spec() == model.to_spec()
+    x = np.random.default_rng(1).normal(size=(2, *model.input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x, training=False)),
+                               keras.ops.convert_to_numpy(model(x, training=False)), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BIG))
+def test_big_models_rebuild_and_save(name, tmp_path):
+    model = built(name)
+    rebuilt = deepkit.from_spec(model.to_spec())
+    assert trainable(rebuilt) == PUBLISHED[name]
+    path = os.path.join(tmp_path, f"{name}.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x, training=False)),
+                               keras.ops.convert_to_numpy(model(x, training=False)), rtol=1e-5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- multiply-adds
+
+@pytest.mark.parametrize("name,gmacs", [("resnet18", 1.8), ("resnet34", 3.6), ("resnet50", 4.1),
+                                        ("resnet101", 7.8), ("resnet152", 11.5)])
+def test_imagenet_resnet_multiply_adds(name, gmacs):
+    # He et al. Table 1: 1.8, 3.6, 3.8, 7.6, 11.3 x 10^9 with the stride in the 1x1 convolution; the
+    # torchvision placement (stride in the 3x3, the default here) costs 4.1, 7.8, 11.5 for the bottleneck ones.
+    assert round(deepkit.count_macs(built(name)) / 1e9, 1) == gmacs
+
+
+def test_resnet50_paper_stride_placement_is_3_8_gmacs():
+    model = models.resnet50(stride_in_1x1=True, kernel_initializer="zeros")
+    assert round(deepkit.count_macs(model) / 1e9, 2) == 3.86  # Table 1: 3.8 x 10^9
+    assert tuple(model.get_layer("layer2_block0_conv1").strides) == (2, 2)
+    assert tuple(model.get_layer("layer2_block0_conv2").strides) == (1, 1)
+    assert trainable(model) == PUBLISHED["resnet50"]
+
+
+def test_cifar_resnet20_multiply_adds():
+    assert round(deepkit.count_macs(built("cifar_resnet20")) / 1e6, 1) == 40.6
+
+
+def test_alexnet_multiply_adds():
+    # torchvision reports 0.71 GFLOPS (multiply-adds) for AlexNet.
+    assert round(deepkit.count_macs(built("alexnet")) / 1e9, 2) == 0.71
+
+
+# ----------------------------------------------------------------------------- architecture details
+
+def test_lenet5_pads_28_to_32_like_lecun():
+    model = built("lenet5")
+    assert tuple(model.get_layer("pad").output.shape) == (None, 32, 32, 1)
+    assert tuple(model.get_layer("c1").output.shape) == (None, 28, 28, 6)
+    assert tuple(model.get_layer("c5").output.shape) == (None, 1, 1, 120)
+    # the unpadded build would have a 4x4 C5 input: 44,426 parameters, the wrong number.
+    assert trainable(model) != 44_426
+    no_pad = models.lenet5(input_shape=(32, 32, 1))
+    assert "pad" not in [l.name for l in no_pad.layers] and trainable(no_pad) == 61_706
+    flat = models.lenet5(input_shape=(28, 28))  # MNIST arrays without a channel axis
+    assert tuple(flat.get_layer("reshape").output.shape) == (None, 28, 28, 1)
+
+
+def test_lenet5_paper_structure():
+    model = built("lenet5_paper")
+    per_layer = {l.name: trainable(l) for l in model.layers if l.weights}
+    assert per_layer == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}
+    assert model.count_params() == 60_000 + 840  # the fixed RBF centres
+
+
+def test_alexnet_paper_groups_and_shapes():
+    model = built("alexnet_paper")
+    assert tuple(model.get_layer("conv1").output.shape) == (None, 55, 55, 96)
+    assert tuple(model.get_layer("pool5").output.shape) == (None, 6, 6, 256)
+    assert [model.get_layer(n).groups for n in ("conv1", "conv2", "conv3", "conv4", "conv5")] == [1, 2, 1, 2, 2]
+    assert type(model.get_layer("norm1")).__name__ == "LocalResponseNormalization"
+
+
+def test_alexnet_torchvision_shapes():
+    model = built("alexnet")
+    assert tuple(model.get_layer("conv1").output.shape) == (None, 55, 55, 64)
+    assert tuple(model.get_layer("pool5").output.shape) == (None, 6, 6, 256)
+    small = models.alexnet(input_shape=(127, 127, 3), num_classes=5)
+    # the adaptive 6x6 pooling keeps fc6 at 9216 inputs whatever the image size
+    assert small.get_layer("fc6").kernel.shape == (9216, 4096)
+
+
+def test_resnet_layer_names_and_downsampling():
+    model = built("resnet18")
+    assert tuple(model.get_layer("maxpool").output.shape) == (None, 56, 56, 64)
+    assert tuple(model.get_layer("layer4_block1_out").output.shape) == (None, 7, 7, 512)
+    assert tuple(model.get_layer("layer2_block0_conv1").strides) == (2, 2)
+    assert model.get_layer("layer2_block0_downsample_conv").kernel.shape == (1, 1, 64, 128)
+    names = {l.name for l in model.layers}
+    assert "layer1_block0_downsample_conv" not in names  # identity shortcut where shapes agree
+    assert all(not l.use_bias for l in model.layers if isinstance(l, keras.layers.Conv2D))
+    r50 = built("resnet50")
+    assert "layer1_block0_downsample_conv" in {l.name for l in r50.layers}  # 64 -> 256 channels
+    assert tuple(r50.get_layer("layer2_block0_conv2").strides) == (2, 2)  # torchvision v1.5
+
+
+def test_cifar_resnet_option_a_has_no_projection():
+    model = built("cifar_resnet20")
+    shortcut = model.get_layer("layer2_block0_shortcut")
+    assert type(shortcut).__name__ == "ChannelPadShortcut" and not shortcut.weights
+    assert tuple(model.get_layer("layer3_block2_out").output.shape) == (None, 8, 8, 64)
+    option_b = models.cifar_resnet20(shortcut="B")
+    # two 1x1 projections (16->32, 32->64) with BatchNorm (gamma, beta): 512 + 2048 + 64 + 128 more
+    assert trainable(option_b) == 269_722 + 2_752
+
+
+@pytest.mark.parametrize("name,pooling,shape", [
+    ("cifar_resnet20", None, (None, 8, 8, 64)), ("cifar_resnet20", "avg", (None, 64)),
+    ("resnet18", "max", (None, 512)), ("alexnet_small", None, (None, 3, 3, 256)), ("lenet5", "avg", (None, 120)),
+])
+def test_include_top_false_and_pooling(name, pooling, shape):
+    kwargs = {"input_shape": (64, 64, 3)} if name == "resnet18" else {}
+    model = models.create(name, include_top=False, pooling=pooling, **kwargs)
+    assert tuple(model.output.shape) == shape
+
+
+def test_classifier_activation_none_gives_logits_and_custom_classes():
+    model = models.cifar_resnet20(num_classes=7, classifier_activation=None)
+    x = np.random.default_rng(2).normal(size=(3, 32, 32, 3)).astype("float32")
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert y.shape == (3, 7) and not np.allclose(y.sum(axis=1), 1.0)
+
+
+def test_weights_from_local_file(tmp_path):
+    source = models.create("cifar_resnet20")
+    path = os.path.join(tmp_path, "r20.weights.h5")
+    source.save_weights(path)
+    loaded = models.create("cifar_resnet20", weights=path)
+    x = np.random.default_rng(3).normal(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x, training=False)),
+                               keras.ops.convert_to_numpy(source(x, training=False)), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="does not fit"):
+        models.create("cifar_resnet32", weights=path)
+
+
+def test_names_are_accepted_loosely_and_aliases_resolve():
+    assert models.resolve("ResNet-50") == "resnet50"
+    assert models.resolve("resnet20") == "cifar_resnet20"
+    assert models.resolve("LeNet-5") == "lenet5"
+    assert models.list_models("cifar_resnet1*") == ["cifar_resnet110", "cifar_resnet1202"]
+    assert models.list_models("alex") == ["alexnet", "alexnet_paper", "alexnet_small"]
+
+
+def test_plain_functions_match_create():
+    assert models.lenet5().to_spec() == models.create("lenet5").to_spec()
+    assert models.cifar_resnet56 is not None and models.resnet152 is not None
+    assert models.lenet5_paper(num_classes=5).output.shape[-1] == 5
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_unknown_model_lists_close_matches():
+    with pytest.raises(ValueError, match=r"unknown model 'resnet51'\. Did you mean 'resnet50'") as err:
+        models.create("resnet51")
+    assert "Available:" in str(err.value) and "cifar_resnet20" in str(err.value)
+    with pytest.raises(ValueError, match="Did you mean 'alexnet'"):
+        models.create("alexnett")
+
+
+def test_too_small_input_explains_minimum():
+    with pytest.raises(ValueError, match=r"'resnet50' needs images of at least 32x32: it halves the image five "
+                                         r"times.*Received: input_shape=\(16, 16, 3\)"):
+        models.resnet50(input_shape=(16, 16, 3))
+    with pytest.raises(ValueError, match=r"'alexnet' needs images of at least 63x63.*width 40"):
+        models.alexnet(input_shape=(224, 40, 3))
+    with pytest.raises(ValueError, match="at least 67x67"):
+        models.alexnet_paper(input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="at least 15x15"):
+        models.alexnet_small(input_shape=(14, 14, 3))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"input_shape": (32, 32)}, r"input_shape must be \(height, width, channels\).*Received: input_shape=\(32, 32\)"),
+    ({"num_classes": 0}, "Received: num_classes=0"),
+    ({"pooling": "mean"}, "Received: pooling='mean'"),
+    ({"weights": "imagenet"}, "never downloads weights"),
+    ({"weights": "/nonexistent/w.weights.h5"}, "weights file not found"),
+    ({"shortcut": "C"}, "Received: shortcut='C'"),
+    ({"shortcutt": "A"}, "unknown argument 'shortcutt'. Did you mean 'shortcut'"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.create("cifar_resnet20", **kwargs)
