@@ -8,7 +8,8 @@ each baseline, followed by the issue's targets as PASS/FAIL lines.
 Modes:
   deepkit        deepkit.train.fit (data on the device, one compiled call per epoch, bf16 scope)
   keras          model.fit with Keras' defaults (jit_compile="auto": XLA on jax / TF-GPU)
-  keras_spe      model.fit with steps_per_execution=--spe (default 32) and jit
+  keras_spe      model.fit with steps_per_execution=--spe (default 32), jit_compile="auto"
+                 (XLA on jax and TF-GPU; off on TF-CPU, where XLA convolutions are ~10x slower)
   torch          a plain PyTorch loop (host data, per-batch copies to the device), eager
   torch_compile  the same loop with torch.compile (default on a GPU only)
 
@@ -56,7 +57,8 @@ def worker_keras(args):
     model = workloads.keras_model(args.workload, bf16=bf16 and not deepkit_mode)
     kwargs = {}
     if args.worker == "keras_spe":
-        kwargs = {"steps_per_execution": args.spe, "jit_compile": True}
+        # jit_compile="auto": XLA on jax and on TF with a GPU; TF on CPU is ~10x slower with XLA.
+        kwargs = {"steps_per_execution": args.spe}
     model.compile(optimizer=workloads.keras_optimizer(args.workload),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"], **kwargs)

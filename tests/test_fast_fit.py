@@ -17,10 +17,14 @@ def _data(n=70, shape=(6, 6, 1), classes=3, seed=0):
     return x, y
 
 
-def _model(seed=7, optimizer=None, metrics=("accuracy",), dropout=True):
+def _model(seed=7, optimizer=None, metrics=("accuracy",), dropout=True, conv=False):
+    """A small net with BatchNorm (+ Dropout): cheap to compile (jax on CPU compiles slowly)."""
     keras.utils.set_random_seed(seed)
     inp = keras.Input((6, 6, 1))
-    h = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    if conv:
+        h = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    else:
+        h = keras.layers.Dense(4, activation="relu")(inp)
     h = keras.layers.BatchNormalization()(h)
     h = keras.layers.Flatten()(h)
     if dropout:
@@ -44,21 +48,21 @@ def _assert_same(m1, h1, m2, h2, rtol=1e-4, atol=1e-5):
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    "kwargs, conv",
     [
-        dict(batch_size=16, epochs=3),  # partial last batch, BatchNorm + Dropout
-        dict(batch_size=10, epochs=2, validation_split=0.2),
-        dict(batch_size=16, epochs=2, validation_batch_size=7, validation_freq=2),
+        (dict(batch_size=16, epochs=3), True),  # partial last batch, conv + BatchNorm + Dropout
+        (dict(batch_size=10, epochs=2, validation_split=0.2), False),
+        (dict(batch_size=16, epochs=2, validation_batch_size=7, validation_freq=2), False),
     ],
 )
-def test_same_results_as_keras_fit(kwargs):
+def test_same_results_as_keras_fit(kwargs, conv):
     x, y = _data()
     xv, yv = _data(23, seed=1)
     if "validation_split" not in kwargs:
         kwargs = dict(kwargs, validation_data=(xv, yv))
-    m1 = _model()
+    m1 = _model(conv=conv)
     h1 = m1.fit(x, y, shuffle=False, verbose=0, **kwargs)
-    m2 = _model()
+    m2 = _model(conv=conv)
     h2 = fit(m2, x, y, shuffle=False, verbose=0, **kwargs)
     assert h2.fast["path"] == "device", h2.fast
     _assert_same(m1, h1, m2, h2)
@@ -174,7 +178,7 @@ def test_shuffle_with_seed_is_reproducible_and_learns():
     y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
     ws = []
     for seed in (1, 1, 2):
-        m = _model(dropout=False)
+        m = _model(dropout=False, conv=True, optimizer=keras.optimizers.Adam(0.01))
         h = fit(m, x, y, batch_size=16, epochs=4, verbose=0, seed=seed)
         ws.append(m.get_weights())
     for a, b in zip(ws[0], ws[1]):
@@ -271,3 +275,21 @@ def test_length_mismatch_and_uncompiled_model():
     m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="compile"):
         fit(m, np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+
+
+def test_positional_arguments_in_keras_order():
+    x, y = _data(20)
+    h = fit(_model(), x, y, 8, 2, 0)
+    assert len(h.history["loss"]) == 2 and h.fast["path"] == "device"
+    with pytest.raises(TypeError, match="multiple values for argument 'batch_size'"):
+        fit(_model(), x, y, 8, batch_size=4)
+
+
+def test_deepkit_model_fit_uses_the_fast_path():
+    import deepkit
+
+    x, y = _data(24)
+    m = deepkit.from_spec([{"Conv2D": [2, 3]}, "Flatten", {"Dense": 3}], input_shape=(6, 6, 1))
+    m.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    h = m.fit(x, y, batch_size=8, epochs=1, verbose=0, fast=True)
+    assert h.fast["path"] == "device" and sorted(h.history) == ["loss"]

@@ -1,9 +1,11 @@
 """The fast fit path's compiled loops on the jax backend.
 
-One ``jax.jit``-ed program per batch size runs ``lax.fori_loop`` over Keras' own stateless
+One ``jax.jit``-ed program per (batch size, steps per call) runs ``lax.scan`` over Keras' own stateless
 ``model.train_step(state, data)`` (the very function ``keras.Model.fit`` jits on jax), with the
-batch gathered from device-resident arrays and augmented on the device inside the loop. The loop
-bounds are traced values, so one compiled program serves every chunk of steps of every epoch.
+batch gathered from device-resident arrays and augmented on the device inside the loop. The trip
+count is static (XLA sees a known-length loop) and the first step index is traced, so one program
+serves every chunk of that length in every epoch: a fit compiles at most two training programs
+(the full batches and the last partial batch) and two for validation.
 The model state travels as Keras' ``(trainable, non_trainable, optimizer, metrics)`` tuple and is
 written back to the model with ``model.jax_state_sync()``, exactly as ``fit`` does.
 """
@@ -127,7 +129,7 @@ class JaxLoops:
         new_seed = scope.get_current_value(state_var)
         return x, (seed if new_seed is None else new_seed)
 
-    def _make_train(self, batch, shuffled):
+    def _make_train(self, batch, length):
         model = self.model
 
         def step(state, seed, data, perm, offset, i):
@@ -136,53 +138,57 @@ class JaxLoops:
             logs, state = model.train_step(state, (x, y, sw))
             return logs, state, seed
 
-        def run(state, seed, data, perm, offset, start, stop):
+        def run(state, seed, data, perm, offset, start):
             logs0 = _zeros_like_struct(
                 jax.eval_shape(lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
                                state, seed, data, perm)
             )
 
-            def body(i, carry):
+            def body(carry, j):
                 st, sd, _ = carry
-                logs, st, sd = step(st, sd, data, perm, offset, i)
-                return st, sd, logs
+                logs, st, sd = step(st, sd, data, perm, offset, start + j)
+                return (st, sd, logs), None
 
-            return jax.lax.fori_loop(start, stop, body, (state, seed, logs0))
+            # A static trip count (lax.scan) lets XLA see the whole loop; the first step index
+            # is a traced value, so one program serves every chunk of this length.
+            carry, _ = jax.lax.scan(body, (state, seed, logs0), jnp.arange(length, dtype="int32"))
+            return carry
 
         return jax.jit(run, donate_argnums=(0,))
 
-    def _make_test(self, batch):
+    def _make_test(self, batch, length):
         model = self.model
 
         def step(state, data, offset, i):
             x, y, sw = self._batch(data, None, offset, i, batch)
             return model.test_step(state, (x, y, sw))
 
-        def run(state, data, offset, start, stop):
+        def run(state, data, offset, start):
             logs0 = _zeros_like_struct(
                 jax.eval_shape(lambda s, d: step(s, d, offset, start)[0], state, data)
             )
 
-            def body(i, carry):
+            def body(carry, j):
                 st, _ = carry
-                logs, st = step(st, data, offset, i)
-                return st, logs
+                logs, st = step(st, data, offset, start + j)
+                return (st, logs), None
 
-            return jax.lax.fori_loop(start, stop, body, (state, logs0))
+            carry, _ = jax.lax.scan(body, (state, logs0), jnp.arange(length, dtype="int32"))
+            return carry
 
         return jax.jit(run, donate_argnums=(0,))
 
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``Loops``); returns the last logs."""
-        key = (int(batch), perm is not None)
+        key = (int(batch), int(stop) - int(start), perm is not None)
         if key not in self._train_fns:
-            self._train_fns[key] = self._make_train(int(batch), perm is not None)
+            self._train_fns[key] = self._make_train(key[0], key[1])
         state = self._state(train=True)
         seed = None
         if self.augment is not None:
             seed = self.augment.seed_generator.state.value
         try:
-            state, seed, logs = self._train_fns[key](state, seed, data, perm, offset, start, stop)
+            state, seed, logs = self._train_fns[key](state, seed, data, perm, offset, start)
         except Exception:
             self._store(state, train=True)  # give the (undonated) state back to the model
             raise
@@ -193,12 +199,12 @@ class JaxLoops:
 
     def test(self, data, offset, start, stop, batch):
         """Run evaluation steps ``start .. stop - 1`` in stored order; returns the last logs."""
-        key = int(batch)
+        key = (int(batch), int(stop) - int(start))
         if key not in self._test_fns:
-            self._test_fns[key] = self._make_test(key)
+            self._test_fns[key] = self._make_test(*key)
         state = self._state(train=False)
         try:
-            state, logs = self._test_fns[key](state, data, offset, start, stop)
+            state, logs = self._test_fns[key](state, data, offset, start)
         except Exception:
             self._store(state, train=False)
             raise

@@ -4,7 +4,7 @@ The fast path in :func:`deepkit.train.fit` keeps the whole data set on the devic
 training steps per compiled call. Everything that is inherently backend-specific lives here and
 in the per-backend modules next to it:
 
-* ``jax_loops.py``: ``jax.jit`` + ``lax.fori_loop`` over Keras' own stateless
+* ``jax_loops.py``: ``jax.jit`` + ``lax.scan`` over Keras' own stateless
   ``model.train_step(state, data)`` (the function ``model.fit`` itself uses on jax).
 * ``tensorflow_loops.py``: one ``tf.function`` (optionally XLA-compiled) holding a
   ``tf.while_loop`` over Keras' ``model.train_step(data)``.

@@ -5,7 +5,7 @@
 
 * the arrays go to the device once; shuffling (a device permutation per epoch), batching (a
   gather inside the loop) and augmentation (:class:`deepkit.train.Augment`) happen there;
-* all the full batches of an epoch run in one compiled call (``lax.fori_loop`` on jax, a
+* all the full batches of an epoch run in one compiled call (``lax.scan`` on jax, a
   ``tf.while_loop`` in one ``tf.function`` on tensorflow; see ``deepkit/backend/loops.py``),
   plus one call for a last partial batch, so per-step host overhead disappears;
 * mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
@@ -100,11 +100,18 @@ def _check_int(name, value, minimum):
 
 
 # ------------------------------------------------------------------------------- public API
+_KERAS_POSITIONAL = (
+    "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+    "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
+    "validation_steps", "validation_batch_size", "validation_freq",
+)
+
+
 def fit(
     model,
     x=None,
     y=None,
-    *,
+    *args,
     batch_size=None,
     epochs=1,
     verbose="auto",
@@ -128,8 +135,8 @@ def fit(
 ):
     """Train a compiled Keras model, keeping the data on the device (the fast fit path).
 
-    Same arguments and result as ``keras.Model.fit`` (keywords only after ``x, y``), plus the
-    options of the fast path. For the same data order (``shuffle=False``) and
+    Same arguments (positional ones in Keras' order too) and result as ``keras.Model.fit``,
+    plus the options of the fast path (keywords). For the same data order (``shuffle=False``) and
     ``mixed_precision=False`` the weights and History match plain ``fit`` within float tolerance:
     the compiled loop runs Keras' own ``model.train_step``.
 
@@ -192,6 +199,30 @@ def fit(
         True
     """
     # ------------------------------------------------------------------ arguments
+    if args:  # keras.Model.fit's positional order, so fit(model, x, y, 32, 5) works as in Keras
+        if len(args) > len(_KERAS_POSITIONAL):
+            raise TypeError(f"fit: too many positional arguments. Received: {len(args) + 3}")
+        given = dict(zip(_KERAS_POSITIONAL, args))
+        local = dict(batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                     validation_split=validation_split, validation_data=validation_data,
+                     shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
+                     initial_epoch=initial_epoch, validation_batch_size=validation_batch_size,
+                     validation_freq=validation_freq)
+        defaults = dict(batch_size=None, epochs=1, verbose="auto", callbacks=None,
+                        validation_split=0.0, validation_data=None, shuffle=True,
+                        class_weight=None, sample_weight=None, initial_epoch=0,
+                        validation_batch_size=None, validation_freq=1)
+        for name, value in given.items():
+            if name in fit_kwargs or (name in local and local[name] is not defaults[name]
+                                      and local[name] != defaults[name]):
+                raise TypeError(f"fit: got multiple values for argument {name!r}")
+            if name in local:
+                local[name] = value
+            else:
+                fit_kwargs[name] = value
+        return fit(model, x, y, **local, augment=augment, seed=seed, steps_per_call=steps_per_call,
+                   mixed_precision=mixed_precision, jit_compile=jit_compile, fast=fast,
+                   device_memory=device_memory, **fit_kwargs)
     if fast not in _FAST_VALUES:
         raise ValueError(f"fit: `fast` must be True, False or 'auto'. Received: fast={fast!r}")
     batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
