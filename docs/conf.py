@@ -26,6 +26,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import logging  # noqa: E402
+
+# The gallery trains many small models in one process; TensorFlow's notes about retracing its
+# functions for each new model are noise in the rendered output.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
 import apigen  # noqa: E402
 import inventories  # noqa: E402
 

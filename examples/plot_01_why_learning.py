@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import deepkit
+from deepkit import viz
 from deepkit.datasets import toy
 
 FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
@@ -84,27 +85,14 @@ mlp().summary()
 # %%
 # Decision boundaries
 # -------------------
-# We evaluate each trained model on a grid of points covering the plane and colour the plane by the
-# predicted probability of class 1; the boundary is the 0.5 contour.
-
-
-def grid_for(x, steps=120, margin=0.4):
-    lo, hi = x.min(0) - margin, x.max(0) + margin
-    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], steps), np.linspace(lo[1], hi[1], steps))
-    return g0, g1, np.stack([g0.ravel(), g1.ravel()], 1).astype("float32")
+# :func:`deepkit.viz.plot_decision_boundary` evaluates a trained model on a grid of points covering the
+# plane and colours it by the predicted probability of class 1; the boundary is the 0.5 contour.
 
 
 def plot_boundary(ax, model, x, y, title):
-    g0, g1, points = grid_for(x)
-    p = predict(model, points).reshape(g0.shape)
-    ax.contourf(g0, g1, p, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.6)
-    ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1.5)
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=10, edgecolor="k", linewidth=0.3)
     accuracy = float(np.mean((predict(model, x).ravel() > 0.5) == y))
-    ax.set_title(f"{title}\naccuracy {accuracy:.2f}", fontsize=10)
+    viz.plot_decision_boundary(model, x, y, ax=ax, title=f"{title}\naccuracy {accuracy:.2f}")
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
     return accuracy
 
 

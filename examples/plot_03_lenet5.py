@@ -102,6 +102,9 @@ probabilities = keras.ops.convert_to_numpy(model.predict(x_test, verbose=0))
 predicted = probabilities.argmax(1)
 fig = plot_confusion_matrix(y_test, predicted, class_names=[str(i) for i in range(10)])
 
+# %%
+# The mistakes, with the predicted class and its probability:
+
 wrong = np.flatnonzero(predicted != y_test)[:12]
 if len(wrong):
     fig = plot_image_grid(

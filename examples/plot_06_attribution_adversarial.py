@@ -1,6 +1,6 @@
 """
 6. Attribution and its sanity checks; adversarial and fooling images; DeepDream
-==============================================================================
+===============================================================================
 
 Which pixels made the network say "7"? *Attribution* methods answer with a heatmap over the input,
 most of them built from the gradient of the class score with respect to the pixels. They must be

@@ -1,6 +1,6 @@
 """
 8. Going fast and going wide: the fast fit path, mixed precision, several devices
-================================================================================
+=================================================================================
 
 Small models on small data spend most of Keras' ``fit`` time outside the model: feeding each batch
 from the host, calling into the compiled step once per batch, running per-batch callbacks. deepkit's

@@ -89,6 +89,11 @@ KERAS = ("https://keras.io/api/", [
     ("keras.ops", "py:module", "ops/"),
     ("keras.mixed_precision", "py:module", "mixed_precision/"),
     ("keras.distribution", "py:module", "distribution/"),
+    ("keras.distribution.DataParallel", "py:class", "distribution/data_parallel/"),
+    ("keras.distribution.ModelParallel", "py:class", "distribution/model_parallel/"),
+    ("keras.distribution.DeviceMesh", "py:class", "distribution/layout_map/"),
+    ("keras.distribution.LayoutMap", "py:class", "distribution/layout_map/"),
+    ("keras.distribution.list_devices", "py:function", "distribution/distribution_utils/"),
     ("keras.saving", "py:module", "models/model_saving_apis/"),
 ])
 
