@@ -212,8 +212,8 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
             values are passed to the compiled program as arguments on every call (through
             ``keras.StatelessScope``), so weights are not frozen into it.
         variables: Extra Keras variables read by ``fn``.
-        enabled: ``False`` returns ``fn`` unchanged (eager execution, useful for
-            debugging).
+        enabled: ``False`` runs ``fn`` eagerly (useful for debugging); numpy arguments
+            are converted to tensors.
         jit_compile: On TensorFlow, whether ``tf.function`` uses XLA.
 
     Returns:
@@ -228,9 +228,15 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
         >>> keras.ops.convert_to_numpy(f(np.ones((1, 3), "float32"))).tolist()
         [[6.0, 6.0]]
     """
-    if not enabled:
-        return fn
     backend = backend_name()
+    if not enabled or backend not in ("jax", "tensorflow"):
+
+        @functools.wraps(fn)
+        def eager(*args):
+            # Keras calls do not mix numpy arrays and tensors (torch, or jit disabled).
+            return fn(*[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+
+        return eager
     if backend == "jax":
         import jax
 
@@ -247,17 +253,9 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
             return compiled([v.value for v in variables], *args)
 
         return call
-    if backend == "tensorflow":
-        import tensorflow as tf
+    import tensorflow as tf
 
-        return tf.function(fn, jit_compile=jit_compile)
-
-    @functools.wraps(fn)
-    def eager(*args):
-        # Eager backends (torch) do not mix numpy arrays and tensors inside Keras calls.
-        return fn(*[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args])
-
-    return eager
+    return tf.function(fn, jit_compile=jit_compile)
 
 
 def to_numpy(x):
