@@ -89,14 +89,16 @@ def test_plot_filters_of_trained_model(tmp_path):
     model, _, _, _ = trained_digits_cnn()
     fig = weights.plot_filters(model, path=tmp_path / "f.png")
     grid = fig.deepkit_image
-    assert grid.shape[-1] == 1 and grid.min() >= 0 and grid.max() <= 1
+    assert grid.shape[-1] == 3 and grid.min() >= 0 and grid.max() <= 1
+    # grey filters on light-blue separators: the first tile is grey (R == G == B)
+    assert np.allclose(grid[3, 3], grid[3, 3, 0]) and not np.allclose(grid[0, 0], grid[0, 0, 0])
     png = Image.open(tmp_path / "f.png")
     assert png.size[0] > 100
     # a conv layer with 8 input channels is drawn filter x channel
     fig2 = weights.plot_filters(model, "conv2", max_filters=4, max_channels=8)
     # 4 rows x 8 columns of 3x3 kernels upscaled x8 (24 px) with 2-px separators
     assert fig2.deepkit_image.shape[:2] == (4 * 26 + 2, 8 * 26 + 2)
-    assert "rows = filters" in fig2.axes[0].get_title()
+    assert "rows: filters" in fig2.axes[0].get_title()
 
 
 def test_make_grid_layout_and_normalization():

@@ -17,7 +17,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from deepkit.viz.plotting import make_grid, new_figure, normalize_image, save_png
+from deepkit.viz.plotting import (SEPARATOR, grid_figsize, make_grid, new_figure, normalize_image,
+                                  save_png)
 
 __all__ = [
     "feature_maps",
@@ -178,15 +179,17 @@ def plot_feature_maps(maps, index=0, max_channels=32, ncols=None, title=None, cm
     h, w = tiles.shape[1:]
     up = max(1, int(math.ceil(24 / max(h, w))))
     tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
-    grid = make_grid(tiles, ncols=ncols, padding=max(1, up // 2), pad_value=1.0)
-    gh, gw = grid.shape[:2]
-    scale = 7.0 / max(gh, gw)
-    fig, ax = new_figure(figsize=(max(2.5, gw * scale), max(2.5, gh * scale) + 0.4))
+    if ncols is None:
+        ncols = min(len(tiles), 8)
+    grid = make_grid(tiles, ncols=ncols, padding=max(1, up // 2), pad_value=-1.0)
+    fig, ax = new_figure(figsize=grid_figsize(grid.shape, tiles.shape[2], 0.9, min_size=1.0))
     import matplotlib
 
-    rgb = matplotlib.colormaps[cmap](grid[..., 0])[..., :3]
-    rgb[grid[..., 0] == 1.0] = rgb[grid[..., 0] == 1.0]  # keep colormap top for maxima
+    rgb = matplotlib.colormaps[cmap](np.clip(grid[..., 0], 0, 1))[..., :3]
+    rgb[grid[..., 0] < 0] = 1.0  # white separators
     ax.imshow(rgb, interpolation="nearest")
+    for side in ax.spines.values():
+        side.set_visible(False)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or f"{min(maps.shape[-1], max_channels)} of {maps.shape[-1]} channels, "
@@ -215,6 +218,11 @@ class ReceptiveField:
         size: tuple of ints (receptive field extent), or ``None``.
         stride: tuple of ints (input pixels between neighbouring units).
         start: tuple of ints (first input pixel seen by unit 0).
+
+    Example:
+        >>> rf = ReceptiveField(size=(3, 3), stride=(1, 1), start=(-1, -1))
+        >>> rf.box((0, 0)), rf.is_global
+        ((-1, -1, 2, 2), False)
     """
 
     size: tuple = None
@@ -522,6 +530,13 @@ class TopPatches:
         patches: ``(C, k, ph, pw, channels)`` input patches.
         receptive_field: the layer's :class:`ReceptiveField`.
         num_images: how many images were scanned.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c")])
+        >>> top = top_k_patches(m, "c", np.random.rand(5, 6, 6, 1).astype("float32"), k=2)
+        >>> type(top).__name__, top.indices.shape, top.receptive_field.size
+        ('TopPatches', (2, 2), (3, 3))
     """
 
     layer: str
@@ -760,19 +775,17 @@ def plot_top_patches(top, channels=None, max_channels=16, normalize="all", upsca
         raise ValueError(
             f"plot_top_patches: normalize must be 'all' or 'each'. Received: normalize={normalize!r}"
         )
-    tiles[~valid] = 1.0
+    tiles[~valid] = SEPARATOR[0]
     ph, pw = tiles.shape[1:3]
     up = int(upscale or max(1, int(math.ceil(24 / max(ph, pw)))))
     tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
     pad = 2
-    grid = make_grid(tiles, ncols=k, padding=pad, pad_value=1.0)
+    grid = make_grid(tiles, ncols=k, padding=pad, pad_color=SEPARATOR)
     gh, gw = grid.shape[:2]
-    scale = 7.0 / max(gw, gh * 0.8)
-    fig, ax = new_figure(figsize=(max(3.0, gw * scale) + 0.6, max(1.5, gh * scale) + 0.5))
-    if grid.shape[-1] == 1:
-        ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    else:
-        ax.imshow(grid[..., :3], interpolation="nearest")
+    fig, ax = new_figure(figsize=grid_figsize(grid.shape, tiles.shape[2], 0.7, max_width=9.0))
+    ax.imshow(grid, interpolation="nearest")
+    for side in ax.spines.values():
+        side.set_visible(False)
     th = tiles.shape[1]
     ax.set_yticks([pad + i * (th + pad) + th / 2 for i in range(r)],
                   [f"ch {int(top.channels[i])}" for i in rows], fontsize=7)

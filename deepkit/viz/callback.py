@@ -157,10 +157,12 @@ class VisualizationRecorder(keras.callbacks.Callback):
 
     # -- keras hooks
     def on_train_begin(self, logs=None):
+        """Record the untrained state as epoch 0 (when ``include_initial``)."""
         if self.include_initial and 0 not in self.epochs:
             self._record(0)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Record after every ``every``-th epoch (``epoch`` is 0-based, as in Keras)."""
         done = epoch + 1
         if done % self.every == 0 and done not in self.epochs:
             self._record(done)
@@ -217,6 +219,12 @@ class VisualizationRecorder(keras.callbacks.Callback):
 
         Raises:
             ValueError: for a name that was not recorded or nothing recorded yet.
+
+        Example:
+            >>> rec = VisualizationRecorder(np.zeros((1, 4, 4, 1)), record=["filters"])
+            >>> rec.epochs, rec.records["filters"] = [0, 1], [np.zeros((2, 3, 3, 1)), np.ones((2, 3, 3, 1))]
+            >>> rec.plot_evolution("filters").deepkit_image.shape
+            (54, 54, 1)
         """
         if name not in self.records:
             raise ValueError(

@@ -181,7 +181,7 @@ def knn_accuracy(features, labels, k=5):
 
 
 def plot_embedding(coords, labels=None, class_names=None, title=None, ax=None, path=None,
-                   point_size=8):
+                   point_size=8, legend=True):
     """Scatter plot of 2-D embedding coordinates coloured by class.
 
     Args:
@@ -191,6 +191,8 @@ def plot_embedding(coords, labels=None, class_names=None, title=None, ax=None, p
         title: axes title.
         ax: draw into this matplotlib axes (else a new figure).
         path: if given, save the figure as PNG.
+        point_size: marker size.
+        legend: draw the class legend (right of the axes).
 
     Returns:
         The matplotlib ``Figure``.
@@ -224,8 +226,10 @@ def plot_embedding(coords, labels=None, class_names=None, title=None, ax=None, p
             name = class_names[int(c)] if class_names is not None else str(c)
             ax.scatter(coords[sel, 0], coords[sel, 1], s=point_size, alpha=0.8,
                        color=cmap(i % cmap.N), label=name)
-        if len(classes) <= 20:
-            ax.legend(fontsize=6, markerscale=1.5, loc="best", ncol=2 if len(classes) > 5 else 1)
+        if len(classes) <= 20 and legend:
+            ax.legend(fontsize=6, markerscale=1.5, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                      ncol=2 if len(classes) > 10 else 1, frameon=False, title="class",
+                      title_fontsize=7)
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -278,14 +282,14 @@ def plot_layer_embeddings(model, x, y, layers=None, method="pca", class_names=No
         layers = ["input"] + [l for l in ([layers] if isinstance(layers, (str, int)) else layers)
                               if l != "input"]
     n = len(layers)
-    fig, axes = new_figure(1, n, figsize=(3.4 * n, 3.4), squeeze=False)
+    fig, axes = new_figure(1, n, figsize=(3.1 * n + 0.8, 3.3), squeeze=False)
     scores = {}
-    for ax, layer in zip(axes[0], layers):
+    for i, (ax, layer) in enumerate(zip(axes[0], layers)):
         feats = layer_features(model, x, layer, pool=pool)
         name = layer if isinstance(layer, str) else _layer_name(model, layer)
         scores[name] = knn_accuracy(feats, y)
         coords = embed(feats, method=method, seed=seed)
-        plot_embedding(coords, y, class_names=class_names, ax=ax,
+        plot_embedding(coords, y, class_names=class_names, ax=ax, legend=i == n - 1,
                        title=f"{name} ({feats.shape[1]}-d)\n5-NN acc {scores[name]:.2f}")
     fig.suptitle(f"{method.upper()} of layer outputs", fontsize=10)
     fig.deepkit_scores = scores

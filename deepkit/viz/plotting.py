@@ -13,6 +13,9 @@ import os
 
 import numpy as np
 
+#: Separator colour of image grids: a light blue that neither white nor black content matches.
+SEPARATOR = (0.80, 0.86, 0.94)
+
 __all__ = [
     "normalize_image",
     "to_uint8",
@@ -20,7 +23,9 @@ __all__ = [
     "apply_colormap",
     "overlay_heatmap",
     "new_figure",
+    "grid_figsize",
     "plot_image_grid",
+    "plot_image_table",
     "to_png_bytes",
     "save_png",
     "png_data_uri",
@@ -117,7 +122,7 @@ def _as_image_batch(images, where):
     return images
 
 
-def make_grid(images, ncols=None, padding=1, pad_value=1.0, normalize=None):
+def make_grid(images, ncols=None, padding=1, pad_value=1.0, normalize=None, pad_color=None):
     """Tile a batch of images into one image.
 
     Args:
@@ -128,10 +133,13 @@ def make_grid(images, ncols=None, padding=1, pad_value=1.0, normalize=None):
         normalize: ``None`` (use values as they are), ``"each"`` (min-max
             scale every image on its own), ``"all"`` (one min-max scale for
             the batch) or ``"symmetric"`` (zero is grey, per batch).
+        pad_color: an RGB triple; when given the grid is returned as RGB
+            (grey images repeated) with separators and empty cells in this
+            colour, so they stand out from white or black image content.
 
     Returns:
         An array ``(rows*(H+p)+p, ncols*(W+p)+p, C)``; empty cells hold
-        ``pad_value``.
+        ``pad_value`` (or ``pad_color``, then ``C == 3``).
 
     Raises:
         ValueError: for a wrong shape, an empty batch or an unknown
@@ -141,6 +149,8 @@ def make_grid(images, ncols=None, padding=1, pad_value=1.0, normalize=None):
         >>> grid = make_grid(np.zeros((5, 4, 4)), ncols=3, padding=1)
         >>> grid.shape
         (11, 16, 1)
+        >>> make_grid(np.zeros((2, 4, 4)), pad_color=(1, 0, 0))[0, 0].tolist()
+        [1.0, 0.0, 0.0]
     """
     images = _as_image_batch(images, "make_grid").astype(np.float32)
     n, h, w, c = images.shape
@@ -161,11 +171,20 @@ def make_grid(images, ncols=None, padding=1, pad_value=1.0, normalize=None):
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
     p = int(padding)
+    if pad_color is not None:
+        if c == 1:
+            images = np.repeat(images, 3, axis=-1)
+        images = images[..., :3]
+        c = 3
     grid = np.full((nrows * (h + p) + p, ncols * (w + p) + p, c), pad_value, np.float32)
+    mask = np.ones(grid.shape[:2], bool)
     for i in range(n):
         r, q = divmod(i, ncols)
         y, x = p + r * (h + p), p + q * (w + p)
         grid[y : y + h, x : x + w] = images[i]
+        mask[y : y + h, x : x + w] = False
+    if pad_color is not None:
+        grid[mask] = np.asarray(pad_color, np.float32)[:3]
     return grid
 
 
@@ -282,6 +301,88 @@ def new_figure(nrows=1, ncols=1, figsize=None, squeeze=True, **subplot_kw):
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=squeeze, **subplot_kw)
     return fig, axes
+
+
+def grid_figsize(grid_shape, tile_pixels, tile_inches=0.8, max_width=8.0, max_height=11.0,
+                 min_size=1.6, extra_height=0.4):
+    """Figure size (inches) that shows a tiled image at about ``tile_inches`` per tile.
+
+    Args:
+        grid_shape: ``(height, width, ...)`` of the tiled image in pixels.
+        tile_pixels: pixels of one tile side (including its upscaling).
+        tile_inches: wanted inches per tile.
+        max_width, max_height: caps (the size shrinks keeping proportions).
+        min_size: lower bound for either side.
+        extra_height: added for a title.
+
+    Returns:
+        ``(width, height)`` in inches.
+
+    Example:
+        >>> grid_figsize((50, 100), tile_pixels=25, tile_inches=1.0)
+        (4.0, 2.4)
+    """
+    per_px = tile_inches / float(max(tile_pixels, 1))
+    w, h = grid_shape[1] * per_px, grid_shape[0] * per_px
+    shrink = min(1.0, max_width / max(w, 1e-9), max_height / max(h, 1e-9))
+    w, h = w * shrink, h * shrink
+    return (round(max(w, min_size), 3), round(max(h, min_size) + extra_height, 3))
+
+
+def plot_image_table(images, col_titles=None, row_titles=None, cell_inches=1.2, max_width=12.0,
+                     padding=2, path=None):
+    """Draw an ``R x C`` table of equally sized images as one picture with labels.
+
+    Much faster than one matplotlib axes per image for large tables (a single
+    ``imshow``), e.g. samples x attribution methods.
+
+    Args:
+        images: array ``(R, C, H, W)`` or ``(R, C, H, W, 1|3)``, values in ``[0, 1]``.
+        col_titles: ``C`` column headings.
+        row_titles: ``R`` row labels.
+        cell_inches: inches per cell.
+        max_width: width cap in inches.
+        padding: white pixels between cells (before upscaling).
+        path: if given, also save as PNG.
+
+    Returns:
+        The matplotlib ``Figure``; ``fig.deepkit_image`` holds the table image.
+
+    Example:
+        >>> fig = plot_image_table(np.random.rand(2, 3, 8, 8), col_titles=list("abc"))
+        >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+        ['a', 'b', 'c']
+    """
+    images = np.asarray(images, np.float32)
+    if images.ndim == 4:
+        images = images[..., None]
+    if images.ndim != 5:
+        raise ValueError(
+            f"plot_image_table: images must be (R, C, H, W[, ch]). Received: shape={images.shape}"
+        )
+    r, c, h, w, ch = images.shape
+    if ch == 1:
+        images = np.repeat(images, 3, axis=-1)
+    up = max(1, int(math.ceil(48 / max(h, w))))
+    tiles = images.reshape(r * c, h, w, images.shape[-1])[..., :3]
+    tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
+    grid = make_grid(tiles, ncols=c, padding=padding, pad_value=1.0)
+    th, tw = tiles.shape[1:3]
+    fig, ax = new_figure(figsize=grid_figsize(grid.shape, tw, cell_inches, max_width=max_width,
+                                              max_height=40.0))
+    ax.imshow(np.clip(grid, 0, 1), interpolation="nearest")
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xticks([padding + i * (tw + padding) + tw / 2 for i in range(c)],
+                  col_titles if col_titles is not None else [""] * c, fontsize=7)
+    ax.xaxis.tick_top()
+    ax.set_yticks([padding + i * (th + padding) + th / 2 for i in range(r)],
+                  row_titles if row_titles is not None else [""] * r, fontsize=7)
+    ax.tick_params(length=0)
+    fig.deepkit_image = grid
+    if path is not None:
+        save_png(fig, path)
+    return fig
 
 
 def _show_image(ax, image, cmap="gray", title=None, vmin=None, vmax=None):

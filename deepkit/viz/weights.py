@@ -9,7 +9,8 @@ pointwise kernel, ``Conv2DTranspose`` ``(kh, kw, out, in)``, ``Conv1D``
 
 import numpy as np
 
-from deepkit.viz.plotting import make_grid, new_figure, normalize_image, save_png
+from deepkit.viz.plotting import (SEPARATOR, grid_figsize, make_grid, new_figure, normalize_image,
+                                  save_png)
 
 __all__ = ["iter_layers", "conv_layers", "kernels", "filter_images", "plot_filters"]
 
@@ -258,14 +259,14 @@ def plot_filters(model, layer=None, mode="auto", max_filters=64, max_channels=16
 
     Returns:
         The matplotlib ``Figure``; the grid image is ``fig.deepkit_image``
-        (float array in ``[0, 1]``).
+        (an RGB float array in ``[0, 1]``, separators light blue).
 
     Example:
         >>> import keras
         >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(6, 3)])
         >>> fig = plot_filters(m)
-        >>> fig.deepkit_image.shape[-1]
-        3
+        >>> fig.deepkit_image.shape
+        (54, 80, 3)
     """
     lyr = _resolve(model, layer)
     imgs, _ = filter_images(model, lyr, mode=mode)
@@ -300,21 +301,18 @@ def plot_filters(model, layer=None, mode="auto", max_filters=64, max_channels=16
     up = int(upscale or max(1, int(np.ceil(24 / max(h, w)))))
     if up > 1:
         imgs = np.repeat(np.repeat(imgs, up, axis=1), up, axis=2)
-    grid = make_grid(imgs, ncols=ncols, padding=max(1, up // 4), pad_value=1.0)
-    gh, gw = grid.shape[:2]
-    scale = min(8.0 / gw, 8.0 / gh) * 1.0
-    fig, ax = new_figure(figsize=(max(2.5, gw * scale), max(2.5, gh * scale) + 0.4))
-    if grid.shape[-1] == 1:
-        ax.imshow(grid[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    else:
-        ax.imshow(grid, interpolation="nearest")
+    grid = make_grid(imgs, ncols=ncols, padding=max(1, up // 4), pad_color=SEPARATOR)
+    fig, ax = new_figure(figsize=grid_figsize(grid.shape, imgs.shape[2], 0.55, min_size=2.6))
+    ax.imshow(grid, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
     if title is None:
         shape = "x".join(str(s) for s in _kernel_shape(lyr))
-        title = f"{lyr.name} ({type(lyr).__name__} {shape}), {min(n_all, imgs.shape[0])} shown"
+        title = f"{lyr.name}\n{type(lyr).__name__} {shape}, {min(n_all, imgs.shape[0])} shown"
         if effective == "channels":
-            title = f"{lyr.name}: rows = filters, columns = input channels"
+            title = f"{lyr.name}\nrows: filters, columns: input channels"
     ax.set_title(title, fontsize=9)
     fig.deepkit_image = grid
     if path is not None:
