@@ -44,7 +44,8 @@ def conv(filters, kernel_size, *, strides=1, padding="valid", name=None, **kwarg
                  padding=None if padding == "valid" else padding, name=name, **kwargs)
 
 
-def head(*, include_top, pooling, num_classes, classifier_activation, classifier, pool_names=("avgpool", "maxpool")):
+def head(*, include_top, pooling, num_classes, classifier_activation, classifier,
+         pool_names=("avgpool", "global_maxpool")):
     """The top of a network, keras.applications style.
 
     Args:
@@ -61,7 +62,7 @@ def head(*, include_top, pooling, num_classes, classifier_activation, classifier
     Example:
         >>> head(include_top=False, pooling="max", num_classes=10, classifier_activation=None,
         ...      classifier=None)
-        [{'GlobalMaxPooling2D': {'name': 'maxpool'}}]
+        [{'GlobalMaxPooling2D': {'name': 'global_maxpool'}}]
     """
     if include_top:
         return classifier(num_classes, classifier_activation)

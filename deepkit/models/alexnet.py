@@ -81,8 +81,7 @@ def alexnet_spec(input_shape, num_classes, include_top, pooling, classifier_acti
         return [layer("AdaptiveAveragePooling2D", output_size=6, name="avgpool")] + top(classes, act)
 
     layers += head(include_top=include_top, pooling=pooling, num_classes=num_classes,
-                   classifier_activation=classifier_activation, classifier=classifier,
-                   pool_names=("global_avgpool", "global_maxpool"))
+                   classifier_activation=classifier_activation, classifier=classifier)
     return spec(name, input_shape, layers)
 
 
@@ -125,8 +124,7 @@ def alexnet_paper_spec(input_shape, num_classes, include_top, pooling, classifie
         layer("MaxPooling2D", pool_size=3, strides=2, name="pool5"),
     ]
     layers += head(include_top=include_top, pooling=pooling, num_classes=num_classes,
-                   classifier_activation=classifier_activation, classifier=_classifier(4096, dropout),
-                   pool_names=("global_avgpool", "global_maxpool"))
+                   classifier_activation=classifier_activation, classifier=_classifier(4096, dropout))
     return spec(name, input_shape, layers)
 
 
@@ -170,8 +168,7 @@ def alexnet_small_spec(input_shape, num_classes, include_top, pooling, classifie
         layer("MaxPooling2D", pool_size=3, strides=2, name="pool5"),
     ]
     layers += head(include_top=include_top, pooling=pooling, num_classes=num_classes,
-                   classifier_activation=classifier_activation, classifier=_classifier(fc_units, dropout),
-                   pool_names=("global_avgpool", "global_maxpool"))
+                   classifier_activation=classifier_activation, classifier=_classifier(fc_units, dropout))
     return spec(name, input_shape, layers)
 
 
