@@ -132,6 +132,10 @@ def render(modname, entries, pages, documented=()):
             if inspect.isclass(obj):
                 lines += ["   :members:", "   :show-inheritance:"]
             lines.append("")
+        # The tutorials that use this module's objects (sphinx-gallery's back-references; nothing is
+        # shown for objects no tutorial uses).
+        lines += [".. minigallery:: " + " ".join(f"{modname}.{name}" for name, _, _ in own),
+                  "   :add-heading: Tutorials using this module", ""]
     return "\n".join(lines)
 
 
