@@ -16,6 +16,28 @@ import sys
 import time
 
 
+def _positive(kind, what="the value"):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a positive {kind.__name__}. Received: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{what} must be positive. Received: {text}")
+        return value
+    return parse
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1). Received: {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1). Received: {text}")
+    return value
+
+
 def _parse_shape(text):
     try:
         return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
@@ -35,7 +57,10 @@ def _load_model(spec, input_shape=None, num_classes=None):
             raise SystemExit(f"deepkit: model file not found: {spec}")
         return keras.saving.load_model(spec, safe_mode=True)
     if spec.lower().endswith((".yaml", ".yml", ".json")):
-        return deepkit.from_spec(spec, input_shape=input_shape)
+        from deepkit.spec import build_document, load_document
+
+        document = load_document(spec)  # the spec's own input shape wins over the data's
+        return build_document(document, input_shape=document.input_shape or input_shape)
     kwargs = {}
     if input_shape is not None:
         kwargs["input_shape"] = input_shape
@@ -130,6 +155,13 @@ def cmd_report(args):
     return report.run_from_args(args) or 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line saying what was wrong, plus where to find help."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} -h')\n")
+
+
 def build_parser():
     """The argument parser of the ``deepkit`` command.
 
@@ -140,9 +172,9 @@ def build_parser():
         >>> build_parser().parse_args(["train", "--epochs", "2"]).epochs
         2
     """
-    parser = argparse.ArgumentParser(prog="deepkit", description="Stack layers, train classic networks, "
+    parser = _Parser(prog="deepkit", description="Stack layers, train classic networks, "
                                      "and see what each layer has learned.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a model and print its test accuracy")
     train.add_argument("--model", default="lenet5", help="zoo name, spec file (.yaml/.json) or .keras file "
@@ -151,11 +183,11 @@ def build_parser():
                        "x_test, y_test (default: digits, offline)")
     train.add_argument("--data-path", help="local file or folder for mnist/cifar10/... (no download)")
     train.add_argument("--input-shape", type=_parse_shape, help="e.g. 32,32,1 (default: the data's shape)")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--epochs", type=_positive(int), default=30)
+    train.add_argument("--batch-size", type=_positive(int), default=64)
     train.add_argument("--optimizer", default="adam")
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--validation-split", type=float, default=0.0)
+    train.add_argument("--lr", type=_positive(float, "the learning rate"), default=1e-3, help="learning rate")
+    train.add_argument("--validation-split", type=_fraction, default=0.0)
     train.add_argument("--fast", action="store_true", help="use deepkit's on-device fast fit path")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="save the trained model to this .keras file")
@@ -200,7 +232,10 @@ def main(argv=None):
     """
     from deepkit.errors import DeepkitError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (or --help)
+        return exc.code
     try:
         return args.func(args)
     except (DeepkitError, ValueError, FileNotFoundError) as exc:

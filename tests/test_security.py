@@ -102,7 +102,7 @@ def test_code_carrying_layers_are_refused_in_json_files(tmp_path, entry, match):
 def test_keras_object_configs_cannot_import_or_call(tmp_path, marker, argument, value):
     value = json.loads(json.dumps(value).replace("{cmd}", touch(marker)))
     spec = {"input_shape": [3], "layers": [{"Dense": {"units": 2, argument: value}}]}
-    message = refused(write(tmp_path, "evil.json", json.dumps(spec)), r"layers\[0\]\.Dense: cannot create Dense")
+    message = refused(write(tmp_path, "evil.json", json.dumps(spec)), r"layers\[0\]\.Dense(\.\w+)?: (cannot create Dense|a spec may only refer to keras or deepkit objects)")
     assert "evil.json" in message
 
 
@@ -127,13 +127,9 @@ def test_lambda_activation_in_a_spec_is_refused(tmp_path, marker, monkeypatch):
     spec = {"input_shape": [3], "layers": [{"Dense": {"units": 2, "activation": serialized_lambda(marker)}}]}
     path = write(tmp_path, "evil.json", json.dumps(spec))
     victim_phase(monkeypatch)
-    refused(path, r"Requested the deserialization of a Python lambda")
+    refused(path, r"serialized Python lambdas are refused")
 
 
-@pytest.mark.xfail(strict=True, reason="deepkit.spec builds layers without forcing Keras' safe mode: after "
-                   "keras.config.enable_unsafe_deserialization() (e.g. to load a trusted .keras with lambdas) a "
-                   "spec file can run code through a serialized __lambda__ activation. Route: spec/nodes.py "
-                   "should build inside keras.saving's SafeModeScope(True) or refuse '__lambda__' values.")
 def test_lambda_in_a_spec_is_refused_even_when_keras_unsafe_deserialization_is_on(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     spec = {"input_shape": [3], "layers": [{"Dense": {"units": 2, "activation": serialized_lambda(marker)}}]}
@@ -161,9 +157,6 @@ def alias_bomb(levels=9, width=10):
     return text
 
 
-@pytest.mark.xfail(strict=True, reason="spec/parse.py walks YAML aliases without limit (_collect_marks, "
-                   "_check_plain): a 1 kB 'billion laughs' spec takes hours instead of being refused. Route: "
-                   "refuse aliases/anchors in specs or cap the node count.")
 def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
     path = write(tmp_path, "bomb.yaml", alias_bomb())
     assert path.stat().st_size < 2000
@@ -253,13 +246,10 @@ def test_keras_file_with_a_hostile_deepkit_spec_is_refused(tmp_path, marker, dee
         config["config"]["spec"] = f"layers:\n  - !!python/object/apply:os.system ['{touch(marker)}']\n"
 
     path = rewrite_keras_config(deepkit_model_file, tmp_path / "tag_spec.keras", yaml_tag)
-    with pytest.raises(SpecError, match=r"Tags that build Python objects are refused"):
+    with pytest.raises(SpecError, match=r"must carry its spec as a mapping"):
         keras.saving.load_model(path)
 
 
-@pytest.mark.xfail(strict=True, reason="deepkit.Model.from_config passes a string 'spec' to from_spec, which "
-                   "treats it as a file path: a .keras file can make the loader read any local .yaml/.json "
-                   "file. Route: spec/model.py from_config should accept only a mapping.")
 def test_keras_file_cannot_point_the_loader_at_a_local_file(tmp_path, deepkit_model_file):
     secret = write(tmp_path, "secret.yaml", "input_shape: [3]\nlayers:\n  - Dense: 2\n")
 

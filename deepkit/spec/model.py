@@ -72,6 +72,10 @@ class Model(keras.Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "spec" in config:
+            if not isinstance(config["spec"], dict):
+                # A saved model carries its spec as data; a string would be read as a file path.
+                raise SpecError("a saved deepkit.Model must carry its spec as a mapping. Received: "
+                                f"{type(config['spec']).__name__}")
             model = from_spec(config["spec"], name=config.get("name"))
             model.trainable = config.get("trainable", True)
             return model
@@ -184,6 +188,41 @@ def format_spec(data, format=None):
     raise ValueError(f"format must be None, 'yaml' or 'json'. Received: format={format!r}")
 
 
+def build_document(document, input_shape=None, name=None):
+    """Build a parsed ``Document`` into a ``deepkit.Model`` (``from_spec`` = parse + this).
+
+    Args:
+        document: a ``deepkit.spec.parse.Document``.
+        input_shape: overrides the document's input shape.
+        name: overrides the document's name.
+
+    Returns:
+        A ``deepkit.Model``.
+
+    Example:
+        >>> from deepkit.spec.parse import load_document
+        >>> build_document(load_document([{"Dense": 2}]), input_shape=(3,)).count_params()
+        8
+    """
+    with _safe_mode():
+        return _build(document, input_shape=input_shape, name=name)
+
+
+def _safe_mode():
+    """Keras' safe mode while layers are built from spec data, whatever the global setting.
+
+    Layer constructors deserialize nested configs (activations, initializers); in safe mode Keras
+    refuses the ones that would run code, even after ``keras.config.enable_unsafe_deserialization()``.
+    """
+    try:
+        from keras.src.saving.serialization_lib import SafeModeScope
+    except ImportError:  # pragma: no cover - future Keras: the spec check of __lambda__ values still applies
+        import contextlib
+
+        return contextlib.nullcontext()
+    return SafeModeScope(True)
+
+
 def _build(document, input_shape=None, name=None):
     shape = input_shape if input_shape is not None else document.input_shape
     if shape is None:
@@ -238,7 +277,7 @@ def from_spec(spec, input_shape=None, name=None):
         >>> tuple(m.output.shape)
         (None, 2)
     """
-    return _build(load_document(spec), input_shape=input_shape, name=name)
+    return build_document(load_document(spec), input_shape=input_shape, name=name)
 
 
 def Sequential(layers, input_shape=None, name=None):
@@ -264,7 +303,7 @@ def Sequential(layers, input_shape=None, name=None):
     """
     if not isinstance(layers, (list, tuple)):
         raise SpecError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
-    return _build(parse_document(list(layers)), input_shape=input_shape, name=name)
+    return build_document(parse_document(list(layers)), input_shape=input_shape, name=name)
 
 
 def to_spec(model, format=None):

@@ -89,6 +89,15 @@ def _yaml_error(exc, source, what="YAML"):
                      column=mark.column + 1 if mark else None, source=source)
 
 
+def _refuse_aliases(text, source):
+    """YAML aliases can blow a tiny file up exponentially ("billion laughs"); specs need none."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            raise SpecError(f"YAML aliases ('*{event.anchor}') are not allowed in a spec; write the "
+                            "layers out or use 'repeat'.", line=mark.line + 1, column=mark.column + 1, source=source)
+
+
 def read_source(spec):
     """Turn what the user gave into ``(data, marks, source)``.
 
@@ -130,6 +139,7 @@ def read_source(spec):
             raise SpecError(f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno, source=source) from exc
     else:
         try:
+            _refuse_aliases(text, source)
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise _yaml_error(exc, source) from exc
@@ -151,6 +161,11 @@ def _check_plain(value, where):
             _check_plain(item, where.child(i))
         return
     if isinstance(value, dict):
+        if value.get("class_name") == "__lambda__" or "__lambda__" in value:
+            raise where.error("serialized Python lambdas are refused: a spec is data and may not carry code.")
+        module = value.get("module")
+        if isinstance(module, str) and not module.split(".")[0] in ("keras", "deepkit"):
+            raise where.error(f"a spec may only refer to keras or deepkit objects. Received: module={module!r}")
         for key, item in value.items():
             if not isinstance(key, str):
                 raise where.error(f"mapping keys must be strings. Received: {key!r}")
