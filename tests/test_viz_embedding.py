@@ -54,7 +54,7 @@ def test_tsne_and_layer_panels(tmp_path):
     assert coords.shape == (150, 2) and np.isfinite(coords).all()
     # t-SNE keeps neighbourhoods: classes stay grouped in the 2-D map
     assert embedding.knn_accuracy(coords, y[:150]) > 0.7
-    fig = embedding.plot_layer_embeddings(model, x[:300], y[:300], path=tmp_path / "emb.png")
+    fig = embedding.plot_layer_embeddings(model, x[:150], y[:150], path=tmp_path / "emb.png")
     assert list(fig.deepkit_scores) == ["input", "pool1", "conv2", "gap"]
     assert len(fig.axes) == 4 and (tmp_path / "emb.png").exists()
     with pytest.raises(ValueError, match="method='umap'"):
