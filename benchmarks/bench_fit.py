@@ -70,7 +70,8 @@ def worker_keras(args):
     if deepkit_mode:
         from deepkit.train import fit
 
-        h = fit(model, x, y, mixed_precision="bfloat16" if bf16 else False, seed=0, **fit_kwargs)
+        h = fit(model, x, y, mixed_precision="bfloat16" if bf16 else False, seed=0,
+                unroll=args.unroll, **fit_kwargs)
         extra["fast"] = {k: v for k, v in h.fast.items() if k != "epoch_seconds"}
     else:
         h = model.fit(x, y, **fit_kwargs)
@@ -207,6 +208,7 @@ def main(argv=None):
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                    help="auto: each workload's precision on an accelerator, fp32 on CPU")
     p.add_argument("--spe", type=int, default=32, help="steps_per_execution of keras_spe")
+    p.add_argument("--unroll", type=int, default=1, help="deepkit: steps per compiled-loop iteration (jax)")
     p.add_argument("--data-dir", help="real data (../shared/data) instead of synthetic arrays")
     p.add_argument("--timeout", type=int, default=1800)
     p.add_argument("--name", default="fit", help="results/<name>-<time>.json")
@@ -240,7 +242,7 @@ def main(argv=None):
             prec = "bf16" if (WORKLOADS[wl]["bf16"] and on_gpu) else "fp32"
         for mode in modes:
             wargs = ["--worker", mode, "--workload", wl, "--samples", samples, "--epochs", epochs,
-                     "--precision", prec, "--spe", args.spe]
+                     "--precision", prec, "--spe", args.spe, "--unroll", args.unroll]
             if args.batch:
                 wargs += ["--batch", args.batch]
             if args.data_dir:

@@ -46,13 +46,17 @@ def synthetic(name, n=None, seed=0):
     return x, y
 
 
-def real(name, data_dir, n=None):
+def real(name, data_dir, n=None, seed=1234):
     """The real training images from ``data_dir`` (``../shared/data``: ``load.py`` there).
+
+    The images come in a fixed random order (``seed``): the CIFAR-10 file is sorted by class,
+    so without it a prefix or a held-out tail would hold one class only.
 
     Args:
         name: workload name (MNIST for the convnets, CIFAR-10 for resnet20).
         data_dir: folder holding ``load.py`` and the ``.npz`` files.
-        n: keep the first ``n`` samples (default: all).
+        n: keep ``n`` samples (default: all).
+        seed: seed of the fixed order.
 
     Returns:
         ``(x uint8 (n, H, W, C), y int32 (n,))``.
@@ -67,8 +71,8 @@ def real(name, data_dir, n=None):
     else:
         x, y = mnist_train()
         x = x[..., None]
-    n = n or len(x)
-    return np.ascontiguousarray(x[:n]), y[:n].astype("int32")
+    order = np.random.default_rng(seed).permutation(len(x))[: n or len(x)]
+    return np.ascontiguousarray(x[order]), np.asarray(y).reshape(-1)[order].astype("int32")
 
 
 # ------------------------------------------------------------------------------------ keras

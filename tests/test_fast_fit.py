@@ -9,6 +9,11 @@ import keras
 
 from deepkit.train import Augment, fit
 
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() not in ("jax", "tensorflow"),
+    reason="compiled loops exist for jax and tensorflow; other backends: tests/test_fast_fallback.py",
+)
+
 
 def _data(n=70, shape=(6, 6, 1), classes=3, seed=0):
     rng = np.random.default_rng(seed)

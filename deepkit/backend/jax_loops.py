@@ -39,6 +39,9 @@ class JaxLoops:
     Args:
         model: a compiled, built ``keras.Model``.
         augment: a :class:`deepkit.train.Augment` or ``None``.
+        unroll: steps per iteration of the compiled loop (``lax.scan(unroll=...)``): larger values
+            give XLA longer straight-line programs (fewer loop iterations, more fusion across
+            steps) at the price of compile time.
 
     Example:
         >>> import keras
@@ -57,11 +60,20 @@ class JaxLoops:
         ['loss']
     """
 
-    def __init__(self, model, augment=None):
+    def __init__(self, model, augment=None, unroll=1):
         self.model = model
         self.augment = augment
+        self.unroll = int(unroll)
         self._train_fns = {}
         self._test_fns = {}
+        self._logs_struct = {}
+
+    def _initial_logs(self, kind, fn, *args):
+        """Zeros shaped like a step's logs. The structure is traced once per fit and cached:
+        ``jax.eval_shape`` traces the whole step, which costs as much as tracing it for the loop."""
+        if kind not in self._logs_struct:
+            self._logs_struct[kind] = jax.eval_shape(fn, *args)
+        return _zeros_like_struct(self._logs_struct[kind])
 
     # ----------------------------------------------------------------- data
     def put(self, data):
@@ -139,10 +151,9 @@ class JaxLoops:
             return logs, state, seed
 
         def run(state, seed, data, perm, offset, start):
-            logs0 = _zeros_like_struct(
-                jax.eval_shape(lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
-                               state, seed, data, perm)
-            )
+            logs0 = self._initial_logs(
+                "train", lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
+                state, seed, data, perm)
 
             def body(carry, j):
                 st, sd, _ = carry
@@ -151,7 +162,8 @@ class JaxLoops:
 
             # A static trip count (lax.scan) lets XLA see the whole loop; the first step index
             # is a traced value, so one program serves every chunk of this length.
-            carry, _ = jax.lax.scan(body, (state, seed, logs0), jnp.arange(length, dtype="int32"))
+            carry, _ = jax.lax.scan(body, (state, seed, logs0), jnp.arange(length, dtype="int32"),
+                                    unroll=max(1, min(self.unroll, length)))
             return carry
 
         return jax.jit(run, donate_argnums=(0,))
@@ -164,9 +176,8 @@ class JaxLoops:
             return model.test_step(state, (x, y, sw))
 
         def run(state, data, offset, start):
-            logs0 = _zeros_like_struct(
-                jax.eval_shape(lambda s, d: step(s, d, offset, start)[0], state, data)
-            )
+            logs0 = self._initial_logs(
+                "test", lambda s, d: step(s, d, offset, start)[0], state, data)
 
             def body(carry, j):
                 st, _ = carry

@@ -80,7 +80,7 @@ def backend_supports_fast_path(backend=None):
     )
 
 
-def make_loops(model, augment=None, jit_compile=None):
+def make_loops(model, augment=None, jit_compile=None, unroll=1):
     """Build the compiled loops for ``model`` on the current Keras backend.
 
     Args:
@@ -89,6 +89,8 @@ def make_loops(model, augment=None, jit_compile=None):
             or ``None``.
         jit_compile: XLA for the tensorflow loop (``None``: follow ``model.jit_compile``, i.e.
             Keras' own choice: on for GPU, off on CPU). The jax loop is always ``jax.jit``-ed.
+        unroll: training steps per iteration of the compiled jax loop (``lax.scan``'s
+            ``unroll``); ignored on tensorflow.
 
     Returns:
         A backend loops object with the :class:`Loops` interface.
@@ -113,7 +115,7 @@ def make_loops(model, augment=None, jit_compile=None):
     if keras.backend.backend() == "jax":
         from deepkit.backend.jax_loops import JaxLoops
 
-        return JaxLoops(model, augment=augment)
+        return JaxLoops(model, augment=augment, unroll=unroll)
     from deepkit.backend.tensorflow_loops import TensorFlowLoops
 
     return TensorFlowLoops(model, augment=augment, jit_compile=jit_compile)

@@ -131,6 +131,7 @@ def fit(
     jit_compile=None,
     fast="auto",
     device_memory=None,
+    unroll=1,
     **fit_kwargs,
 ):
     """Train a compiled Keras model, keeping the data on the device (the fast fit path).
@@ -175,6 +176,8 @@ def fit(
             Keras fit; ``augment`` then runs on the host through a prefetching ``PyDataset``).
         device_memory: int, bytes of device memory the data may take (default: half of the
             free device memory where the backend reports it). Larger data streams from the host.
+        unroll: int, training steps per iteration of the compiled loop on jax (``lax.scan``'s
+            ``unroll``; more: fewer loop iterations and longer XLA programs, slower compilation).
         **fit_kwargs: other ``keras.Model.fit`` arguments (``steps_per_epoch``,
             ``validation_steps``); they select plain Keras fit.
 
@@ -222,7 +225,7 @@ def fit(
                 fit_kwargs[name] = value
         return fit(model, x, y, **local, augment=augment, seed=seed, steps_per_call=steps_per_call,
                    mixed_precision=mixed_precision, jit_compile=jit_compile, fast=fast,
-                   device_memory=device_memory, **fit_kwargs)
+                   device_memory=device_memory, unroll=unroll, **fit_kwargs)
     if fast not in _FAST_VALUES:
         raise ValueError(f"fit: `fast` must be True, False or 'auto'. Received: fast={fast!r}")
     batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
@@ -305,7 +308,8 @@ def fit(
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
         model._symbolic_build(data_batch=first)
-        loops = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile)
+        loops = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile,
+                                         unroll=_check_int("unroll", unroll, 1))
         info["jit_compile"] = getattr(loops, "jit_compile", True)
         budget = device_memory if device_memory is not None else loops.memory_budget()
         need = _nbytes(train_data) + (_nbytes(val_data) if val_data is not None else 0)
