@@ -193,18 +193,14 @@ def check_page(html_path, screenshot=None, width=1280, max_height=20000, timeout
     profile = tempfile.mkdtemp(prefix="deepkit-chromium-")
     cmd_r, cmd_w = os.pipe()  # we write commands, Chromium reads fd 3
     res_r, res_w = os.pipe()  # Chromium writes fd 4, we read
-
-    def _child_fds():
-        a, b = os.dup(cmd_r), os.dup(res_w)
-        os.dup2(a, 3)
-        os.dup2(b, 4)
-
-    args = [exe, "--headless", "--disable-gpu", "--no-sandbox", "--remote-debugging-pipe",
+    # The pipes go in as the child's stdin/stdout and a shell moves them to fds 3 and 4: no
+    # preexec_fn, so no fork() of this (multi-threaded: TensorFlow, JAX) process.
+    shell = 'exec "$0" "$@" 3<&0 4>&1 </dev/null >/dev/null'
+    args = ["/bin/sh", "-c", shell, exe, "--headless", "--disable-gpu", "--no-sandbox", "--remote-debugging-pipe",
             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
             f"--window-size={width},900", "about:blank"]
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, close_fds=False, preexec_fn=_child_fds)
+    proc = subprocess.Popen(args, stdin=cmd_r, stdout=res_w, stderr=subprocess.DEVNULL)
     os.close(cmd_r)
     os.close(res_w)
     pipe = _Pipe(proc, cmd_w, res_r, timeout)
