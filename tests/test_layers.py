@@ -147,7 +147,18 @@ def test_partial_conv_matches_masked_full_convolution():
             n += 1
     ref = conv2d_reference(x.astype(np.float64), full) + to_np(layer.bias)
     np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
+    assert layer.compute_macs((14, 14, 6), (10, 10, 16)) == 10 * 10 * 60 * 25  # deepkit.summary's shapes
     assert layer.compute_macs((None, 14, 14, 6), (None, 10, 10, 16)) == 10 * 10 * 60 * 25
+
+
+def test_lenet_layers_are_counted_by_the_summary():
+    import deepkit
+
+    model = deepkit.Sequential([PartialConv2D(16, 5, connections=PAPER_C3, name="c3"),
+                                Subsampling2D(2, name="s4"), keras.layers.Flatten(), RBFOutput(10, name="rbf")],
+                               input_shape=(14, 14, 6))
+    rows = {r["name"]: r["macs"] for r in deepkit.summary(model, print_fn=lambda line: None)}
+    assert rows["c3"] == 10 * 10 * 60 * 25 and rows["s4"] == 5 * 5 * 16 and rows["rbf"] == 400 * 10
 
 
 def test_partial_conv_kernel_trains_and_serializes(tmp_path):

@@ -146,6 +146,13 @@ def test_paper_stride_placement_matches_table_1(name, gmacs):
     assert trainable(model) == PUBLISHED[name]
 
 
+def test_lenet5_multiply_adds():
+    # C1 28*28*6*25 + C3 10*10*16*150 + C5 120*400 + F6 120*84 + output 84*10
+    assert deepkit.count_macs(built("lenet5")) == 117_600 + 240_000 + 48_000 + 10_080 + 840
+    # the paper's C3 has 60 kernels instead of 96; S2/S4 one multiply per output; RBF one per input and unit
+    assert deepkit.count_macs(built("lenet5_paper")) == 117_600 + 1_176 + 150_000 + 400 + 48_000 + 10_080 + 840
+
+
 def test_cifar_resnet20_multiply_adds():
     assert round(deepkit.count_macs(built("cifar_resnet20")) / 1e6, 1) == 40.6
 

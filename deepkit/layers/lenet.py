@@ -136,9 +136,12 @@ class PartialConv2D(keras.layers.Layer):
                 _conv_length(input_shape[2], kw, sw, self.padding), self.filters)
 
     def compute_macs(self, input_shape, output_shape):
-        """Multiply-adds of one forward pass per example: one per connected kernel tap and output pixel."""
+        """Multiply-adds per example: one per connected kernel tap and output pixel.
+
+        Shapes may come with or without the batch dimension (``deepkit.summary`` passes them without).
+        """
         kh, kw = self.kernel_size
-        return int(output_shape[1] * output_shape[2] * self.num_connections * kh * kw)
+        return int(output_shape[-3] * output_shape[-2] * self.num_connections * kh * kw)
 
     def get_config(self):
         config = super().get_config()
@@ -220,8 +223,8 @@ class Subsampling2D(keras.layers.Layer):
                 _conv_length(input_shape[2], pw, sw, "valid"), input_shape[3])
 
     def compute_macs(self, input_shape, output_shape):
-        """One multiply-add (coefficient times sum) per output value."""
-        return int(np.prod([d for d in output_shape[1:]]))
+        """One multiply-add (coefficient times sum) per output value of one example."""
+        return int(np.prod(output_shape[-3:]))
 
     def get_config(self):
         config = super().get_config()
