@@ -130,39 +130,50 @@ print("bfloat16 training:", [round(v, 4) for v in history.history["loss"]],
 # %%
 # Several devices
 # ---------------
-# Data parallelism puts a copy of the model on each device, splits each batch between them, and
-# averages the gradients. In Keras 3 that is :class:`keras.distribution.DataParallel` on the JAX
-# backend (TensorFlow uses ``tf.distribute`` strategies instead). A CPU can pretend to be several
-# devices, which is how the script below runs here, in a separate process because the device count is
-# fixed when JAX starts. With the same global batch, data-parallel training computes the same updates
-# as one device:
+# Data parallelism puts a replica of the model on each device, splits each batch between them, and
+# averages the gradients. deepkit has no engine of its own for it: :func:`deepkit.distribute.data_parallel`
+# opens Keras' :class:`keras.distribution.DataParallel` on JAX (and torch), or a
+# ``tf.distribute.MirroredStrategy`` on TensorFlow, and the model is built, compiled and fitted inside.
+# A CPU can pretend to be several devices (:func:`deepkit.distribute.virtual_cpu_devices`), which is how
+# the script below runs here, in a separate process on the JAX backend because the device count is
+# fixed when the backend starts. With the same global batch, data-parallel training computes the same
+# updates as one device:
 
 SNIPPET = r'''
 import keras, numpy as np
-devices = keras.distribution.list_devices("cpu")
-print("devices:", devices)
+from deepkit.distribute import data_parallel, global_batch_size, virtual_cpu_devices
+
+print("devices:", virtual_cpu_devices(4))
 rng = np.random.default_rng(0)
 x = rng.random((512, 16)).astype("float32")
 y = (x.sum(1) > 8).astype("int32")
 
-def train(distribution):
-    keras.utils.set_random_seed(0)
-    keras.distribution.set_distribution(distribution)
-    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="relu"),
-                              keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = model.fit(x, y, batch_size=64, epochs=3, shuffle=False, verbose=0)
-    keras.distribution.set_distribution(None)
-    return history.history["loss"], model.get_weights()
 
-loss_1, weights_1 = train(None)
-loss_n, weights_n = train(keras.distribution.DataParallel(devices=devices))
-print("one device:       ", np.round(loss_1, 6))
-print(f"{len(devices)} devices, split:", np.round(loss_n, 6))
+def train(parallel):
+    keras.utils.set_random_seed(0)
+
+    def build_and_fit(batch_size):
+        model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="relu"),
+                                  keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, batch_size=batch_size, epochs=3, shuffle=False, verbose=0)
+        return history.history["loss"], model.get_weights()
+
+    if not parallel:
+        return build_and_fit(64)
+    with data_parallel() as replicas:
+        print(f"{replicas.num_replicas} replicas ({replicas.engine.__class__.__name__}), "
+              f"{global_batch_size(16, replicas)} examples per step")
+        return build_and_fit(global_batch_size(16, replicas))
+
+
+loss_1, weights_1 = train(parallel=False)
+loss_n, weights_n = train(parallel=True)
+print("one device:        ", np.round(loss_1, 6))
+print("4 replicas:        ", np.round(loss_n, 6))
 print("largest weight difference:", max(float(np.abs(a - b).max()) for a, b in zip(weights_1, weights_n)))
 '''
-env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3",
-           XLA_FLAGS="--xla_force_host_platform_device_count=4")
+env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
 try:
     import jax  # noqa: F401  (only to know whether the JAX backend is installed)
 
@@ -172,6 +183,6 @@ except ImportError:
     print("JAX is not installed: pip install 'deepkit[jax]' to run data parallelism on CPU devices.")
 
 # %%
-# On real accelerators the same two lines (``DataParallel(devices=keras.distribution.list_devices())``
-# and ``set_distribution``) spread training over every GPU of a machine; :doc:`/user_guide/scaling`
-# covers more devices and model parallelism.
+# On a machine with several GPUs the same ``with data_parallel():`` block spreads training over all of
+# them, on any backend; :func:`deepkit.distribute.multi_worker` does it across hosts, and
+# :doc:`/user_guide/scaling` covers both.
