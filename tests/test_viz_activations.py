@@ -256,3 +256,28 @@ def test_plots_return_figures_and_save_png(tmp_path):
     assert labels == ["ch 2", "ch 5"]
     with pytest.raises(IndexError, match="index 5 out of range for 3 inputs"):
         act.plot_feature_maps(maps["conv1"], index=5)
+
+
+class _HandPool(L.Layer):
+    """A pooling the receptive-field code does not know: 3x3 windows, stride 2, via keras.ops."""
+
+    def call(self, x):
+        return keras.ops.average_pool(x, pool_size=3, strides=2, padding="valid")
+
+
+def test_receptive_field_of_unknown_layers_is_measured():
+    from deepkit.layers.shortcut import ChannelPadShortcut
+
+    init = keras.initializers.RandomNormal(stddev=1.0, seed=5)
+    x = keras.Input((32, 32, 1))
+    a = L.Conv2D(2, 3, padding="same", kernel_initializer=init, name="c1")(x)
+    b = ChannelPadShortcut(filters=4, strides=2, name="short")(a)  # x[:, ::2, ::2], channel pad
+    c = _HandPool(name="hand")(b)
+    d = L.Conv2D(2, 3, padding="same", kernel_initializer=init, name="c2")(c)
+    model = keras.Model(x, d)
+    assert act.receptive_field(model, "short") == act.ReceptiveField((3, 3), (2, 2), (-1, -1))
+    rf = act.receptive_field(model, "c2")
+    # c1: 3, jump 1 -> subsample: jump 2 -> 3x3/2 pool: 3+2*2=7, jump 4 -> c2: 7+2*4=15
+    assert rf == act.ReceptiveField(size=(15, 15), stride=(4, 4), start=(-5, -5))
+    brute = _perturbation_fields(model, "c2", 32)
+    _check_fields(rf, brute, 32)

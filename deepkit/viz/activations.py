@@ -317,7 +317,64 @@ def _as_tuple(v, nd):
     return tuple(v)
 
 
-def _op_rf(op, in_shape, out_shape, nd):
+def _probe_rf(op, in_shape, channels_first, seed=0):
+    """Measure one op's per-axis ``(start, jump, size)`` by perturbing whole input rows/columns.
+
+    Returns ``None`` when the op's influence pattern is not a regular sliding window.
+    """
+    from keras import ops
+
+    shape = tuple(in_shape[1:])
+    if any(d is None for d in shape):
+        return None
+    sp_axes = list(range(1, len(shape))) if channels_first else list(range(len(shape) - 1))
+    rng = np.random.default_rng(seed)
+    x0 = rng.normal(size=(1,) + shape).astype("float32")
+    try:
+        ref = np.asarray(ops.convert_to_numpy(op(x0)), np.float64)
+    except Exception:
+        return None
+    result = []
+    for k, axis in enumerate(sp_axes):
+        n = shape[axis]
+        changed = None
+        for sign in (1.0, -1.0):
+            batch = np.repeat(x0, n, axis=0)
+            for r in range(n):
+                index = [r] + [slice(None)] * len(shape)
+                index[1 + axis] = r
+                batch[tuple(index)] += sign * 1e3
+            out = np.asarray(ops.convert_to_numpy(op(batch)), np.float64)
+            if out.ndim != ref.ndim:
+                return None
+            out_axis = 1 + (sp_axes[k] if out.ndim == len(shape) + 1 else axis)
+            diff = np.abs(out - ref) > 1e-5 * (np.abs(ref).max() + 1.0)
+            other = tuple(a for a in range(1, out.ndim) if a != out_axis)
+            hit = diff.any(axis=other)  # (n_in, n_out)
+            changed = hit if changed is None else changed | hit
+        los, his = [], []
+        for i in range(changed.shape[1]):
+            rows = np.nonzero(changed[:, i])[0]
+            if rows.size == 0:
+                return None
+            los.append(int(rows.min()))
+            his.append(int(rows.max()))
+        interior = [i for i in range(len(los)) if los[i] > 0 and his[i] < n - 1]
+        if len(interior) < 2:
+            return None
+        jumps = {los[b] - los[a] for a, b in zip(interior, interior[1:]) if b == a + 1}
+        sizes = {his[i] - los[i] + 1 for i in interior}
+        if len(jumps) != 1 or len(sizes) != 1:
+            return None
+        jump, size = jumps.pop(), sizes.pop()
+        starts = {los[i] - i * jump for i in interior}
+        if len(starts) != 1 or jump < 1:
+            return None
+        result.append((Fraction(starts.pop()), Fraction(jump), Fraction(size)))
+    return tuple(result)
+
+
+def _op_rf(op, in_shape, out_shape, nd, single_input=True):
     """Per-axis ``(start, jump, size)`` of one operation, ``None`` for global, or raise."""
     names = _class_names(op)
     fmt = getattr(op, "data_format", None)
@@ -373,6 +430,11 @@ def _op_rf(op, in_shape, out_shape, nd):
         out_sp = _spatial(out_shape, channels_first)
         if all(a == b or a is None or b is None for a, b in zip(in_sp, out_sp)):
             return _IDENTITY
+        # A layer we do not know that changes the size (a custom strided shortcut, a pooling
+        # written by hand...): measure its field by perturbing whole rows / columns.
+        probed = _probe_rf(op, in_shape, channels_first) if single_input else None
+        if probed is not None:
+            return probed
     raise ValueError(
         f"receptive_field: cannot tell how layer {getattr(op, 'name', op)!r} "
         f"({type(op).__name__}) maps {tuple(in_shape)} to {tuple(out_shape)}. Give the layer a "
@@ -405,7 +467,7 @@ def _tensor_rf(tensor, nd, memo):
         own = _tensor_rf(inner_out, nd, {})
     else:
         in_shape = inputs[0].shape if inputs else tensor.shape
-        own = _op_rf(op, in_shape, tensor.shape, nd)
+        own = _op_rf(op, in_shape, tensor.shape, nd, single_input=len(inputs) == 1)
     if own is _IDENTITY:
         result = merged
     elif merged is _IDENTITY:
@@ -451,7 +513,9 @@ def receptive_field(model, layer):
     (residual, inception) the union of their fields is taken. Layers inside
     nested models are placed through their model's call. A custom layer can
     define ``receptive_field_params(input_shape)`` returning
-    ``[(start, stride, size), ...]`` per spatial axis.
+    ``[(start, stride, size), ...]`` per spatial axis; other unknown layers
+    that change the spatial size (a strided shortcut, a hand-written pooling)
+    are measured once by perturbing whole input rows and columns.
 
     Args:
         model: a functional or Sequential ``keras.Model``.
@@ -579,7 +643,8 @@ def _reducer(model, layer, channels):
             flat = ops.reshape(x, (ops.shape(x)[0], -1, ops.shape(x)[-1]))
             return ops.max(flat, axis=1), ops.cast(ops.argmax(flat, axis=1), "int32")
 
-    return keras.Model(fm.inputs, _SpatialMax(name="spatial_max")(out)), tuple(out.shape), \
+    inputs = fm.inputs[0] if len(fm.inputs) == 1 else fm.inputs
+    return keras.Model(inputs, _SpatialMax(name="spatial_max")(out)), tuple(out.shape), \
         channels_first
 
 

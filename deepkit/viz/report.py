@@ -9,7 +9,8 @@ page can be mailed, archived or opened offline. It contains:
 * sample predictions with attribution maps (saliency, SmoothGrad, Integrated
   Gradients, Grad-CAM, Grad-CAM++, Score-CAM, occlusion);
 * per layer: filters, feature maps for sample inputs, the receptive field and top-k
-  activating patches (Zeiler & Fergus), and feature visualizations (Lucid-style);
+  activating patches (Zeiler & Fergus), Grad-CAM at that layer for the samples, and
+  feature visualizations (Lucid-style);
 * PCA of layer outputs coloured by class;
 * a ``report.json`` next to the page with the sections, timings and any section that
   failed (a failing section is shown as a note; it does not stop the report).
@@ -420,8 +421,18 @@ def _select_layers(model, layers, max_layers):
     return paths
 
 
+def _layer_gradcam(model, path, imgs, batch_size):
+    from deepkit.viz import attribution
+
+    cams = np.asarray(attribution.grad_cam(model, imgs, layer=path, batch_size=batch_size))
+    overlays = np.stack([overlay_heatmap(im, m, alpha=0.55) for im, m in zip(imgs, cams)])
+    inputs = _rgb(np.stack([normalize_image(im) for im in imgs]))
+    table = np.stack([inputs, overlays], axis=0)  # rows: input, Grad-CAM; columns: samples
+    return plot_image_table(table, row_titles=["input", "Grad-CAM"], cell_inches=0.9)
+
+
 def _layer_section(model, path, x, idx, rep, top_k, max_channels, featurevis_steps, batch_size,
-                   seed, do_featurevis):
+                   seed, do_featurevis, do_gradcam=True):
     from deepkit.viz import activations, weights
     from deepkit.viz.layers import resolve_layer
 
@@ -466,6 +477,15 @@ def _layer_section(model, path, x, idx, rep, top_k, max_channels, featurevis_ste
                                        "channel most, strongest first.", pixelated=True))
     else:
         parts.append(top)
+    if do_gradcam and len(out_shape) == 4:
+        ok, cams = rep.run(f"{path}: Grad-CAM", _layer_gradcam, model, path, x[idx], batch_size)
+        if ok:
+            parts.append(_figure_html(cams, "Grad-CAM at this layer for the sample inputs "
+                                            "(predicted class): where this layer's features "
+                                            "support the decision. Deeper layers localize coarser "
+                                            "but more class-specific evidence."))
+        else:
+            parts.append(cams)
     if do_featurevis:
         ok, fig = rep.run(f"{path}: feature visualization", _featurevis_grid, model, path,
                           channels[: min(len(channels), 16)], featurevis_steps, seed)
@@ -569,7 +589,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         )
     paths = _select_layers(model, layers, max_layers)
     steps = 2 + (history is not None) + (y is not None) + len(attributions) + 1 \
-        + len(paths) * (4 + bool(featurevis)) + 1 + bool(embedding and y is not None)
+        + len(paths) * (4 + bool(featurevis) + ("grad_cam" in attributions)) + 1 \
+        + bool(embedding and y is not None)
     rep = _Report(_Progress(steps, enabled=progress))
     sections = []
 
@@ -605,9 +626,10 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
     sections.append(("predictions", "Predictions", "<h2>Sample predictions and attribution</h2>"
                      '<div class="grid">' + "".join(pred_html) + "</div>"))
 
+    layer_gradcam = "grad_cam" in attributions and probs is not None
     for path in paths:
         body = _layer_section(model, path, x, idx, rep, top_k, max_channels, featurevis_steps,
-                              batch_size, seed, featurevis)
+                              batch_size, seed, featurevis, layer_gradcam)
         sections.append((_anchor(path), path, body))
 
     if embedding and y is not None:
