@@ -79,7 +79,9 @@ def test_forward_pass(name):
     info = models.model_info(name)
     assert tuple(model.input_shape[1:]) == info.input_shape
     x = np.random.default_rng(0).uniform(0, 1, size=(2, *info.input_shape)).astype("float32")
-    y = keras.ops.convert_to_numpy(model(x, training=False))
+    # An untrained ResNet-1202 in inference mode (BatchNorm still the identity) sums 600 residual branches
+    # and overflows float32; with batch statistics, as in training, it stays finite.
+    y = keras.ops.convert_to_numpy(model(x, training=name == "cifar_resnet1202"))
     assert y.shape == (2, info.num_classes)
     assert np.all(np.isfinite(y))
     np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)  # softmax output by default
