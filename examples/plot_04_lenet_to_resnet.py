@@ -91,7 +91,7 @@ ax.barh(y + 0.2, [r["conv_macs"] / max(r["macs"], 1) for r in rows], height=0.4,
 ax.set_yticks(y, [r["name"] for r in rows])
 ax.invert_yaxis()
 ax.set(xlim=(0, 1), xlabel="fraction in convolutional layers")
-ax.legend(loc="lower right", fontsize=8)
+ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8, frameon=False)
 fig.tight_layout()
 
 # %%
