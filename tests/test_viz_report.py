@@ -52,8 +52,9 @@ def test_report_has_every_section_and_no_errors(built_report):
                                 "layer-pool1", "layer-conv2", "embedding"]
     for name in report.ATTRIBUTION_METHODS:
         assert f"attribution: {report._TITLES[name]}" in meta["timings_s"]
-    # per layer: filters (conv only), 2 feature-map figures, top patches, feature visualization
-    assert meta["images"] == 2 + 2 + 3 * 4 + 2 + 1
+    # curves, confusion matrix, samples, attribution table; per layer: 2 feature-map figures,
+    # top patches, Grad-CAM, feature visualization (+ filters for the 2 conv layers); embedding
+    assert meta["images"] == 2 + 2 + 3 * 5 + 2 + 1
     for layer in ("conv1", "pool1", "conv2"):
         assert f'<section id="layer-{layer}">' in page
     assert "receptive field 8x8 pixels, stride 2" in page  # conv2

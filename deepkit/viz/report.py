@@ -409,12 +409,17 @@ def _grid_figure(imgs, titles, title, normalize="each"):
 
 
 def _select_layers(model, layers, max_layers):
-    from deepkit.viz.layers import layer_path, spatial_layers
+    from deepkit.viz.layers import layer_path, resolve_layer, spatial_layers
 
     if layers is not None:
         layers = [layers] if isinstance(layers, (str, int)) else list(layers)
         return [layer_path(model, layer) for layer in layers]
-    paths = spatial_layers(model)
+    # Normalization, dropout, noise and padding layers show nothing their neighbours do not.
+    skip = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "Dropout",
+            "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ZeroPadding2D",
+            "Cropping2D", "Identity")
+    paths = [p for p in spatial_layers(model)
+             if type(resolve_layer(model, p)).__name__ not in skip] or spatial_layers(model)
     if len(paths) > max_layers:
         keep = np.unique(np.round(np.linspace(0, len(paths) - 1, max_layers)).astype(int))
         paths = [paths[i] for i in keep]
@@ -533,7 +538,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         history: a ``keras.callbacks.History``, a dict or a JSON path, for
             training curves.
         layers: layers to show (names, paths, indices); default up to
-            ``max_layers`` image-like layers spread over the depth.
+            ``max_layers`` image-like layers spread over the depth
+            (normalization, dropout and padding layers left out).
         num_samples: sample inputs shown with predictions and attribution maps
             (one per class first).
         class_names: names of the classes.
