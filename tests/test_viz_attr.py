@@ -177,3 +177,20 @@ def test_pointing_game_and_randomized_model():
     masks = np.zeros((3, 6, 6), bool)
     masks[:, :3, :3] = True
     assert A.pointing_game(heat, masks).tolist() == [True, False, False]
+
+
+def test_blur_baseline_and_occlusion_logit_score():
+    x = np.zeros((1, 9, 9, 1), "float32")
+    x[0, 4, 4] = 1.0
+    blurred = A._blur(x, sigma=1.0)
+    assert abs(blurred.sum() - 1.0) < 1e-5 and blurred[0, 4, 4, 0] < 0.2
+    np.testing.assert_allclose(blurred[0, :, :, 0], blurred[0, :, :, 0].T, atol=1e-7)
+    model = keras.Sequential([keras.Input((9, 9, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, kernel_initializer="ones")])
+    heat = A.occlusion(model, x, class_index=0, patch_size=3, stride=3, score="logit")
+    # Logit = sum of pixels + 0: occluding the bright pixel's patch drops it by exactly 1.
+    assert heat[0, 4, 4] == pytest.approx(1.0) and heat[0, 0, 0] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="score must be"):
+        A.occlusion(model, x, score="loss")
+    with pytest.raises(ValueError, match="baseline must be"):
+        A.deletion_insertion(model, x, np.ones((1, 9, 9)), baseline="noise")

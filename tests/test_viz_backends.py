@@ -17,6 +17,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 from test_viz_attr_models import trained_digits_cnn
 
 from deepkit.viz import attribution as A
@@ -75,6 +76,7 @@ def _normalised(m):
     return m / np.where(peak > 0, peak, 1.0)
 
 
+@pytest.mark.slow  # two interpreter start-ups (jax, torch / tensorflow): ~25-50 s on 2 CPUs
 def test_same_maps_on_every_backend(tmp_path):
     model, x, y, _ = trained_digits_cnn()
     xs, ys = x[1500:1540], y[1500:1540]

@@ -27,7 +27,13 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
-from deepkit.viz.layers import _graph_of, _is_container, intervention_model, last_conv_layer
+from deepkit.viz.layers import (
+    PreActivation,
+    _graph_of,
+    _is_container,
+    intervention_model,
+    last_conv_layer,
+)
 
 __all__ = [
     "logit_model",
@@ -50,22 +56,6 @@ __all__ = [
 _SQUASHING = ("softmax", "sigmoid")
 
 
-class _PreActivation(keras.layers.Layer):
-    """Calls a layer with its activation replaced by the identity (weights shared)."""
-
-    def __init__(self, inner, **kwargs):
-        super().__init__(name=f"{inner.name}_logits", **kwargs)
-        self.inner = inner
-
-    def call(self, x):
-        activation = self.inner.activation
-        self.inner.activation = keras.activations.linear
-        try:
-            return self.inner.call(x)
-        finally:
-            self.inner.activation = activation
-
-
 def _activation_name(op):
     if isinstance(op, keras.layers.Softmax):
         return "softmax"
@@ -83,7 +73,7 @@ def _logit_tensor(graph):
     if isinstance(op, (keras.layers.Softmax, keras.layers.Activation)) and _activation_name(op):
         return args[0]
     if _activation_name(op):
-        return _PreActivation(op)(args[0])
+        return PreActivation(op, name=f"{op.name}_logits")(args[0])
     if _is_container(op):
         inner = _graph_of(op)
         inner_logits = _logit_tensor(inner)
@@ -684,22 +674,23 @@ def _forward_fn(model, layer_name):
     return _cached(lm, ("forward", layer_name), build)
 
 
-def _prob_fn(model):
-    """Compiled ``(x, onehot) -> probability of the target class``."""
+def _prob_fn(model, logit=False):
+    """Compiled ``(x, onehot) -> probability (or logit) of the target class``."""
     lm = logit_model(model)
 
     def build():
         def prob(x, onehot):
-            return ops.sum(_probabilities(lm(x, training=False)) * onehot, axis=-1)
+            logits = lm(x, training=False)
+            return ops.sum((logits if logit else _probabilities(logits)) * onehot, axis=-1)
 
         return gradients.jit(prob, models=[lm])
 
-    return _cached(lm, "prob", build)
+    return _cached(lm, ("logit" if logit else "prob"), build)
 
 
-def _row_scores(model, x, onehot, samples, make_rows, batch_size):
-    """Target-class probability of ``samples`` rows per image -> ``(N, samples)``."""
-    fn = _prob_fn(model)
+def _row_scores(model, x, onehot, samples, make_rows, batch_size, logit=False):
+    """Target-class probability (or logit) of ``samples`` rows per image -> ``(N, samples)``."""
+    fn = _prob_fn(model, logit)
     n = len(x)
     scores = np.zeros((n, samples), "float32")
     plan = list(_expanded_plan(n, samples, batch_size))
@@ -795,7 +786,7 @@ def _positions(size, patch, stride):
 
 
 def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0.0,
-              batch_size=64):
+              score="probability", batch_size=64):
     """Occlusion sensitivity (Zeiler & Fergus 2014): how much the class probability drops
     when a square patch of the image is covered.
 
@@ -807,11 +798,13 @@ def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0
         stride: Step between occluder positions (int or ``(sh, sw)``); positions always
             reach the bottom/right edge.
         fill: Occluder value: a float, or ``"mean"`` for each image's mean pixel.
+        score: ``"probability"`` (Zeiler & Fergus) or ``"logit"``; logits do not saturate,
+            so they still rank regions when the model is certain (probability ~ 1).
         batch_size: Occluded images per compiled call.
 
     Returns:
-        float32 array ``(N, H, W)``: for each pixel, the mean probability drop
-        ``p(x) - p(x occluded)`` over the occluder positions that cover it (positive where
+        float32 array ``(N, H, W)``: for each pixel, the mean score drop
+        ``s(x) - s(x occluded)`` over the occluder positions that cover it (positive where
         the evidence is).
 
     Example:
@@ -845,14 +838,17 @@ def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0
         fills = x.mean(axis=(1, 2, 3)).reshape(-1, 1, 1, 1)
     else:
         fills = np.full((len(x), 1, 1, 1), float(fill), "float32")
+    if score not in ("probability", "logit"):
+        raise ValueError(f"{where}: score must be 'probability' or 'logit'. Received: score={score!r}")
+    logit = score == "logit"
     onehot = _resolved_targets(model, x, class_index, batch_size, where)
-    base = _row_scores(model, x, onehot, 1, lambda i0, i1, k0, k1: x[i0:i1, None], batch_size)
+    base = _row_scores(model, x, onehot, 1, lambda i0, i1, k0, k1: x[i0:i1, None], batch_size, logit)
 
     def make_rows(i0, i1, k0, k1):
         mk = masks[None, k0:k1, :, :, None]
         return x[i0:i1, None] * (1.0 - mk) + fills[i0:i1, None] * mk
 
-    scores = _row_scores(model, x, onehot, len(masks), make_rows, batch_size)
+    scores = _row_scores(model, x, onehot, len(masks), make_rows, batch_size, logit)
     drop = base - scores  # (N, P)
     coverage = masks.sum(axis=0)
     heat = np.einsum("np,phw->nhw", drop, masks) / np.maximum(coverage, 1.0)
@@ -882,7 +878,10 @@ def deletion_insertion(model, images, heatmaps, class_index=None, *, mode="delet
         class_index: ``None`` (predicted class of the clean image), int, or one per image.
         mode: ``"deletion"`` or ``"insertion"``.
         steps: Number of steps; step ``t`` changes ``round(t / steps * H * W)`` pixels.
-        baseline: Value of removed pixels (float, or an array broadcastable to images).
+        baseline: Value of removed pixels: a float, an array broadcastable to images, or
+            ``"blur"`` for a Gaussian-blurred copy of each image (sigma = 1/8 of the image
+            size), which RISE uses for insertion so that the curve measures the evidence in
+            the details rather than the appearance of any pixels at all.
         batch_size: Images per compiled call.
 
     Returns:
@@ -909,7 +908,12 @@ def deletion_insertion(model, images, heatmaps, class_index=None, *, mode="delet
         raise ValueError(f"{where}: heatmaps must have shape {x.shape[:3]}. Received: heatmaps.shape={heat.shape}")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"{where}: steps must be a positive integer. Received: steps={steps!r}")
-    base = np.broadcast_to(np.asarray(baseline, "float32"), x.shape)
+    if isinstance(baseline, str):
+        if baseline != "blur":
+            raise ValueError(f"{where}: baseline must be a number, an array or 'blur'. Received: baseline={baseline!r}")
+        base = _blur(x, sigma=max(x.shape[1:3]) / 8.0)
+    else:
+        base = np.broadcast_to(np.asarray(baseline, "float32"), x.shape)
     n, H, W = heat.shape
     order = np.argsort(-heat.reshape(n, -1), axis=1, kind="stable")
     rank = np.empty_like(order)
@@ -928,6 +932,24 @@ def deletion_insertion(model, images, heatmaps, class_index=None, *, mode="delet
     curves = _row_scores(model, x, onehot, steps + 1, make_rows, batch_size)
     auc = ((curves[:, 1:] + curves[:, :-1]) / 2.0).sum(axis=1) / steps
     return curves.astype("float32"), auc.astype("float32")
+
+
+def _blur(x, sigma):
+    """Separable Gaussian blur of ``(N, H, W, C)`` images in numpy (reflecting borders)."""
+    radius = max(int(3 * sigma), 1)
+    t = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (t / sigma) ** 2)
+    k = (k / k.sum()).astype("float32")
+    out = x
+    for axis in (1, 2):
+        pad = [(0, 0)] * 4
+        pad[axis] = (radius, radius)
+        padded = np.pad(out, pad, mode="reflect" if out.shape[axis] > radius else "edge")
+        out = sum(
+            k[i] * np.take(padded, np.arange(i, i + out.shape[axis]), axis=axis)
+            for i in range(len(k))
+        )
+    return out.astype("float32")
 
 
 def pointing_game(heatmaps, boxes, tolerance=0):

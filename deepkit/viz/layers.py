@@ -23,6 +23,8 @@ __all__ = [
     "feature_model",
     "last_conv_layer",
     "spatial_layers",
+    "intervention_model",
+    "PreActivation",
 ]
 
 
@@ -238,9 +240,62 @@ def _nodes_of(graph, operation):
     return nodes
 
 
-def _symbolic_outputs(model, requests):
-    """Symbolic tensors (in ``model``'s own graph) for ``requests`` = list of (layer, chain).
+class PreActivation(keras.layers.Layer):
+    """Calls a layer with its activation replaced by the identity (weights shared).
 
+    Used for pre-activation (e.g. pre-ReLU) outputs, which feature visualization optimizes to
+    avoid the zero gradients of inactive ReLUs (as Lucid's ``*_pre_relu`` tensors), and for
+    class logits before a final softmax.
+
+    Args:
+        inner: A layer with an ``activation`` attribute (Dense, Conv2D, ...).
+
+    Returns:
+        A layer computing ``inner``'s output without its activation.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> dense = keras.layers.Dense(2, activation="relu", kernel_initializer="ones")
+        >>> _ = dense(np.zeros((1, 2), "float32"))
+        >>> keras.ops.convert_to_numpy(PreActivation(dense)(-np.ones((1, 2), "float32"))).tolist()
+        [[-2.0, -2.0]]
+    """
+
+    def __init__(self, inner, **kwargs):
+        kwargs.setdefault("name", f"{inner.name}_pre_activation")
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x):
+        activation = self.inner.activation
+        self.inner.activation = keras.activations.linear
+        try:
+            return self.inner.call(x)
+        finally:
+            self.inner.activation = activation
+
+
+def _pre_activation_tensor(layer, node):
+    """Pre-activation output of ``layer`` at ``node``: its input for activation layers."""
+    args = node.arguments.args
+    activation = getattr(layer, "activation", None)
+    if activation is not None and not isinstance(layer, keras.layers.Activation):
+        if getattr(activation, "__name__", "") == "linear":
+            return node.outputs[0]
+        return PreActivation(layer)(args[0])
+    if isinstance(layer, (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU,
+                          keras.layers.Softmax, keras.layers.ELU, keras.layers.PReLU)):
+        return args[0]
+    raise ValueError(
+        f"Layer '{layer.name}' ({type(layer).__name__}) has no activation to remove, so it has "
+        f"no pre-activation output. Received: layer={layer.name!r}"
+    )
+
+
+def _symbolic_outputs(model, requests):
+    """Symbolic tensors (in ``model``'s own graph) for ``requests``.
+
+    ``requests`` is a list of ``(layer, chain)`` or ``(layer, chain, pre_activation)``.
     Direct layers are read off their node in the graph; layers inside a nested model are
     obtained by calling that nested model's feature model on the nested model's inputs
     within this graph, which keeps everything connected.
@@ -248,7 +303,18 @@ def _symbolic_outputs(model, requests):
     graph = _graph_of(model)
     results = [None] * len(requests)
     nested = {}
-    for i, (layer, chain) in enumerate(requests):
+    for i, request in enumerate(requests):
+        layer, chain = request[0], request[1]
+        pre = bool(request[2]) if len(request) > 2 else False
+        if not chain and pre:
+            nodes = _nodes_of(graph, layer)
+            if not nodes:
+                raise ValueError(
+                    f"Layer '{layer.name}' is in model '{model.name}' but not connected to its "
+                    f"inputs. Received: layer={layer.name!r}"
+                )
+            results[i] = _pre_activation_tensor(layer, nodes[0])
+            continue
         if not chain:
             if isinstance(layer, keras.layers.InputLayer) and layer.output is not None:
                 # Input layers of this graph: their output is the graph input itself.
@@ -265,7 +331,7 @@ def _symbolic_outputs(model, requests):
             outputs = nodes[0].outputs
             results[i] = outputs[0] if len(outputs) == 1 else list(outputs)
         else:
-            nested.setdefault(id(chain[0]), (chain[0], []))[1].append((i, layer, chain[1:]))
+            nested.setdefault(id(chain[0]), (chain[0], []))[1].append((i, layer, chain[1:], pre))
     for container, items in nested.values():
         nodes = _nodes_of(graph, container)
         if not nodes:
@@ -275,19 +341,19 @@ def _symbolic_outputs(model, requests):
             )
         node = nodes[0]
         inner = _graph_of(container)
-        inner_outputs = _symbolic_outputs(inner, [(layer, chain) for _, layer, chain in items])
+        inner_outputs = _symbolic_outputs(inner, [(layer, chain, pre) for _, layer, chain, pre in items])
         sub = keras.Model(inner.inputs, inner_outputs, name=f"{container.name}_features")
         args = node.arguments.args
         kwargs = {k: v for k, v in node.arguments.kwargs.items() if k in ("training", "mask")}
         outs = sub(*args, **kwargs)
         if not isinstance(outs, (list, tuple)):
             outs = [outs]
-        for (i, _, _), out in zip(items, outs):
+        for (i, _, _, _), out in zip(items, outs):
             results[i] = out
     return results
 
 
-def feature_model(model, layers, name=None):
+def feature_model(model, layers, name=None, pre_activation=False):
     """Build a model from ``model``'s inputs to the outputs of the requested layers.
 
     Works for layers of nested models (a backbone inside a classifier, ResNet stages,
@@ -300,6 +366,9 @@ def feature_model(model, layers, name=None):
             list/tuple of them. A layer called several times (shared) contributes the output
             of its first call.
         name: Optional name of the returned model.
+        pre_activation: Return each layer's output before its activation (``Conv2D(...,
+            activation="relu")`` without the ReLU; for ``ReLU``/``Activation`` layers, their
+            input).
 
     Returns:
         A functional ``keras.Model`` with ``model``'s inputs whose output is the requested
@@ -321,7 +390,10 @@ def feature_model(model, layers, name=None):
         [(5, 4), (5, 2)]
     """
     single = not isinstance(layers, (list, tuple))
-    requests = [_resolve_with_chain(model, layer) for layer in ([layers] if single else layers)]
+    requests = [
+        _resolve_with_chain(model, layer) + (pre_activation,)
+        for layer in ([layers] if single else layers)
+    ]
     if not requests:
         raise ValueError(f"feature_model needs at least one layer. Received: layers={layers!r}")
     graph = _graph_of(model)

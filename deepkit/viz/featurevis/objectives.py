@@ -20,6 +20,7 @@ from keras import ops
 
 __all__ = [
     "Objective",
+    "pre_activation",
     "as_objective",
     "channel",
     "neuron",
@@ -36,6 +37,36 @@ __all__ = [
 
 INPUT = "input"
 LOGITS = "logits"
+
+
+class pre_activation:  # noqa: N801 - reads like the Lucid layer suffix "_pre_relu"
+    """Refer to a layer's output before its activation (e.g. before the ReLU).
+
+    Lucid optimizes ``*_pre_relu`` tensors: an inactive ReLU has zero gradient, so a channel
+    that is off everywhere for the initial noise can never be switched on through it. The
+    pre-activation keeps gradients flowing; its maximum is also a maximum of the ReLU output.
+
+    Args:
+        layer: Layer reference with an activation (``Conv2D(..., activation="relu")``) or an
+            activation layer (``ReLU``, ``Activation``), whose input is then used.
+
+    Returns:
+        A reference usable wherever objectives take a layer.
+
+    Example:
+        >>> channel(pre_activation("conv2"), 3).name
+        'channel(pre_activation(conv2), 3)'
+    """
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def __repr__(self):
+        return f"pre_activation({self.layer})"
+
+
+def _ref(layer, pre):
+    return pre_activation(layer) if pre and not isinstance(layer, pre_activation) else layer
 
 
 class Objective:
@@ -204,7 +235,7 @@ def _select(values, idx, batched, batch_sel):
     return picked
 
 
-def channel(layer, index, batch=None):
+def channel(layer, index, batch=None, pre_activation=False):
     """Mean activation of a channel (over all positions): the classic feature visualization.
 
     Args:
@@ -212,6 +243,8 @@ def channel(layer, index, batch=None):
         index: Channel index; or a sequence of channel indices, one per image of the batch
             (image ``i`` maximizes channel ``index[i]``), which fixes the batch size.
         batch: Only this image of the batch gets the objective (Lucid's ``batch=``), others 0.
+        pre_activation: Use the layer's output before its activation (see
+            :class:`pre_activation`).
 
     Returns:
         An :class:`Objective`.
@@ -221,6 +254,7 @@ def channel(layer, index, batch=None):
         8
     """
     idx, implied, batched = _indices(index, "channel")
+    layer = _ref(layer, pre_activation)
 
     def fn(T, b):
         act = T(layer)
@@ -231,7 +265,7 @@ def channel(layer, index, batch=None):
     return Objective(fn, [layer], implied, f"channel({layer}, {label})")
 
 
-def neuron(layer, index, x=None, y=None, batch=None):
+def neuron(layer, index, x=None, y=None, batch=None, pre_activation=False):
     """Activation of one unit of a channel at one position (default: the centre).
 
     Args:
@@ -240,6 +274,7 @@ def neuron(layer, index, x=None, y=None, batch=None):
         x: Column of the unit; default ``width // 2``.
         y: Row of the unit; default ``height // 2``.
         batch: Only this image of the batch gets the objective.
+        pre_activation: Use the layer's output before its activation.
 
     Returns:
         An :class:`Objective`.
@@ -249,6 +284,7 @@ def neuron(layer, index, x=None, y=None, batch=None):
         'neuron(conv, 2, x=1, y=1)'
     """
     idx, implied, batched = _indices(index, "neuron")
+    layer = _ref(layer, pre_activation)
 
     def fn(T, b):
         act = T(layer)

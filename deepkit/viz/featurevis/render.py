@@ -23,6 +23,8 @@ __all__ = ["render", "evaluate"]
 
 
 def _ref_key(ref):
+    if isinstance(ref, objectives_lib.pre_activation):
+        return ("pre", _ref_key(ref.layer))
     if isinstance(ref, (str, numbers.Integral)):
         return ref
     return ("object", id(ref))
@@ -45,7 +47,10 @@ def _activation_model(model, refs):
         if key in index:
             continue
         index[key] = len(unique)
-        unique.append(_resolve_with_chain(model, ref))
+        if isinstance(ref, objectives_lib.pre_activation):
+            unique.append(_resolve_with_chain(model, ref.layer) + (True,))
+        else:
+            unique.append(_resolve_with_chain(model, ref))
     outputs = _symbolic_outputs(graph, unique) if unique else []
     needs_logits = objectives_lib.LOGITS in refs
     if needs_logits:
