@@ -108,8 +108,9 @@ def alexnet_paper_spec(input_shape, num_classes, include_top, pooling, classifie
         The spec dict.
 
     Example:
-        >>> alexnet_paper_spec((227, 227, 3), 1000, True, None, "softmax", "a")["layers"][3]
-        {'Conv2D': {'filters': 256, 'kernel_size': 5, 'padding': 'same', 'activation': 'relu', 'groups': 2, 'name': 'conv2'}}
+        >>> conv2 = alexnet_paper_spec((227, 227, 3), 1000, True, None, "softmax", "a")["layers"][3]["Conv2D"]
+        >>> conv2["filters"], conv2["kernel_size"], conv2["groups"]
+        (256, 5, 2)
     """
     _check_known(input_shape, "alexnet_paper")
     norm = (lambda n: [layer("LRN", name=n)]) if lrn else (lambda n: [])

@@ -81,7 +81,8 @@ def lenet5_spec(input_shape, num_classes, include_top, pooling, classifier_activ
         ['Conv2D', 'AveragePooling2D', 'Conv2D', 'AveragePooling2D', 'Conv2D', 'Flatten', 'Dense', 'Dense']
     """
     if subsampling not in ("avg", "max"):
-        raise ValueError(f"deepkit.models 'lenet5': subsampling must be 'avg' or 'max'. Received: subsampling={subsampling!r}")
+        raise ValueError("deepkit.models 'lenet5': subsampling must be 'avg' or 'max'. "
+                         f"Received: subsampling={subsampling!r}")
     pool = "AveragePooling2D" if subsampling == "avg" else "MaxPooling2D"
     layers = _input_layers(input_shape) + [
         conv(6, 5, activation=activation, name="c1"),

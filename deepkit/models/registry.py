@@ -24,7 +24,8 @@ _REGISTRY = {}
 _ALIASES = {}
 
 # Arguments every zoo model takes (keras.applications style), with their defaults.
-COMMON_ARGS = ("input_shape", "num_classes", "include_top", "pooling", "classifier_activation", "weights", "name")
+COMMON_ARGS = ("input_shape", "num_classes", "include_top", "pooling", "classifier_activation", "weights",
+               "model_name")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,8 +188,8 @@ def _check_shape(info, input_shape):
                          f"(None for a free size where the network allows it). Received: input_shape={input_shape!r}")
     for axis, size in zip(("height", "width"), shape[:2]):
         if size is not None and size < info.min_size:
-            raise ValueError(f"{where} needs images of at least {info.min_size}x{info.min_size}: {info.min_size_reason} "
-                             f"Received: input_shape={shape} ({axis} {size}).")
+            raise ValueError(f"{where} needs images of at least {info.min_size}x{info.min_size}: "
+                             f"{info.min_size_reason} Received: input_shape={shape} ({axis} {size}).")
     return shape
 
 
