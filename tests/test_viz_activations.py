@@ -83,8 +83,14 @@ def _check_fields(rf, brute, size):
     return analytic
 
 
+_SLOW = pytest.mark.slow  # the default run keeps one layer of each kind of difficulty
+
+
 @pytest.mark.parametrize(
-    "layer", ["c_same", "c_s2same", "avg", "c_dil", "zpad", "c_valid", "crop", "merge"]
+    "layer", ["c_s2same", "crop", "merge",
+              pytest.param("c_same", marks=_SLOW), pytest.param("avg", marks=_SLOW),
+              pytest.param("c_dil", marks=_SLOW), pytest.param("zpad", marks=_SLOW),
+              pytest.param("c_valid", marks=_SLOW)]
 )
 def test_receptive_field_matches_brute_force(layer):
     model = _linear_net()
