@@ -90,7 +90,7 @@ def _load_data(name, data_path=None, image_size=None):
     return splits[0], splits[1], datasets.info(name).num_classes
 
 
-def cmd_train(args):
+def _cmd_train(args):
     """Train a model on a dataset, print the test accuracy, optionally save it."""
     import keras
 
@@ -127,7 +127,7 @@ def _outputs_logits(model):
     return name not in ("softmax", "sigmoid")
 
 
-def cmd_summary(args):
+def _cmd_summary(args):
     """Print a model's layers with output shapes, parameters and multiply-adds."""
     from deepkit.summary import summary
 
@@ -138,7 +138,7 @@ def cmd_summary(args):
     return 0
 
 
-def cmd_models(args):
+def _cmd_models(args):
     """List the zoo's model names."""
     from deepkit import models
 
@@ -148,7 +148,7 @@ def cmd_models(args):
     return 0
 
 
-def cmd_report(args):
+def _cmd_report(args):
     """Write the HTML report of what a model's layers have learned."""
     from deepkit.viz import report
 
@@ -192,18 +192,18 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="save the trained model to this .keras file")
     train.add_argument("--verbose", action="store_true")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=_cmd_train)
 
     summ = sub.add_parser("summary", help="layers, output shapes, parameters and multiply-adds")
     summ.add_argument("model", help="zoo name, spec file or .keras file")
     summ.add_argument("--input-shape", type=_parse_shape)
     summ.add_argument("--num-classes", type=int)
     summ.add_argument("--spec", action="store_true", help="also print the model's spec as YAML")
-    summ.set_defaults(func=cmd_summary)
+    summ.set_defaults(func=_cmd_summary)
 
     mods = sub.add_parser("models", help="list the zoo's models")
     mods.add_argument("--filter", help="only names containing this (wildcards allowed: 'resnet*')")
-    mods.set_defaults(func=cmd_models)
+    mods.set_defaults(func=_cmd_models)
 
     rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
     try:
@@ -212,7 +212,7 @@ def build_parser():
         report.add_cli_arguments(rep)
     except ImportError:  # pragma: no cover - viz extras missing
         rep.add_argument("model")
-    rep.set_defaults(func=cmd_report)
+    rep.set_defaults(func=_cmd_report)
     return parser
 
 

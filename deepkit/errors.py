@@ -8,7 +8,12 @@ Example:
 
 
 class DeepkitError(Exception):
-    """Base class of every error deepkit raises on purpose."""
+    """Base class of every error deepkit raises on purpose.
+
+    Example:
+        >>> issubclass(SpecError, DeepkitError) and issubclass(DataError, DeepkitError)
+        True
+    """
 
 
 class SpecError(DeepkitError, ValueError):
@@ -20,6 +25,14 @@ class SpecError(DeepkitError, ValueError):
         line: 1-based line in the source file or text, when known.
         column: 1-based column, when known.
         source: the file name (or ``"<string>"``) the spec came from.
+
+    Example:
+        >>> import deepkit
+        >>> try:
+        ...     deepkit.from_spec([{"Dense": 2}, {"Dens": 3}], input_shape=(4,))
+        ... except deepkit.SpecError as err:
+        ...     print(err)
+        [1].Dens: unknown layer 'Dens'. Did you mean 'Dense'? A spec may use any keras.layers class or a layer registered with deepkit.spec.register_layer.
     """
 
     def __init__(self, message, *, path=None, line=None, column=None, source=None):
@@ -45,4 +58,15 @@ class SpecError(DeepkitError, ValueError):
 
 
 class DataError(DeepkitError, ValueError):
-    """Training or evaluation data does not fit the model (shape, dtype, NaN, label range...)."""
+    """Training or evaluation data does not fit the model (shape, dtype, NaN, label range...).
+
+    Example:
+        >>> import numpy as np, deepkit
+        >>> model = deepkit.from_spec([{"Dense": 3}], input_shape=(2,))
+        >>> model.compile(loss="sparse_categorical_crossentropy")
+        >>> try:
+        ...     model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 7]), verbose=0)
+        ... except deepkit.DataError as err:
+        ...     print(type(err).__name__)
+        DataError
+    """

@@ -59,6 +59,11 @@ class Where:
         path: tuple of keys and indices from the spec's root.
         marks: dict from path tuples to ``(line, column)``, both 1-based (from the YAML/JSON text).
         source: file name or ``"<string>"``.
+
+    Example:
+        >>> where = Where(("layers",), {("layers", 2): (7, 5)}, "net.yaml").child(2)
+        >>> where.text(), str(where.error("bad"))
+        ('layers[2]', 'net.yaml:7:5: layers[2]: bad')
     """
 
     def __init__(self, path=(), marks=None, source=None):
@@ -93,7 +98,15 @@ class Where:
 
 
 class BuildContext:
-    """Naming state shared by all nodes while one model is built: unique, readable layer names."""
+    """Naming state shared by all nodes while one model is built: unique, readable layer names.
+
+    Example:
+        >>> ctx = BuildContext()
+        >>> ctx.claim(ctx.auto_name("dense"), Where())
+        >>> ctx.prefix.append("block1")
+        >>> ctx.auto_name("dense"), ctx.auto_name("conv2d")
+        ('block1_dense', 'block1_conv2d')
+    """
 
     def __init__(self):
         self.used = set()
@@ -170,7 +183,12 @@ def _is_auto_name(layer, auto):
 
 
 class Node:
-    """Base class of spec nodes."""
+    """Base class of spec nodes: ``build`` applies it to a Keras tensor, ``to_data`` writes it back.
+
+    Example:
+        >>> issubclass(Residual, Node) and issubclass(LayerNode, Node)
+        True
+    """
 
     def build(self, x, ctx):
         """Apply the node to Keras tensor ``x`` and return the output tensor."""
@@ -190,6 +208,12 @@ class LayerNode(Node):
         kwargs: keyword arguments.
         instance: a Keras layer instance (Python API), used as is.
         where: location in the spec for error messages.
+
+    Example:
+        >>> import keras
+        >>> node = LayerNode("Conv2D", args=[8, 3], kwargs={"padding": "same"})
+        >>> tuple(node.build(keras.Input((6, 6, 1)), BuildContext()).shape), node.to_data()
+        ((None, 6, 6, 8), {'Conv2D': {'filters': 8, 'kernel_size': 3, 'padding': 'same'}})
     """
 
     def __init__(self, class_name=None, args=(), kwargs=None, instance=None, where=None):
@@ -285,7 +309,22 @@ def _as_nodes(items, where):
 
 
 def build_sequence(nodes, x, ctx):
-    """Apply nodes one after another."""
+    """Apply nodes one after another.
+
+    Args:
+        nodes: list of nodes.
+        x: the input Keras tensor.
+        ctx: the ``BuildContext``.
+
+    Returns:
+        The output Keras tensor.
+
+    Example:
+        >>> import keras
+        >>> y = build_sequence([LayerNode("Dense", [3]), LayerNode("Dense", [2])], keras.Input((4,)), BuildContext())
+        >>> tuple(y.shape)
+        (None, 2)
+    """
     for node in nodes:
         x = node.build(x, ctx)
     return x

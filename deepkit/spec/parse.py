@@ -40,6 +40,10 @@ class Document:
         input_shape: the input shape without batch dimension, or None.
         name: the model name, or None.
         description: free text kept with the spec, or None.
+
+    Example:
+        >>> Document([parse_entry("Flatten", N.Where())], input_shape=[2, 2], name="f").to_data()
+        {'name': 'f', 'input_shape': [2, 2], 'layers': ['Flatten']}
     """
 
     def __init__(self, nodes, input_shape=None, name=None, description=None):
