@@ -316,7 +316,7 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
         name: a key of :data:`RECIPES`.
         data_dir: directory of ``mnist-train.npz`` / ``cifar10-train-jpeg.npz``.
         epochs: shorten (or lengthen) the schedule to this many epochs; None keeps the recipe's.
-        limit: use only the first ``limit`` examples of the file (for quick checks).
+        limit: use only a random subset of ``limit`` examples (for quick checks; fixed by ``seed``).
         seed: seed of the split, the initialisation, the shuffling and the augmentation.
         verbose: Keras verbosity of the training loop.
         out: optional path of a ``.keras`` file to save the trained model to.
@@ -351,8 +351,9 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
     recipe = RECIPES[name]
     keras.utils.set_random_seed(seed)
     x, y = load_data(recipe.data, data_dir)
-    if limit:
-        x, y = x[:limit], y[:limit]
+    if limit and limit < len(x):  # a random subset: the CIFAR-10 file is sorted by class
+        keep = np.sort(np.random.default_rng(seed + 1).permutation(len(x))[:limit])
+        x, y = x[keep], y[keep]
     (x_train, y_train), (x_val, y_val) = split(x, y, 0.1, seed)
     x_train, x_val = standardize(x_train, x_val)
     num_classes = 10  # MNIST and CIFAR-10
@@ -407,7 +408,7 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the recipes")
     parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data"))
     parser.add_argument("--epochs", type=int, default=None, help="shorten/lengthen the schedule")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+    parser.add_argument("--limit", type=int, default=None, help="use a random subset of N examples")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--json", default=None, help="write the result dict here")

@@ -101,6 +101,16 @@ def test_weight_decay_is_l2_through_the_gradient():
     np.testing.assert_allclose(float(sum(keras.ops.convert_to_numpy(l) for l in model.losses)), expected, rtol=1e-5)
 
 
+def test_limit_takes_a_random_subset_of_a_sorted_file(tmp_path, monkeypatch):
+    labels = np.repeat(np.arange(10), 30)  # sorted by class, like the shared CIFAR-10 file
+    np.savez(os.path.join(tmp_path, "mnist-train.npz"), x_train=np.zeros((300, 28, 28), "uint8"), y_train=labels)
+    seen = []
+    original = recipes.split
+    monkeypatch.setattr(recipes, "split", lambda xs, ys, *a, **k: seen.append(ys) or original(xs, ys, *a, **k))
+    recipes.run("lenet5_mnist", tmp_path, epochs=1, limit=50, verbose=0, print_fn=lambda s: None)
+    assert len(seen[0]) == 50 and len(np.unique(seen[0])) >= 8  # the first 50 would hold classes 0 and 1 only
+
+
 def test_lenet5_recipe_runs_one_epoch_through_the_cli(tmp_path, capsys):
     write_mnist(tmp_path, n=200)
     out = os.path.join(tmp_path, "result.json")
