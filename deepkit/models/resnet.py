@@ -30,16 +30,16 @@ CIFAR-10 ResNets (32x32x3, 10 classes; depth 6n+2: a 3x3 convolution, three stag
 with 16, 32 and 64 filters, global average pooling, a 10-way dense layer; "option A" identity shortcuts
 that subsample and zero-pad channels, :class:`deepkit.layers.ChannelPadShortcut`):
 
-===================  ====  ===============
-name                 n     trainable
-===================  ====  ===============
-``cifar_resnet20``   3     269,722
-``cifar_resnet32``   5     464,154
-``cifar_resnet44``   7     658,586
-``cifar_resnet56``   9     853,018
-``cifar_resnet110``  18    1,727,962
-``cifar_resnet1202`` 200   19,421,274
-===================  ====  ===============
+====================  ====  ===============
+name                  n     trainable
+====================  ====  ===============
+``cifar_resnet20``    3     269,722
+``cifar_resnet32``    5     464,154
+``cifar_resnet44``    7     658,586
+``cifar_resnet56``    9     853,018
+``cifar_resnet110``   18    1,727,962
+``cifar_resnet1202``  200   19,421,274
+====================  ====  ===============
 
 (``97,216 n - 21,926`` trainable parameters; ResNet-20 needs 40.6 M multiply-adds.)
 

@@ -18,6 +18,7 @@ import numpy as np
 from keras import ops
 
 __all__ = [
+    "Compose",
     "Transform",
     "jitter",
     "pad",
@@ -61,6 +62,21 @@ class Transform:
         self.name = name
 
     def matrices(self, rng, batch, height, width):  # pragma: no cover - abstract
+        """Random affine maps of pixel coordinates, one per image.
+
+        Args:
+            rng: a ``numpy.random.Generator``.
+            batch: how many images.
+            height, width: the image size in pixels.
+
+        Returns:
+            A float array of shape ``(batch, 3, 3)``.
+
+        Example:
+            >>> import numpy as np
+            >>> jitter(2).matrices(np.random.default_rng(0), 4, 8, 8).shape
+            (4, 3, 3)
+        """
         raise NotImplementedError
 
     def __repr__(self):
