@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import keras
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,6 +58,8 @@ def test_example_does_not_download_in_fast_mode(script):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
+                    reason="on tensorflow the docs build (tests/test_docs_build.py) runs every example already")
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_in_fast_mode(script, tmp_path):
     env = dict(os.environ, DEEPKIT_EXAMPLES_FAST="1", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")
