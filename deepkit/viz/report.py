@@ -168,19 +168,20 @@ def load_data(data, max_images=None):
     return x, y, name
 
 
-def _pick_samples(y, n):
+def _pick_samples(y, n, total):
     """Indices of ``n`` samples, one per class in turn (first of each class), then the rest."""
+    n = max(1, min(int(n), total))
     if y is None:
-        return np.arange(min(n, 10**9))
-    picked = []
-    classes = list(dict.fromkeys(y.tolist()))
-    firsts = {c: int(np.argmax(y == c)) for c in classes}
-    for c in sorted(classes):
-        if len(picked) < n:
-            picked.append(firsts[c])
-    rest = [i for i in range(len(y)) if i not in set(picked)]
-    picked += rest[: n - len(picked)]
-    return np.array(sorted(picked[:n]) if len(picked) <= n else picked[:n])
+        return np.arange(n)
+    classes, firsts = np.unique(y, return_index=True)  # first sample of every class
+    picked = list(firsts[np.argsort(classes)][:n])
+    chosen = set(picked)
+    for i in range(total):
+        if len(picked) >= n:
+            break
+        if i not in chosen:
+            picked.append(i)
+    return np.array(sorted(int(i) for i in picked))
 
 
 # --------------------------------------------------------------------------- html pieces
@@ -623,7 +624,7 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         sections.append(("training", "Training", "<h2>Training and errors</h2>"
                          '<div class="grid">' + "".join(training) + "</div>"))
 
-    idx = _pick_samples(y, num_samples)
+    idx = _pick_samples(y, num_samples, len(x))
     ok, fig = rep.run("sample predictions", _samples_figure, x, idx, y, probs, class_names)
     pred_html = [_figure_html(fig, "Sample inputs with the model's prediction.") if ok else fig]
     if attributions and probs is not None:
