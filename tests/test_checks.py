@@ -13,20 +13,20 @@ from deepkit.train.checks import check_fit_data, loss_kind
 def image_model(units=10, loss="sparse_categorical_crossentropy", shape=(28, 28, 1)):
     model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(units)])
     if loss is not None:
-        model.compile(optimizer="sgd", loss=loss)
+        model.compile(optimizer="sgd", loss=loss, jit_compile=False)
     return model
 
 
 def dense_model(units=3, loss="sparse_categorical_crossentropy", features=4):
     model = keras.Sequential([keras.Input((features,)), keras.layers.Dense(units)])
     if loss is not None:
-        model.compile(optimizer="sgd", loss=loss)
+        model.compile(optimizer="sgd", loss=loss, jit_compile=False)
     return model
 
 
 def segmentation_model(classes=5):
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(classes, 1)])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=False)
     return model
 
 
@@ -277,7 +277,7 @@ def two_input_model():
     out1 = keras.layers.Dense(4, name="cls")(h)
     out2 = keras.layers.Dense(1, name="reg")(h)
     model = keras.Model([a, b], [out1, out2])
-    model.compile(optimizer="sgd", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"})
+    model.compile(optimizer="sgd", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"}, jit_compile=False)
     return model
 
 

@@ -188,7 +188,7 @@ def small_model(seed=0):
 @pytest.fixture(scope="module")
 def digits_small():
     (x, y), _ = deepkit.datasets.digits(seed=0)
-    return x[:192], y[:192]
+    return x[:96], y[:96]
 
 
 def weights(model):
