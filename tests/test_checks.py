@@ -297,6 +297,14 @@ def test_multi_input_multi_output():
            [good_y["cls"], np.zeros((5, 3))])
 
 
+def test_single_input_given_as_a_one_element_list():
+    model = dense_model()
+    check_fit_data(model, [X4], [Y3])
+    model.fit([X4], [Y3], epochs=1, verbose=0)  # Keras accepts it too
+    raises(r"^x: the model expects input of shape \(None, 4\) \(rank 2\) but x has shape \(6, 5\)",
+           check_fit_data, model, [np.zeros((6, 5))], [Y3])
+
+
 def test_validation_data_is_checked_under_its_own_name():
     model = dense_model()
     xv = np.ones((3, 4))

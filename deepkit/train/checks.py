@@ -171,8 +171,12 @@ def _flatten_named(data, name, keys=None):
     """[(name, value)] for one array or a list/tuple/dict of arrays (multi-input/output)."""
     if isinstance(data, dict):
         return [(f"{name}[{k!r}]", v, k) for k, v in data.items()]
-    if isinstance(data, (list, tuple)) and keys is not None and len(keys) > 1 and len(data) == len(keys):
-        return [(f"{name}[{i}]", v, i) for i, v in enumerate(data)]
+    if isinstance(data, (list, tuple)) and keys is not None and len(data) == len(keys):
+        arrays = all(isinstance(v, np.ndarray) or keras.ops.is_tensor(v) for v in data)
+        if len(keys) > 1 or arrays:  # [x] for a one-input model is a structure, not one sample
+            if len(keys) == 1:
+                return [(name, data[0], None)]
+            return [(f"{name}[{i}]", v, i) for i, v in enumerate(data)]
     return [(name, data, None)]
 
 
