@@ -298,3 +298,15 @@ def test_deepkit_model_fit_uses_the_fast_path():
     m.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     h = m.fit(x, y, batch_size=8, epochs=1, verbose=0, fast=True)
     assert h.fast["path"] == "device" and sorted(h.history) == ["loss"]
+
+
+def test_compiled_loops_are_reused_across_fit_calls_until_recompile():
+    x, y = _data(24)
+    m = _model(dropout=False)
+    fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    (loops,) = m._deepkit_fast_loops.values()
+    fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    assert list(m._deepkit_fast_loops.values()) == [loops]
+    m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    h = fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    assert list(m._deepkit_fast_loops.values()) != [loops] and "loss" in h.history

@@ -1,6 +1,6 @@
 """The fast fit path's compiled loops on the tensorflow backend.
 
-One ``tf.function`` per batch size holds a ``tf.while_loop`` over Keras' own
+One ``tf.function`` (per batch size under XLA) holds a ``tf.while_loop`` over Keras' own
 ``model.train_step(data)`` (the step ``keras.Model.fit`` wraps on tensorflow), with the batch
 gathered from device-resident tensors and augmented on the device inside the loop. The loop
 bounds are tensors, so one traced program serves every chunk of steps of every epoch. With
@@ -75,7 +75,7 @@ class TensorFlowLoops:
 
     def _batch(self, data, perm, offset, i, batch):
         b0 = offset + i * batch
-        idx = b0 + tf.range(batch)  # static batch dimension
+        idx = b0 + tf.range(batch)  # static batch dimension when `batch` is a Python int
         if perm is not None:
             idx = tf.gather(perm, idx)
         return tree.map_structure(lambda a: None if a is None else tf.gather(a, idx), data)
@@ -106,35 +106,42 @@ class TensorFlowLoops:
         return logs
 
     def _make(self, train, batch):
+        """One tf.function. ``batch=None``: the batch size is a tensor argument, so one trace
+        serves the full batches and the last partial one (without XLA, where dynamic shapes are
+        free); with XLA each batch size gets its own static-shape program."""
         model = self.model
 
         if train:
 
-            def run(data, perm, offset, start, stop):
-                return self._loop(model.train_step, data, perm, offset, start, stop, batch,
-                                  self.augment)
+            def run(data, perm, offset, start, stop, batch_t):
+                return self._loop(model.train_step, data, perm, offset, start, stop,
+                                  batch if batch is not None else batch_t, self.augment)
         else:
 
-            def run(data, offset, start, stop):
-                return self._loop(model.test_step, data, None, offset, start, stop, batch, None)
+            def run(data, offset, start, stop, batch_t):
+                return self._loop(model.test_step, data, None, offset, start, stop,
+                                  batch if batch is not None else batch_t, None)
 
         return tf.function(run, jit_compile=self.jit_compile, autograph=False,
                            reduce_retracing=True)
 
+    def _key(self, batch):
+        return int(batch) if self.jit_compile else None
+
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``loops.Loops``); returns the last logs."""
-        key = (int(batch), perm is not None)
+        key = (self._key(batch), perm is not None)
         if key not in self._train_fns:
-            self._train_fns[key] = self._make(True, int(batch))
+            self._train_fns[key] = self._make(True, key[0])
         i32 = lambda v: tf.constant(int(v), tf.int32)  # noqa: E731
         with tf.device(self.device):
-            return self._train_fns[key](data, perm, i32(offset), i32(start), i32(stop))
+            return self._train_fns[key](data, perm, i32(offset), i32(start), i32(stop), i32(batch))
 
     def test(self, data, offset, start, stop, batch):
         """Run evaluation steps ``start .. stop - 1`` in stored order; returns the last logs."""
-        key = int(batch)
+        key = self._key(batch)
         if key not in self._test_fns:
             self._test_fns[key] = self._make(False, key)
         i32 = lambda v: tf.constant(int(v), tf.int32)  # noqa: E731
         with tf.device(self.device):
-            return self._test_fns[key](data, i32(offset), i32(start), i32(stop))
+            return self._test_fns[key](data, i32(offset), i32(start), i32(stop), i32(batch))

@@ -151,7 +151,7 @@ class Augment:
             return x
         x = ops.convert_to_tensor(x)
         self._check(x)
-        return self.apply(x, **self.sample(x.shape[0]))
+        return self.apply(x, **self.sample(ops.shape(x)[0]))  # dynamic batch size allowed
 
     def apply(self, x, dy=None, dx=None, flip=None):
         """Apply given crop offsets and flips (deterministic).
@@ -173,8 +173,7 @@ class Augment:
         """
         x = ops.convert_to_tensor(x)
         h_axis, w_axis = self._check(x)
-        n = x.shape[0]
-        bshape = (n,) + (1,) * (len(x.shape) - 1)
+        bshape = (-1,) + (1,) * (len(x.shape) - 1)
         p = self.pad_crop
         if p and dy is not None and dx is not None:
             pad = [[0, 0]] * len(x.shape)

@@ -308,8 +308,7 @@ def fit(
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
         model._symbolic_build(data_batch=first)
-        loops = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile,
-                                         unroll=_check_int("unroll", unroll, 1))
+        loops = _cached_loops(model, augment, jit_compile, _check_int("unroll", unroll, 1), policy)
         info["jit_compile"] = getattr(loops, "jit_compile", True)
         budget = device_memory if device_memory is not None else loops.memory_budget()
         need = _nbytes(train_data) + (_nbytes(val_data) if val_data is not None else 0)
@@ -334,6 +333,29 @@ def fit(
                 raise
             reason = f"the compiled loop cannot run this model: {e}"
     return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, reason, fast)
+
+
+def _cached_loops(model, augment, jit_compile, unroll, policy):
+    """The compiled loops of ``model`` for this configuration, reused across ``fit`` calls.
+
+    Keras keeps ``model.train_function`` between ``fit`` calls; so do we, keyed by everything the
+    traced programs depend on (a new ``compile()`` makes new optimizer/loss/metrics objects)."""
+    key = (
+        id(model.optimizer), id(model._compile_loss), id(model._compile_metrics),
+        id(augment), None if augment is None else tuple(sorted(augment.get_config().items())),
+        jit_compile, unroll, policy, keras.config.image_data_format(),
+    )
+    per_model = getattr(model, "_deepkit_fast_loops", None)
+    if per_model is None:
+        per_model = {}
+        # object.__setattr__: past Keras' attribute tracking; the model <-> loops reference
+        # cycle is collected with the model.
+        object.__setattr__(model, "_deepkit_fast_loops", per_model)
+    if key not in per_model:
+        per_model.clear()  # one configuration at a time: the old programs are dropped
+        per_model[key] = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile,
+                                                  unroll=unroll)
+    return per_model[key]
 
 
 def _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast):
