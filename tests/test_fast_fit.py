@@ -88,13 +88,21 @@ def test_sample_weight_class_weight_and_schedule_match_keras():
         assert int(m2.optimizer.iterations) == int(m1.optimizer.iterations) == 12
 
 
-def test_steps_per_call_does_not_change_results():
+@pytest.mark.parametrize("in_graph_loop", [True, False])
+def test_steps_per_call_and_loop_kind_do_not_change_results(in_graph_loop):
+    # in_graph_loop=True is the GPU default (lax.scan on jax), False the jax-CPU default.
     x, y = _data()
+    xv, yv = _data(13, seed=4)
+    m0 = _model()
+    h0 = m0.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv))
     m1 = _model()
-    h1 = fit(m1, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    h1 = fit(m1, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv),
+             in_graph_loop=in_graph_loop)
     m2 = _model()
-    h2 = fit(m2, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, steps_per_call=3)
+    h2 = fit(m2, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv),
+             steps_per_call=3, in_graph_loop=in_graph_loop, augment=None)
     assert h2.fast["steps_per_call"] == 3 and h1.fast["steps_per_call"] == 8
+    _assert_same(m0, h0, m1, h1)
     _assert_same(m1, h1, m2, h2, rtol=1e-6, atol=1e-6)
 
 
@@ -195,11 +203,12 @@ def test_shuffle_with_seed_is_reproducible_and_learns():
 def test_augment_runs_on_device_deterministically():
     x, y = _data(48)
     aug_weights = []
-    for _ in range(2):
+    for in_graph_loop in (True, False):  # the seed threads through lax.scan and per-step calls
         m = _model(dropout=False)
         aug = Augment(flip=True, pad_crop=1, seed=4)
         state0 = keras.ops.convert_to_numpy(aug.seed_generator.state.value).copy()
-        h = fit(m, x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, augment=aug)
+        h = fit(m, x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, augment=aug,
+                in_graph_loop=in_graph_loop)
         assert h.fast["path"] == "device"
         # the seed was threaded through the compiled loop and written back
         assert not np.array_equal(keras.ops.convert_to_numpy(aug.seed_generator.state.value), state0)

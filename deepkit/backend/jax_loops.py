@@ -5,7 +5,8 @@ One ``jax.jit``-ed program per (batch size, steps per call) runs ``lax.scan`` ov
 batch gathered from device-resident arrays and augmented on the device inside the loop. The trip
 count is static (XLA sees a known-length loop) and the first step index is traced, so one program
 serves every chunk of that length in every epoch: a fit compiles at most two training programs
-(the full batches and the last partial batch) and two for validation.
+(the full batches and the last partial batch) and two for validation. On CPU each step is
+its own compiled call instead (see ``JaxLoops(in_graph_loop=...)``).
 The model state travels as Keras' ``(trainable, non_trainable, optimizer, metrics)`` tuple and is
 written back to the model with ``model.jax_state_sync()``, exactly as ``fit`` does.
 """
@@ -42,6 +43,11 @@ class JaxLoops:
         unroll: steps per iteration of the compiled loop (``lax.scan(unroll=...)``): larger values
             give XLA longer straight-line programs (fewer loop iterations, more fusion across
             steps) at the price of compile time.
+        in_graph_loop: run the steps of a call inside one compiled ``lax.scan`` (default on GPU
+            and TPU) or as one compiled step per call from Python, with the data still on the
+            device (default on CPU: XLA:CPU runs convolutions inside loop bodies several times
+            slower than at top level, https://github.com/jax-ml/jax/issues/12868 ; measured 7x
+            here for the MNIST convnet).
 
     Example:
         >>> import keras
@@ -60,10 +66,13 @@ class JaxLoops:
         ['loss']
     """
 
-    def __init__(self, model, augment=None, unroll=1):
+    def __init__(self, model, augment=None, unroll=1, in_graph_loop=None):
         self.model = model
         self.augment = augment
         self.unroll = int(unroll)
+        if in_graph_loop is None:
+            in_graph_loop = jax.devices()[0].platform != "cpu"
+        self.in_graph_loop = bool(in_graph_loop)
         self._train_fns = {}
         self._test_fns = {}
         self._logs_struct = {}
@@ -150,6 +159,14 @@ class JaxLoops:
             logs, state = model.train_step(state, (x, y, sw))
             return logs, state, seed
 
+        if length is None:  # one compiled step per call (XLA:CPU; see `in_graph_loop`)
+
+            def one(state, seed, data, perm, offset, i):
+                logs, state, seed = step(state, seed, data, perm, offset, i)
+                return state, seed, logs
+
+            return jax.jit(one, donate_argnums=(0,))
+
         def run(state, seed, data, perm, offset, start):
             logs0 = self._initial_logs(
                 "train", lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
@@ -175,6 +192,14 @@ class JaxLoops:
             x, y, sw = self._batch(data, None, offset, i, batch)
             return model.test_step(state, (x, y, sw))
 
+        if length is None:
+
+            def one(state, data, offset, i):
+                logs, state = step(state, data, offset, i)
+                return state, logs
+
+            return jax.jit(one, donate_argnums=(0,))
+
         def run(state, data, offset, start):
             logs0 = self._initial_logs(
                 "test", lambda s, d: step(s, d, offset, start)[0], state, data)
@@ -191,15 +216,21 @@ class JaxLoops:
 
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``Loops``); returns the last logs."""
-        key = (int(batch), int(stop) - int(start), perm is not None)
+        length = int(stop) - int(start) if self.in_graph_loop else None
+        key = (int(batch), length, perm is not None)
         if key not in self._train_fns:
-            self._train_fns[key] = self._make_train(key[0], key[1])
+            self._train_fns[key] = self._make_train(key[0], length)
+        fn = self._train_fns[key]
         state = self._state(train=True)
         seed = None
         if self.augment is not None:
             seed = self.augment.seed_generator.state.value
         try:
-            state, seed, logs = self._train_fns[key](state, seed, data, perm, offset, start)
+            if length is not None:
+                state, seed, logs = fn(state, seed, data, perm, offset, start)
+            else:
+                for i in range(int(start), int(stop)):
+                    state, seed, logs = fn(state, seed, data, perm, offset, i)
         except Exception:
             self._store(state, train=True)  # give the (undonated) state back to the model
             raise
@@ -210,12 +241,18 @@ class JaxLoops:
 
     def test(self, data, offset, start, stop, batch):
         """Run evaluation steps ``start .. stop - 1`` in stored order; returns the last logs."""
-        key = (int(batch), int(stop) - int(start))
+        length = int(stop) - int(start) if self.in_graph_loop else None
+        key = (int(batch), length)
         if key not in self._test_fns:
             self._test_fns[key] = self._make_test(*key)
+        fn = self._test_fns[key]
         state = self._state(train=False)
         try:
-            state, logs = self._test_fns[key](state, data, offset, start)
+            if length is not None:
+                state, logs = fn(state, data, offset, start)
+            else:
+                for i in range(int(start), int(stop)):
+                    state, logs = fn(state, data, offset, i)
         except Exception:
             self._store(state, train=False)
             raise

@@ -80,7 +80,7 @@ def backend_supports_fast_path(backend=None):
     )
 
 
-def make_loops(model, augment=None, jit_compile=None, unroll=1):
+def make_loops(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
     """Build the compiled loops for ``model`` on the current Keras backend.
 
     Args:
@@ -91,6 +91,8 @@ def make_loops(model, augment=None, jit_compile=None, unroll=1):
             Keras' own choice: on for GPU, off on CPU). The jax loop is always ``jax.jit``-ed.
         unroll: training steps per iteration of the compiled jax loop (``lax.scan``'s
             ``unroll``); ignored on tensorflow.
+        in_graph_loop: jax only: run a call's steps in one compiled ``lax.scan`` (``None``: on
+            GPU/TPU; on CPU each step is its own compiled call, see ``JaxLoops``).
 
     Returns:
         A backend loops object with the :class:`Loops` interface.
@@ -115,7 +117,7 @@ def make_loops(model, augment=None, jit_compile=None, unroll=1):
     if keras.backend.backend() == "jax":
         from deepkit.backend.jax_loops import JaxLoops
 
-        return JaxLoops(model, augment=augment, unroll=unroll)
+        return JaxLoops(model, augment=augment, unroll=unroll, in_graph_loop=in_graph_loop)
     from deepkit.backend.tensorflow_loops import TensorFlowLoops
 
     return TensorFlowLoops(model, augment=augment, jit_compile=jit_compile)

@@ -132,6 +132,7 @@ def fit(
     fast="auto",
     device_memory=None,
     unroll=1,
+    in_graph_loop=None,
     **fit_kwargs,
 ):
     """Train a compiled Keras model, keeping the data on the device (the fast fit path).
@@ -178,6 +179,10 @@ def fit(
             free device memory where the backend reports it). Larger data streams from the host.
         unroll: int, training steps per iteration of the compiled loop on jax (``lax.scan``'s
             ``unroll``; more: fewer loop iterations and longer XLA programs, slower compilation).
+        in_graph_loop: jax only. ``None``: the steps of a call run inside one compiled
+            ``lax.scan`` on GPU/TPU, and as one compiled step per call (data still on the device)
+            on CPU, where XLA runs convolutions inside loops several times slower
+            (jax-ml/jax#12868). ``True``/``False`` force either.
         **fit_kwargs: other ``keras.Model.fit`` arguments (``steps_per_epoch``,
             ``validation_steps``); they select plain Keras fit.
 
@@ -225,7 +230,8 @@ def fit(
                 fit_kwargs[name] = value
         return fit(model, x, y, **local, augment=augment, seed=seed, steps_per_call=steps_per_call,
                    mixed_precision=mixed_precision, jit_compile=jit_compile, fast=fast,
-                   device_memory=device_memory, unroll=unroll, **fit_kwargs)
+                   device_memory=device_memory, unroll=unroll, in_graph_loop=in_graph_loop,
+                   **fit_kwargs)
     if fast not in _FAST_VALUES:
         raise ValueError(f"fit: `fast` must be True, False or 'auto'. Received: fast={fast!r}")
     batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
@@ -308,8 +314,10 @@ def fit(
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
         model._symbolic_build(data_batch=first)
-        loops = _cached_loops(model, augment, jit_compile, _check_int("unroll", unroll, 1), policy)
+        loops = _cached_loops(model, augment, jit_compile, _check_int("unroll", unroll, 1), policy,
+                              in_graph_loop)
         info["jit_compile"] = getattr(loops, "jit_compile", True)
+        info["in_graph_loop"] = getattr(loops, "in_graph_loop", True)
         budget = device_memory if device_memory is not None else loops.memory_budget()
         need = _nbytes(train_data) + (_nbytes(val_data) if val_data is not None else 0)
         if budget is not None and need > budget:
@@ -335,7 +343,7 @@ def fit(
     return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, reason, fast)
 
 
-def _cached_loops(model, augment, jit_compile, unroll, policy):
+def _cached_loops(model, augment, jit_compile, unroll, policy, in_graph_loop):
     """The compiled loops of ``model`` for this configuration, reused across ``fit`` calls.
 
     Keras keeps ``model.train_function`` between ``fit`` calls; so do we, keyed by everything the
@@ -343,7 +351,7 @@ def _cached_loops(model, augment, jit_compile, unroll, policy):
     key = (
         id(model.optimizer), id(model._compile_loss), id(model._compile_metrics),
         id(augment), None if augment is None else tuple(sorted(augment.get_config().items())),
-        jit_compile, unroll, policy, keras.config.image_data_format(),
+        jit_compile, unroll, policy, in_graph_loop, keras.config.image_data_format(),
     )
     per_model = getattr(model, "_deepkit_fast_loops", None)
     if per_model is None:
@@ -354,7 +362,7 @@ def _cached_loops(model, augment, jit_compile, unroll, policy):
     if key not in per_model:
         per_model.clear()  # one configuration at a time: the old programs are dropped
         per_model[key] = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile,
-                                                  unroll=unroll)
+                                                  unroll=unroll, in_graph_loop=in_graph_loop)
     return per_model[key]
 
 
