@@ -16,7 +16,6 @@ import difflib
 import fnmatch
 import math
 import os
-import sys
 
 from deepkit.errors import SpecError
 
@@ -300,7 +299,6 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     spec = get_spec(info.name, input_shape=input_shape, num_classes=num_classes, include_top=include_top,
                     pooling=pooling, classifier_activation=classifier_activation, model_name=model_name,
                     **options)
-    _ensure_recursion_limit(spec)
     try:
         model = from_spec(spec)
     except SpecError as exc:  # a family option produced an impossible network: say which model
@@ -308,26 +306,6 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     if weights is not None:
         load_weights(model, weights)
     return model
-
-
-def _count_entries(data):
-    if isinstance(data, dict):
-        return sum(_count_entries(v) for v in data.values()) + 1
-    if isinstance(data, list):
-        return sum(_count_entries(v) for v in data)
-    return 1
-
-
-def _ensure_recursion_limit(spec):
-    """Raise (never lower) Python's recursion limit for very deep networks.
-
-    Keras walks a functional graph recursively (``keras.src.ops.function._build_map``), about one Python
-    frame per layer, so a model of thousands of layers (CIFAR ResNet-1202: about 4,000) exceeds Python's
-    default limit of 1,000. The limit stays raised so that saving, loading and cloning the model work too.
-    """
-    needed = 2 * _count_entries(spec["layers"]) + 2000
-    if sys.getrecursionlimit() < needed:
-        sys.setrecursionlimit(needed)
 
 
 def count_trainable(model):

@@ -10,6 +10,8 @@ Example:
     {'input_shape': [4], 'layers': [{'Dense': 3}]}
 """
 
+import sys
+
 import keras
 import yaml
 
@@ -223,6 +225,30 @@ def _safe_mode():
     return SafeModeScope(True)
 
 
+def _count_entries(data):
+    """How many layers spec data makes (repeats expanded), to size Python's recursion limit."""
+    if isinstance(data, dict):
+        if isinstance(data.get("repeat"), dict):
+            body = data["repeat"]
+            return int(body.get("times", 1)) * _count_entries(body.get("layers", []))
+        return sum(_count_entries(v) for v in data.values()) + 1
+    if isinstance(data, list):
+        return sum(_count_entries(v) for v in data)
+    return 1
+
+
+def _ensure_recursion_limit(document):
+    """Raise (never lower) Python's recursion limit for very deep networks.
+
+    Keras walks a functional graph recursively (``keras.src.ops.function._build_map``), about one Python
+    frame per layer, so a model of thousands of layers (CIFAR ResNet-1202: about 4,000) exceeds Python's
+    default limit of 1,000. The limit stays raised so that saving, loading and cloning the model work too.
+    """
+    needed = 2 * _count_entries([node.to_data() for node in document.nodes]) + 2000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
+
+
 def _build(document, input_shape=None, name=None):
     shape = input_shape if input_shape is not None else document.input_shape
     if shape is None:
@@ -237,6 +263,7 @@ def _build(document, input_shape=None, name=None):
     document.input_shape = list(shape)
     if name is not None:
         document.name = name
+    _ensure_recursion_limit(document)
     ctx = BuildContext()
     ctx.claim("input", None)
     inputs = keras.Input(shape=shape, name="input")

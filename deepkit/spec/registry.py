@@ -148,10 +148,12 @@ def get_layer_class(name, *, path=None, line=None, column=None, source=None):
         >>> get_layer_class("maxpooling2d").__name__
         'MaxPooling2D'
     """
-    table = {**_KERAS, **_CUSTOM}
     if not isinstance(name, str):
         raise SpecError(f"a layer name must be a string. Received: {name!r}",
                         path=path, line=line, column=column, source=source)
+    if name not in _KERAS and name not in _CUSTOM:
+        import deepkit.layers  # noqa: F401  registers deepkit's own layers (LRN, ...) on first need
+    table = {**_KERAS, **_CUSTOM}
     if name in table:
         return table[name]
     folded = [k for k in table if k.lower() == name.lower()]
