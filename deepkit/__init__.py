@@ -17,7 +17,7 @@ from deepkit.summary import count_macs, summary
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("datasets", "models", "train", "viz", "recipes", "layers")
+_SUBPACKAGES = ("datasets", "models", "train", "viz", "recipes", "layers", "distribute")
 
 
 def __getattr__(name):
