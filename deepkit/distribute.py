@@ -55,6 +55,11 @@ class Replicas:
         engine: the ``tf.distribute.Strategy`` or ``keras.distribution.Distribution`` in use.
         num_replicas: how many model replicas take part in each step (all hosts together).
         devices: the device names of this process.
+
+    Example:
+        >>> with data_parallel() as replicas:
+        ...     print(replicas.num_replicas >= 1, len(replicas.devices) >= 1)
+        True True
     """
 
     backend: str

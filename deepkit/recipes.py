@@ -69,6 +69,11 @@ class Recipe:
         pad_crop: pixels of zero padding before a random crop back to the image size.
         target: validation accuracy the recipe is tuned for (for reports; None when there is none).
         reference: where the schedule comes from.
+
+    Example:
+        >>> recipe = RECIPES["resnet20_cifar10"]
+        >>> recipe.model, recipe.batch_size, recipe.pad_crop
+        ('cifar_resnet20', 128, 4)
     """
 
     name: str

@@ -14,6 +14,14 @@ class DatasetUnavailableError(DeepkitError, OSError):
 
     The message says what failed, that no network is needed when ``path=`` points at a local copy,
     and which file format that copy must have.
+
+    Example:
+        >>> from deepkit import datasets
+        >>> try:
+        ...     datasets.mnist(path="/nonexistent/mnist.npz")
+        ... except datasets.DatasetUnavailableError as err:
+        ...     print(type(err).__name__)
+        DatasetUnavailableError
     """
 
 

@@ -11,7 +11,15 @@ from deepkit.errors import DeepkitError
 
 
 class UnknownDatasetError(DeepkitError, ValueError):
-    """A dataset name that deepkit does not know; the message lists close matches."""
+    """A dataset name that deepkit does not know; the message lists close matches.
+
+    Example:
+        >>> try:
+        ...     load("cifar11")
+        ... except UnknownDatasetError as err:
+        ...     print("Did you mean 'cifar10'" in str(err))
+        True
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +33,10 @@ class DatasetInfo:
         num_classes: number of classes.
         offline: whether it loads without any download or file.
         description: one line.
+
+    Example:
+        >>> info("digits").num_classes, info("moons").kind
+        (10, 'toy')
     """
 
     name: str

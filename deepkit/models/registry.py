@@ -45,6 +45,11 @@ class ModelInfo:
         description: one line.
         min_size: smallest height/width the network accepts.
         min_size_reason: why, for the error message.
+
+    Example:
+        >>> info = model_info("cifar_resnet20")
+        >>> info.family, info.trainable_params
+        ('cifar_resnet', 269722)
     """
 
     name: str

@@ -59,11 +59,21 @@ _FORMAT = 1
 
 
 class CheckpointError(DeepkitError, RuntimeError):
-    """A checkpoint cannot be written, read, or does not match the model it is restored into."""
+    """A checkpoint cannot be written, read, or does not match the model it is restored into.
+
+    Example:
+        >>> issubclass(CheckpointError, RuntimeError)
+        True
+    """
 
 
 class TrainingDivergedError(DeepkitError, RuntimeError):
-    """The loss became NaN or infinite (raised by ``StopOnNaN(raise_error=True)``)."""
+    """The loss became NaN or infinite (raised by ``StopOnNaN(raise_error=True)``).
+
+    Example:
+        >>> issubclass(TrainingDivergedError, RuntimeError)
+        True
+    """
 
 
 # ----------------------------------------------------------------------------- file helpers
