@@ -16,7 +16,7 @@ import keras
 import yaml
 
 from deepkit.errors import SpecError
-from deepkit.spec.nodes import BuildContext, build_sequence
+from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, build_sequence
 from deepkit.spec.parse import load_document, parse_document
 
 _FAST_FIT_ARGS = ("augment", "fast")
@@ -225,16 +225,21 @@ def _safe_mode():
     return SafeModeScope(True)
 
 
-def _count_entries(data):
-    """How many layers spec data makes (repeats expanded), to size Python's recursion limit."""
-    if isinstance(data, dict):
-        if isinstance(data.get("repeat"), dict):
-            body = data["repeat"]
-            return int(body.get("times", 1)) * _count_entries(body.get("layers", []))
-        return sum(_count_entries(v) for v in data.values()) + 1
-    if isinstance(data, list):
-        return sum(_count_entries(v) for v in data)
-    return 1
+def _count_layers(nodes):
+    """How many layers the nodes make (repeats expanded), to size Python's recursion limit."""
+    total = 0
+    for node in nodes:
+        if isinstance(node, Residual):
+            total += _count_layers(node.layers) + _count_layers(node.shortcut or []) + 2
+        elif isinstance(node, Parallel):
+            total += sum(_count_layers(branch) for branch in node.branches) + 1
+        elif isinstance(node, Repeat):
+            total += node.times * len(node.template) * 4  # a template entry may itself be a block
+        elif isinstance(node, Group):
+            total += _count_layers(node.layers)
+        else:
+            total += 1
+    return total
 
 
 def _ensure_recursion_limit(document):
@@ -244,7 +249,7 @@ def _ensure_recursion_limit(document):
     frame per layer, so a model of thousands of layers (CIFAR ResNet-1202: about 4,000) exceeds Python's
     default limit of 1,000. The limit stays raised so that saving, loading and cloning the model work too.
     """
-    needed = 2 * _count_entries([node.to_data() for node in document.nodes]) + 2000
+    needed = 2 * _count_layers(document.nodes) + 2000
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
 
