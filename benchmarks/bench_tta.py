@@ -3,10 +3,12 @@
 Trains until the held-out validation accuracy first reaches the target, and reports the wall time
 from the start of the training call (compilation and the per-epoch validation included):
 
-* ``lenet5``: LeNet-5 (``benchmarks/workloads.py``) on MNIST, the last 10,000 training images
-  held out; Adam with a one-cycle (warm-up + cosine) schedule, batch 128, fp32; target 99.0 %.
-* ``resnet20``: CIFAR ResNet-20 on CIFAR-10 (the JPEG copy in ../shared/data), the last 5,000
-  images held out; SGD nesterov, one-cycle schedule, label smoothing 0.1, batch 512, random crop
+* ``lenet5``: LeNet-5 (``benchmarks/workloads.py``) on MNIST, 10,000 training images held out;
+  Adam with a one-cycle (warm-up + cosine, peak 5e-3) schedule over 12 epochs, batch 256, random
+  1-pixel shifts (pad-crop 1) on the device, fp32; target 99.0 %. (Tuned on CPU: without the
+  shifts, 12 epochs of batch 128 peak at 98.99 %; with them 99.0 % comes at epoch 8.)
+* ``resnet20``: CIFAR ResNet-20 on CIFAR-10 (the JPEG copy in ../shared/data), 5,000 images
+  held out; SGD nesterov, one-cycle schedule, label smoothing 0.1, batch 512, random crop
   (pad 4, reflect) + flip on the device, bf16 on an accelerator; target 91 %.
 
 Targets of the issue (H100, jax): LeNet-5 99.0 % in <= 5 s, ResNet-20 91 % in <= 90 s.
@@ -28,8 +30,10 @@ import time
 from benchmarks import common
 
 RECIPES = {
-    "lenet5": dict(target=0.99, holdout=10000, batch=128, epochs=12, lr=3e-3, target_s=5.0),
-    "resnet20": dict(target=0.91, holdout=5000, batch=512, epochs=60, lr=0.4, target_s=90.0),
+    "lenet5": dict(target=0.99, holdout=10000, batch=256, epochs=12, lr=5e-3, pad_crop=1, flip=False,
+                   target_s=5.0),
+    "resnet20": dict(target=0.91, holdout=5000, batch=512, epochs=60, lr=0.4, pad_crop=4, flip=True,
+                     target_s=90.0),
 }
 
 
@@ -38,7 +42,10 @@ def worker(args):
 
     from benchmarks import workloads
 
-    r = RECIPES[args.workload]
+    r = dict(RECIPES[args.workload])
+    for k in ("lr", "pad_crop", "batch"):
+        if getattr(args, k, None) is not None:
+            r[k] = getattr(args, k)
     x, y = workloads.real(args.workload, args.data_dir)
     if args.samples:
         x, y = x[: args.samples + r["holdout"]], y[: args.samples + r["holdout"]]
@@ -52,10 +59,15 @@ def worker(args):
     schedule = keras.optimizers.schedules.CosineDecay(
         r["lr"] / 10, decay_steps=int(steps * 0.85), alpha=0.01,
         warmup_target=r["lr"], warmup_steps=int(steps * 0.15))
+    from deepkit.train import Augment
+
+    augment = None
+    if r["pad_crop"] or r["flip"]:
+        augment = Augment(flip=r["flip"], pad_crop=r["pad_crop"],
+                          pad_mode="reflect" if args.workload == "resnet20" else "constant", seed=args.seed)
     if args.workload == "lenet5":
         opt = keras.optimizers.Adam(schedule)
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        augment = None
     else:
         # Keras' SGD weight decay is decoupled (w -= lr * wd * w per step); 5e-4 / peak lr gives the
         # per-step decay of PyTorch's L2 5e-4 with momentum 0.9 at lr 0.1 (lr * wd / (1 - m)).
@@ -63,9 +75,6 @@ def worker(args):
         loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
         yt = keras.utils.to_categorical(yt, 10)
         yv = keras.utils.to_categorical(yv, 10)
-        from deepkit.train import Augment
-
-        augment = Augment(flip=True, pad_crop=4, pad_mode="reflect", seed=args.seed)
     kwargs = {"steps_per_execution": 32} if args.mode == "keras_spe" else {}
     model.compile(optimizer=opt, loss=loss, metrics=["accuracy"], **kwargs)
 
@@ -131,6 +140,9 @@ def main(argv=None):
     p.add_argument("--full", action="store_true", help="run the whole epoch budget after the target")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, help="peak learning rate override")
+    p.add_argument("--pad-crop", type=int, help="random-crop padding override (0: none)")
+    p.add_argument("--batch", type=int, help="batch size override")
     p.add_argument("--timeout", type=int, default=3600)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--workload", help=argparse.SUPPRESS)
@@ -162,6 +174,9 @@ def main(argv=None):
                 wargs += ["--samples", samples]
             if args.full:
                 wargs += ["--full"]
+            for k in ("lr", "pad_crop", "batch"):
+                if getattr(args, k) is not None:
+                    wargs += ["--" + k.replace("_", "-"), getattr(args, k)]
             r = common.run_worker("benchmarks.bench_tta", wargs, args.backend, timeout=args.timeout)
             r.setdefault("workload", wl)
             r.setdefault("mode", mode)

@@ -66,6 +66,17 @@ def summarize(t_start, epoch_ends, n_samples, extra=None):
     return out
 
 
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return (platform.processor() or "cpu") + f" ({os.cpu_count()} cores)"
+
+
 def device_info(backend):
     """A short description of the device the worker ran on."""
     info = {"backend": backend, "host": platform.node(), "cpus": os.cpu_count()}
@@ -74,7 +85,8 @@ def device_info(backend):
             import jax
 
             d = jax.devices()[0]
-            info.update(platform=d.platform, device=getattr(d, "device_kind", str(d)),
+            info.update(platform=d.platform,
+                        device=_cpu_name() if d.platform == "cpu" else getattr(d, "device_kind", str(d)),
                         jax=jax.__version__)
         elif backend == "tensorflow":
             import tensorflow as tf
@@ -82,14 +94,14 @@ def device_info(backend):
             gpus = tf.config.list_physical_devices("GPU")
             info.update(platform="gpu" if gpus else "cpu",
                         device=(tf.config.experimental.get_device_details(gpus[0]).get("device_name")
-                                if gpus else platform.processor() or "cpu"),
+                                if gpus else _cpu_name()),
                         tensorflow=tf.__version__)
         elif backend == "torch":
             import torch
 
             cuda = torch.cuda.is_available()
             info.update(platform="gpu" if cuda else "cpu",
-                        device=torch.cuda.get_device_name(0) if cuda else platform.processor() or "cpu",
+                        device=torch.cuda.get_device_name(0) if cuda else _cpu_name(),
                         torch=torch.__version__)
     except Exception as e:  # noqa: BLE001 - informational only
         info["device_error"] = str(e)
