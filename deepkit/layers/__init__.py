@@ -10,6 +10,8 @@ Every layer here is registered with :func:`deepkit.spec.register_layer`, so a sp
 - :class:`Subsampling2D`: LeNet-5's trainable subsampling (sum pool, per-map coefficient and bias).
 - :class:`ScaledTanh`: LeCun's squashing function ``1.7159 * tanh(2/3 * x)``.
 - :class:`RBFOutput`: LeNet-5's Euclidean radial-basis output units with fixed centres.
+- :class:`AdaptiveAveragePooling2D`: PyTorch's adaptive average pooling (torchvision's AlexNet); specs
+  use it under that name only where Keras lacks ``keras.layers.AdaptiveAveragePooling2D`` (before 3.11).
 
 Example:
     >>> import numpy as np
@@ -20,11 +22,12 @@ Example:
 
 from deepkit.layers.lenet import PartialConv2D, RBFOutput, ScaledTanh, Subsampling2D
 from deepkit.layers.normalization import LocalResponseNormalization
+from deepkit.layers.pooling import AdaptiveAveragePooling2D
 from deepkit.layers.shortcut import ChannelPadShortcut
 
 LRN = LocalResponseNormalization
 
 __all__ = [
     "LocalResponseNormalization", "LRN", "ChannelPadShortcut", "PartialConv2D", "Subsampling2D",
-    "ScaledTanh", "RBFOutput",
+    "ScaledTanh", "RBFOutput", "AdaptiveAveragePooling2D",
 ]
