@@ -232,9 +232,11 @@ def _keras_multi_worker_fixes(tf):
     inside :func:`multi_worker` and are skipped if Keras' internals have changed.
     """
     try:
-        from keras.src import tree
-        from keras.src.backend.tensorflow import trainer as tf_trainer
+        from keras import tree
 
+        from deepkit.backend.keras_internals import tensorflow_trainer
+
+        tf_trainer = tensorflow_trainer()
         trainer_cls = tf_trainer.TensorFlowTrainer
         original_build = trainer_cls._maybe_symbolic_build
         original_reduce = tf_trainer.reduce_per_replica

@@ -13,8 +13,9 @@ written back to the model with ``model.jax_state_sync()``, exactly as ``fit`` do
 
 import jax
 import jax.numpy as jnp
-from keras.src import backend as keras_backend
-from keras.src import tree
+from keras import tree
+
+from deepkit.backend.keras_internals import keras_backend
 
 from deepkit.backend.loops import host_available_bytes
 

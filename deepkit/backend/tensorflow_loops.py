@@ -8,7 +8,7 @@ bounds are tensors, so one traced program serves every chunk of steps of every e
 """
 
 import tensorflow as tf
-from keras.src import tree
+from keras import tree
 
 from deepkit.backend.loops import FastPathUnsupported, host_available_bytes
 

@@ -216,12 +216,8 @@ def _safe_mode():
     Layer constructors deserialize nested configs (activations, initializers); in safe mode Keras
     refuses the ones that would run code, even after ``keras.config.enable_unsafe_deserialization()``.
     """
-    try:
-        from keras.src.saving.serialization_lib import SafeModeScope
-    except ImportError:  # pragma: no cover - future Keras: the spec check of __lambda__ values still applies
-        import contextlib
+    from deepkit.backend.keras_internals import SafeModeScope
 
-        return contextlib.nullcontext()
     return SafeModeScope(True)
 
 

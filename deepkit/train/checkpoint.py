@@ -152,12 +152,9 @@ def _describe(variables):
 
 
 def _global_seed_state():
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
-    except ImportError:  # pragma: no cover - Keras internals moved
-        return None
-    gen = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+    from deepkit.backend.keras_internals import global_seed_generator
+
+    gen = global_seed_generator()
     return None if gen is None else gen.state
 
 
@@ -599,7 +596,7 @@ def fit_resumable(model, x, y=None, *, directory, epochs, batch_size=32, seed=0,
         >>> len(h.history["loss"])
         3
     """
-    from keras.src import tree
+    from keras import tree
 
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit_resumable: epochs must be an integer >= 1. Received: epochs={epochs!r}")

@@ -23,11 +23,10 @@ import warnings
 import numpy as np
 
 import keras
-from keras.src import tree
-from keras.src.trainers.data_adapters import array_slicing, data_adapter_utils
-from keras.src.utils.python_utils import pythonify_logs
+from keras import tree
 
 from deepkit.backend import loops as backend_loops
+from deepkit.backend.keras_internals import array_slicing, data_adapter_utils, pythonify_logs
 from deepkit.train.augment import Augment
 from deepkit.train.precision import mixed_precision_scope, resolve_mixed_precision
 from deepkit.train.stream import ArrayStream

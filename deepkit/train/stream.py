@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 import keras
-from keras.src import tree
+from keras import tree
 
 
 class ArrayStream(keras.utils.PyDataset):

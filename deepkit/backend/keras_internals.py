@@ -1,0 +1,170 @@
+"""The one module of deepkit that names Keras internals (``keras.src``), and the Keras versions they fit.
+
+A few jobs have no public Keras API: the fast fit path reuses ``fit``'s own data splitting, class weights
+and log conversion; the jax loops run steps inside a stateless scope; specs are built in Keras' safe mode
+whatever the global setting; checkpoints save the global seed generator; the multi-worker patch replaces
+two functions of the TensorFlow trainer. Internals can move between releases, so this module checks the
+Keras version once, when it is first imported, against the range deepkit is tested on
+(:data:`KERAS_LOWEST` .. :data:`KERAS_NEWEST_TESTED`; CI runs the lowest and the newest):
+
+- an older Keras (or one that is not Keras 3) raises an ``ImportError`` naming the supported range;
+- a newer Keras gives one :class:`KerasVersionWarning` naming the range, and deepkit goes on;
+- an internal that is missing all the same raises an ``ImportError`` naming it and the range.
+
+Example:
+    >>> from deepkit.backend import keras_internals
+    >>> keras_internals.parse_version("3.10.0"), keras_internals.SUPPORTED
+    ((3, 10, 0), 'Keras 3.10 to 3.15')
+"""
+
+import importlib
+import re
+import warnings
+
+import keras
+
+#: Lowest Keras release deepkit supports: the floor of pyproject.toml, tested in CI (ci/constraints-floors.txt).
+KERAS_LOWEST = (3, 10)
+#: Newest Keras minor release deepkit has been tested on (CI installs the newest release).
+KERAS_NEWEST_TESTED = (3, 15)
+#: The supported range in words, as messages give it.
+SUPPORTED = f"Keras {KERAS_LOWEST[0]}.{KERAS_LOWEST[1]} to {KERAS_NEWEST_TESTED[0]}.{KERAS_NEWEST_TESTED[1]}"
+_INSTALL = (f"pip install 'keras>={KERAS_LOWEST[0]}.{KERAS_LOWEST[1]},"
+            f"<{KERAS_NEWEST_TESTED[0]}.{KERAS_NEWEST_TESTED[1] + 1}'")
+
+
+class KerasVersionWarning(UserWarning):
+    """Warned once when the installed Keras is newer than the newest release deepkit was tested on.
+
+    Example:
+        >>> issubclass(KerasVersionWarning, UserWarning)
+        True
+    """
+
+
+def parse_version(text):
+    """The leading numbers of a version string.
+
+    Args:
+        text: a version such as ``"3.10.0"``, ``"3.11.0rc1"`` or ``"3.12.0.dev2025"``.
+
+    Returns:
+        A tuple of ints, ``(3, 11, 0)`` for ``"3.11.0rc1"``.
+
+    Raises:
+        ValueError: the string does not start with a number.
+
+    Example:
+        >>> parse_version("3.11.0rc1")
+        (3, 11, 0)
+    """
+    numbers = []
+    for part in str(text).split("."):
+        match = re.match(r"\d+", part)
+        if not match:
+            break
+        numbers.append(int(match.group()))
+        if match.end() != len(part):
+            break
+    if not numbers:
+        raise ValueError(f"not a version number. Received: {text!r}")
+    return tuple(numbers)
+
+
+def check_keras_version(version=None):
+    """Check a Keras version against the range deepkit supports; done once when this module is imported.
+
+    Args:
+        version: a version string; defaults to the installed ``keras.version()``.
+
+    Returns:
+        None when the version is in the tested range, else the warning text (also warned as a
+        :class:`KerasVersionWarning`) for a newer Keras.
+
+    Raises:
+        ImportError: the version is older than :data:`KERAS_LOWEST` or not Keras 3.
+
+    Example:
+        >>> check_keras_version("3.12.1") is None
+        True
+        >>> check_keras_version("3.9.2")
+        Traceback (most recent call last):
+        ...
+        ImportError: deepkit supports Keras 3.10 to 3.15 (tested). Received: Keras 3.9.2. Install a supported Keras: pip install 'keras>=3.10,<3.16'
+    """
+    text = keras.version() if version is None else str(version)
+    found = parse_version(text)[:2]
+    if found < KERAS_LOWEST or found[0] != KERAS_LOWEST[0]:
+        raise ImportError(f"deepkit supports {SUPPORTED} (tested). Received: Keras {text}. "
+                          f"Install a supported Keras: {_INSTALL}")
+    if found > KERAS_NEWEST_TESTED:
+        message = (f"deepkit is tested on {SUPPORTED}. Received: Keras {text}, newer than that; deepkit uses "
+                   f"some Keras internals that may have changed. If something fails, install a tested Keras: "
+                   f"{_INSTALL}")
+        warnings.warn(message, KerasVersionWarning, stacklevel=2)
+        return message
+    return None
+
+
+check_keras_version()
+
+
+def _internal(module, name=None):
+    try:
+        found = importlib.import_module(module)
+        return found if name is None else getattr(found, name)
+    except (ImportError, AttributeError) as err:
+        what = module if name is None else f"{module}.{name}"
+        raise ImportError(f"deepkit needs the Keras internal '{what}', which {SUPPORTED} have; this Keras "
+                          f"{keras.version()} lacks it ({err}). Install a supported Keras: {_INSTALL}") from err
+
+
+#: ``keras.src.backend``: the jax loops use its ``StatelessScope``.
+keras_backend = _internal("keras.src.backend")
+#: ``keras.src.trainers.data_adapters.array_slicing``: ``fit``'s ``validation_split``.
+array_slicing = _internal("keras.src.trainers.data_adapters.array_slicing")
+#: ``keras.src.trainers.data_adapters.data_adapter_utils``: class weights, ``(x, y, sample_weight)`` unpacking.
+data_adapter_utils = _internal("keras.src.trainers.data_adapters.data_adapter_utils")
+#: ``keras.src.utils.python_utils.pythonify_logs``: ``fit``'s conversion of logs to Python floats.
+pythonify_logs = _internal("keras.src.utils.python_utils", "pythonify_logs")
+#: ``keras.src.saving.serialization_lib.SafeModeScope``: safe mode while specs build layers.
+SafeModeScope = _internal("keras.src.saving.serialization_lib", "SafeModeScope")
+#: ``keras.src.backend.common.global_state``: where the global seed generator lives.
+global_state = _internal("keras.src.backend.common.global_state")
+_seed_generator = _internal("keras.src.random.seed_generator")
+
+
+def global_seed_generator():
+    """The ``keras.random.SeedGenerator`` that unseeded ``keras.random`` calls draw from.
+
+    Keras keeps it in its global state under ``"global_seed_generator"`` (named
+    ``GLOBAL_SEED_GENERATOR`` from Keras 3.11 on) and creates it on first use.
+
+    Returns:
+        The generator, or None before the first unseeded random call.
+
+    Example:
+        >>> import keras
+        >>> _ = keras.random.uniform((1,))
+        >>> isinstance(global_seed_generator(), keras.random.SeedGenerator)
+        True
+    """
+    key = getattr(_seed_generator, "GLOBAL_SEED_GENERATOR", "global_seed_generator")
+    return global_state.get_global_attribute(key)
+
+
+def tensorflow_trainer():
+    """Keras' TensorFlow trainer module, imported on first use (it imports TensorFlow).
+
+    Returns:
+        The module ``keras.src.backend.tensorflow.trainer``.
+
+    Raises:
+        ImportError: this Keras lacks it (the message names the supported range), or TensorFlow is absent.
+
+    Example:
+        >>> import keras
+        >>> keras.backend.backend() != "tensorflow" or hasattr(tensorflow_trainer(), "TensorFlowTrainer")
+        True
+    """
+    return _internal("keras.src.backend.tensorflow.trainer")
