@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Test deepkit against the lowest versions it supports (the floors of pyproject.toml, pinned in
+# ci/constraints-floors.txt): a fresh virtual environment with exactly those versions, then the non-slow
+# test suite on the tensorflow backend. Exits non-zero when the install or any test fails.
+# Run from the repository root:  bash tools/test-floors.sh            (install, then test)
+#                                bash tools/test-floors.sh install    (only build the environment)
+#                                bash tools/test-floors.sh test       (only run the tests in it)
+# The environment goes to $DEEPKIT_FLOORS_VENV (default /tmp/deepkit-floors-venv); python3 must be 3.10+.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${DEEPKIT_FLOORS_VENV:-/tmp/deepkit-floors-venv}
+step=${1:-all}
+case "$step" in all|install|test) ;; *) echo "usage: $0 [all|install|test]. Received: $step" >&2; exit 2 ;; esac
+
+if [ "$step" != test ]; then
+  start=$(date +%s)
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -c ci/constraints-floors.txt -e ".[test]"
+  # Every pin must be what got installed (a constraint names only what pip would install anyway).
+  "$venv/bin/python" - <<'EOF'
+import importlib.metadata as md
+wrong = []
+for line in open("ci/constraints-floors.txt"):
+    line = line.split("#")[0].strip()
+    if line:
+        name, version = (s.strip() for s in line.split("=="))
+        try:
+            got = md.version(name)
+        except md.PackageNotFoundError:
+            got = "not installed"
+        if got != version:
+            wrong.append(f"{name}: pinned {version}, installed {got}")
+if wrong:
+    raise SystemExit("floor environment differs from ci/constraints-floors.txt: " + "; ".join(wrong))
+EOF
+  echo "== floors installed in $venv in $(( $(date +%s) - start )) s"
+fi
+
+if [ "$step" != install ]; then
+  start=$(date +%s)
+  echo "== pytest -m 'not slow', KERAS_BACKEND=tensorflow, lowest supported versions ($(grep -v '^#' ci/constraints-floors.txt | tr '\n' ' '))"
+  status=0
+  TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 KERAS_BACKEND=tensorflow \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" || status=$?
+  echo "== floor tests took $(( $(date +%s) - start )) s"
+  exit $status
+fi
