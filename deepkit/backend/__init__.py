@@ -6,6 +6,8 @@ lives here, one small function per backend, chosen by ``keras.backend.backend()`
 - :mod:`deepkit.backend.gradients`: ``value_and_grad`` (tf.GradientTape / jax.value_and_grad /
   torch.autograd) and ``jit`` (jax.jit over Keras variables passed as arguments through
   ``keras.StatelessScope``, ``tf.function``, plain eager torch), used by deepkit.viz.
+- :mod:`deepkit.backend.keras_internals`: the one module that names Keras internals (``keras.src``); it
+  checks the Keras version once against the supported range.
 
 Submodules are imported lazily so that ``import deepkit`` does not pay for them.
 """
