@@ -55,7 +55,11 @@ def _load_model(spec, input_shape=None, num_classes=None):
     if spec.endswith(".keras"):
         if not os.path.isfile(spec):
             raise SystemExit(f"deepkit: model file not found: {spec}")
-        return keras.saving.load_model(spec, safe_mode=True)
+        try:
+            return keras.saving.load_model(spec, safe_mode=True)
+        except ValueError as exc:  # Keras' refusal (e.g. a Lambda's code) or a damaged file
+            raise ValueError(f"could not load {spec} in safe mode (nothing in a model file may run code): "
+                             f"{exc}") from exc
     if spec.lower().endswith((".yaml", ".yml", ".json")):
         from deepkit.spec import build_document, load_document
 

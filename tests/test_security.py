@@ -188,7 +188,7 @@ def lambda_model_file(tmp_path, marker):
 def test_keras_file_with_lambda_is_refused_by_safe_mode(tmp_path, marker, monkeypatch):
     path = lambda_model_file(tmp_path, marker)
     victim_phase(monkeypatch)
-    with pytest.raises(ValueError, match=r"deserialization of a `Lambda` layer whose `function` is a Python lambda"):
+    with pytest.raises(ValueError, match=r"`Lambda`.*safe_mode=False"):  # refused; Keras' wording varies
         keras.saving.load_model(path)
     # Loading only the weights of such a file reads arrays and never the function.
     with warnings.catch_warnings():
@@ -201,7 +201,8 @@ def test_keras_file_with_lambda_is_refused_by_the_cli(tmp_path, marker, capsys, 
     path = lambda_model_file(tmp_path, marker)
     victim_phase(monkeypatch)
     assert cli(["summary", str(path)]) == 2
-    assert "potential risk of arbitrary code execution" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"could not load {path} in safe mode (nothing in a model file may run code)" in err and "Lambda" in err
 
 
 def rewrite_keras_config(src, dst, edit):

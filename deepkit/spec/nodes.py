@@ -267,7 +267,7 @@ class LayerNode(Node):
             try:
                 self.layer = self.cls(name=name, **kwargs)
             except Exception as exc:  # Keras validates arguments in constructors
-                raise self.where.error(f"cannot create {self.class_name}: {exc}") from exc
+                raise self.where.error(f"cannot create {self.class_name}: {exc}{self._quoted_arguments()}") from exc
         else:
             auto = ctx.auto_name(to_snake_case(self.class_name))
             self.explicit_name = None if _is_auto_name(self.layer, auto) else self.layer.name
@@ -276,8 +276,14 @@ class LayerNode(Node):
             return self.layer(x)
         except Exception as exc:
             shape = tuple(x.shape) if hasattr(x, "shape") else [tuple(t.shape) for t in x]
-            raise self.where.error(
-                f"{self.class_name} '{self.layer.name}' cannot take an input of shape {shape}: {exc}") from exc
+            raise self.where.error(f"{self.class_name} '{self.layer.name}' cannot take an input of shape {shape}: "
+                                   f"{exc}{self._quoted_arguments()}") from exc
+
+    def _quoted_arguments(self):
+        """`` (spec arguments: units=-3)``: Keras refuses some bad values only when the layer is built."""
+        if self.instance is not None or not self.kwargs:
+            return ""
+        return " (spec arguments: " + ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items()) + ")"
 
     def to_data(self):
         if self.instance is None:
