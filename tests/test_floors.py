@@ -176,3 +176,10 @@ def test_readme_states_the_floors():
         if name == "jaxlib":
             continue
         assert f"{name} {version}" in readme.lower(), f"README.md does not state the floor {name} {version}"
+
+
+def test_ci_runs_the_floor_check_that_readme_gives():
+    ci = open(os.path.join(ROOT, ".ci", "run")).read()
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    assert "bash tools/test-all.sh" in ci and "tools/test-floors.sh test" in ci and "tools/test-floors.sh install" in ci
+    assert "bash tools/test-floors.sh" in readme and "tools/test-all.sh" in readme
