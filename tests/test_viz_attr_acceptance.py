@@ -132,7 +132,8 @@ def test_deletion_curve_endpoints(digits_model):
     np.testing.assert_allclose(curves[:, 0], p_full, rtol=1e-5)
     # Everything deleted = the baseline (black) image for every row.
     assert np.ptp(curves[:, -1][y[:5] == y[0]]) < 1e-6
-    np.testing.assert_allclose(auc, np.trapezoid(curves, dx=0.25, axis=1), rtol=1e-5)
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # np.trapz before NumPy 2.0
+    np.testing.assert_allclose(auc, trapezoid(curves, dx=0.25, axis=1), rtol=1e-5)
 
 
 @pytest.fixture(scope="module")
