@@ -32,6 +32,7 @@ from deepkit.models.resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet4
                                    cifar_resnet1202, resnet18, resnet34, resnet50, resnet101, resnet152)
 from deepkit.models.vgg import (cifar_vgg11, cifar_vgg13, cifar_vgg16, cifar_vgg19, vgg11, vgg11_bn, vgg13, vgg13_bn,
                                 vgg16, vgg16_bn, vgg19, vgg19_bn)
+from deepkit.models.googlenet import cifar_googlenet, googlenet, googlenet_paper
 
 __all__ = [
     "create", "list_models", "get_spec", "model_info", "register_model", "resolve", "ModelInfo", "count_trainable",
@@ -39,5 +40,5 @@ __all__ = [
     "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
     "cifar_resnet20", "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202",
     "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
-    "cifar_vgg11", "cifar_vgg13", "cifar_vgg16", "cifar_vgg19",
+    "cifar_vgg11", "cifar_vgg13", "cifar_vgg16", "cifar_vgg19", "googlenet", "googlenet_paper", "cifar_googlenet",
 ]
