@@ -10,6 +10,10 @@ family                 names                                    default input   
 =====================  =======================================  =================  ============
 LeNet-5 (1998)         lenet5, lenet5_paper                     28x28x1 (to 32)    10
 AlexNet (2012)         alexnet, alexnet_paper, alexnet_small    224 / 227 / 32     1000 / 10
+VGG (2014)             vgg11, 13, 16, 19, vgg11_bn ... 19_bn    224x224x3          1000
+CIFAR VGG              cifar_vgg11, 13, 16, 19                  32x32x3            10
+GoogLeNet (2014)       googlenet, googlenet_paper               224x224x3          1000
+CIFAR GoogLeNet        cifar_googlenet                          32x32x3            10
 ResNet (2015)          resnet18, 34, 50, 101, 152               224x224x3          1000
 CIFAR ResNet (2015)    cifar_resnet20, 32, 44, 56, 110, 1202    32x32x3            10
 =====================  =======================================  =================  ============

@@ -609,4 +609,5 @@ class SideOutput(_Block):
         return x
 
     def to_data(self):
+        """The block as spec data: ``{"side_output": {"layers": [...], "name": ...}}``."""
         return {"side_output": {"layers": [n.to_data() for n in self.layers], "name": self.name}}
