@@ -89,6 +89,7 @@ def test_trainable_parameters_equal_published(name):
     assert isinstance(model, deepkit.Model) and isinstance(model, keras.Model)
     assert trainable(model) == PUBLISHED[name]
     assert models.count_trainable(model) == PUBLISHED[name]
+    assert deepkit.count_macs(model) == models.model_info(name).macs  # what `deepkit models` lists
 
 
 @pytest.mark.parametrize("name", params(models.list_models()))
@@ -359,6 +360,7 @@ def test_vgg_counts_and_multiply_adds(name, gmacs):
     model = built(name)  # zero initializer: the counts and shapes do not depend on it
     assert trainable(model) == PUBLISHED[name]
     assert round(deepkit.count_macs(model) / 1e9, 2) == gmacs
+    assert deepkit.count_macs(model) == models.model_info(name).macs
     assert tuple(model.get_layer("block5_pool").output.shape) == (None, 7, 7, 512)
     assert model.get_layer("fc1").kernel.shape == (25088, 4096)
     convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]

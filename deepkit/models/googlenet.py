@@ -69,9 +69,9 @@ INCEPTION = {
 }
 # Trainable parameters at the default input shape and classes, without / with the auxiliary classifiers.
 GOOGLENETS = {
-    "googlenet_paper": dict(style="paper", trainable_params=6_998_552, aux_params=13_378_280),
-    "googlenet": dict(style="torchvision", trainable_params=6_624_904, aux_params=13_004_888),
-    "cifar_googlenet": dict(style="cifar", trainable_params=5_983_402, aux_params=7_188_158),
+    "googlenet_paper": dict(style="paper", trainable_params=6_998_552, aux_params=13_378_280, macs=1_582_671_872),
+    "googlenet": dict(style="torchvision", trainable_params=6_624_904, aux_params=13_004_888, macs=1_498_376_192),
+    "cifar_googlenet": dict(style="cifar", trainable_params=5_983_402, aux_params=7_188_158, macs=121_260_032),
 }
 # Per style: BatchNorm convolutions, kernel of the "5x5" branch, LRN, last max-pool, dropout, stem.
 STYLES = {
@@ -233,8 +233,8 @@ def _register(name, input_shape, num_classes, paper, description, min_size, reas
         name=name, family="googlenet", spec_fn=functools.partial(googlenet_spec, name), input_shape=input_shape,
         num_classes=num_classes, options={"aux_logits": False, "dropout": None, "bn_momentum": 0.9,
                                           "bn_epsilon": 1e-3, "kernel_initializer": "glorot_uniform"},
-        paper=paper, trainable_params=row["trainable_params"], description=description, min_size=min_size,
-        min_size_reason=reason), aliases=aliases)
+        paper=paper, trainable_params=row["trainable_params"], macs=row["macs"], description=description,
+        min_size=min_size, min_size_reason=reason), aliases=aliases)
 
 
 _HALVES = ("it halves the image five times (conv1, maxpool1, maxpool2, maxpool3, maxpool4), so inception5 "

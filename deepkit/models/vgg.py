@@ -47,17 +47,21 @@ WIDTHS = (64, 128, 256, 512, 512)
 # Table 1 of the paper: convolutions per block; trainable parameters at 224x224x3 and 1000 classes
 # (torchvision's counts, also keras.applications' for VGG16/VGG19).
 VGGS = {
-    "vgg11": dict(config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, bn_params=132_868_840),
-    "vgg13": dict(config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, bn_params=133_053_736),
-    "vgg16": dict(config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, bn_params=138_365_992),
-    "vgg19": dict(config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, bn_params=143_678_248),
+    "vgg11": dict(config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, bn_params=132_868_840,
+                  macs=7_609_090_048),
+    "vgg13": dict(config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, bn_params=133_053_736,
+                  macs=11_308_466_176),
+    "vgg16": dict(config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, bn_params=138_365_992,
+                  macs=15_470_264_320),
+    "vgg19": dict(config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, bn_params=143_678_248,
+                  macs=19_632_062_464),
 }
 # CIFAR-10 size (32x32x3, 10 classes, BatchNorm): convolutions + 2 * BN channels + 512 * 10 + 10.
 CIFAR_VGGS = {
-    "cifar_vgg11": dict(layers=(1, 1, 2, 2, 2), trainable_params=9_231_114),
-    "cifar_vgg13": dict(layers=(2, 2, 2, 2, 2), trainable_params=9_416_010),
-    "cifar_vgg16": dict(layers=(2, 2, 3, 3, 3), trainable_params=14_728_266),
-    "cifar_vgg19": dict(layers=(2, 2, 4, 4, 4), trainable_params=20_040_522),
+    "cifar_vgg11": dict(layers=(1, 1, 2, 2, 2), trainable_params=9_231_114, macs=152_769_536),
+    "cifar_vgg13": dict(layers=(2, 2, 2, 2, 2), trainable_params=9_416_010, macs=228_267_008),
+    "cifar_vgg16": dict(layers=(2, 2, 3, 3, 3), trainable_params=14_728_266, macs=313_201_664),
+    "cifar_vgg19": dict(layers=(2, 2, 4, 4, 4), trainable_params=20_040_522, macs=398_136_320),
 }
 MIN_SIZE_REASON = ("its five 2x2 max-poolings with stride 2 halve the image five times, so block5_pool needs a "
                    "32x32 input to keep a 1x1 map (keras.applications' VGG has the same minimum).")
@@ -197,7 +201,7 @@ for _name, _row in VGGS.items():
             name=_name + ("_bn" if _bn else ""), family="vgg",
             spec_fn=functools.partial(vgg_spec, _name, batch_norm=_bn), input_shape=(224, 224, 3),
             num_classes=1000, options=dict(_OPTIONS), paper=PAPER + f", Table 1 configuration {_row['config']}",
-            trainable_params=_row["bn_params" if _bn else "trainable_params"],
+            trainable_params=_row["bn_params" if _bn else "trainable_params"], macs=_row["macs"],
             description=(f"VGG-{_name[3:]} (configuration {_row['config']}): {sum(_row['layers'])} 3x3 convolutions "
                          f"in blocks {_row['layers']}, three dense layers"
                          + (", BatchNorm after every convolution (torchvision)" if _bn else "")),
@@ -208,6 +212,7 @@ for _name, _row in CIFAR_VGGS.items():
         num_classes=10, options={"batch_norm": True, "dropout": 0.0, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
                                  "kernel_initializer": "he_normal"},
         paper=PAPER + " (CIFAR-10 size: one dense layer, BatchNorm)", trainable_params=_row["trainable_params"],
+        macs=_row["macs"],
         description=(f"CIFAR-10 VGG-{_name[9:]}: VGG's blocks {_row['layers']} with BatchNorm, 1x1x512 -> "
                      "one dense layer"),
         min_size=32, min_size_reason=MIN_SIZE_REASON))
