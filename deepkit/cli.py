@@ -5,8 +5,9 @@
 
 Example:
     >>> from deepkit.cli import main
-    >>> main(["models", "--filter", "lenet"])  # doctest: +ELLIPSIS
-    lenet5...
+    >>> main(["models", "--filter", "lenet", "--names"])
+    lenet5
+    lenet5_paper
     0
 """
 
@@ -142,13 +143,33 @@ def _cmd_summary(args):
     return 0
 
 
+def _multiply_adds(n):
+    if n is None:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
+
+
 def _cmd_models(args):
-    """List the zoo's model names."""
+    """List the zoo's models: name, trainable parameters, multiply-adds, default input and paper."""
     from deepkit import models
 
     names = models.list_models(args.filter) if args.filter else models.list_models()
+    if args.names:
+        for name in names:
+            print(name)
+        return 0
+    rows = [("name", "trainable", "multiply-adds", "input", "paper")]
     for name in names:
-        print(name)
+        info = models.model_info(name)
+        count = "-" if info.trainable_params is None else f"{info.trainable_params:,}"
+        rows.append((name, count, _multiply_adds(info.macs), "x".join(str(d) for d in info.input_shape),
+                     info.paper))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
     return 0
 
 
@@ -207,6 +228,7 @@ def build_parser():
 
     mods = sub.add_parser("models", help="list the zoo's models")
     mods.add_argument("--filter", help="only names containing this (wildcards allowed: 'resnet*')")
+    mods.add_argument("--names", action="store_true", help="only the names, one a line")
     mods.set_defaults(func=_cmd_models)
 
     rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
@@ -230,8 +252,9 @@ def main(argv=None):
         The exit status (0 on success).
 
     Example:
-        >>> main(["models", "--filter", "cifar_resnet2*"])
-        cifar_resnet20
+        >>> main(["models", "--filter", "cifar_resnet2*"])  # doctest: +NORMALIZE_WHITESPACE, +ELLIPSIS
+        name            trainable  multiply-adds  input    paper
+        cifar_resnet20    269,722       40.55 M  32x32x3  He, Zhang, Ren & Sun 2015, ... section 4.2
         0
     """
     from deepkit.errors import DeepkitError

@@ -11,7 +11,16 @@ recipe                     target (test)   schedule
                                            horizontal flip + 4-pixel pad-and-crop (paper: 91.25 % / 93.03 %)
 ``alexnet_small_cifar10``  (none)          SGD momentum 0.9, weight decay 5e-4 as AlexNet, lr 0.01 divided by
                                            10 at 50 % and 75 %, batch 128, 60 epochs, flip + pad-and-crop
+``vgg16_cifar10``          (none)          CIFAR VGG-16 (BatchNorm): SGD momentum 0.9, weight decay 5e-4 as
+                                           VGG, lr 0.05 divided by 10 at 50 % and 75 %, batch 128, 160
+                                           epochs, flip + pad-and-crop
+``googlenet_cifar10``      (none)          CIFAR GoogLeNet with both auxiliary classifiers, their losses
+                                           weighted 0.3 (Szegedy et al. sec. 5); SGD momentum 0.9, weight
+                                           decay 5e-4, lr 0.05 / 10 at 50 % and 75 %, batch 128, 100 epochs
 =========================  ==============  =================================================================
+
+A recipe with ``aux_weight`` builds its model with ``aux_logits=True`` and trains on ``{"fc": y, "aux1": y,
+"aux2": y}`` with loss weights ``1, aux_weight, aux_weight``; the reported accuracy is the main output's.
 
 The data are the training splits only (``mnist-train.npz``, ``cifar10-train-jpeg.npz`` in a directory
 given by ``data_dir``); 10 % of them, chosen by a fixed seed, are held out for validation, and the recipe
@@ -28,8 +37,9 @@ Shell::
 
 Example:
     >>> from deepkit.recipes import RECIPES
-    >>> sorted(RECIPES)
-    ['alexnet_small_cifar10', 'lenet5_mnist', 'resnet20_cifar10', 'resnet56_cifar10']
+    >>> sorted(RECIPES)  # doctest: +NORMALIZE_WHITESPACE
+    ['alexnet_small_cifar10', 'googlenet_cifar10', 'lenet5_mnist', 'resnet20_cifar10', 'resnet56_cifar10',
+     'vgg16_cifar10']
     >>> RECIPES["resnet20_cifar10"].iterations
     64000
 """
@@ -69,6 +79,7 @@ class Recipe:
         pad_crop: pixels of zero padding before a random crop back to the image size.
         target: validation accuracy the recipe is tuned for (for reports; None when there is none).
         reference: where the schedule comes from.
+        aux_weight: loss weight of the auxiliary classifiers (GoogLeNet's 0.3); None: a model without them.
 
     Example:
         >>> recipe = RECIPES["resnet20_cifar10"]
@@ -91,6 +102,7 @@ class Recipe:
     pad_crop: int = 0
     target: float = None
     reference: str = ""
+    aux_weight: float = None
 
     def epochs_for(self, num_train):
         """Epochs of this schedule on ``num_train`` training examples.
@@ -123,7 +135,16 @@ RECIPES = {r.name: r for r in [
     Recipe("alexnet_small_cifar10", "alexnet_small", "cifar10", batch_size=128, optimizer="sgd",
            learning_rate=0.01, milestones=(0.5, 0.75), weight_decay=5e-4, epochs=60, flip=True, pad_crop=4,
            reference="Krizhevsky et al. 2012 (SGD 0.9, weight decay 5e-4, lr 0.01 / 10)"),
+    Recipe("vgg16_cifar10", "cifar_vgg16", "cifar10", batch_size=128, optimizer="sgd", learning_rate=0.05,
+           milestones=(0.5, 0.75), weight_decay=5e-4, epochs=160, flip=True, pad_crop=4,
+           reference="Simonyan & Zisserman 2015 (SGD 0.9, weight decay 5e-4, lr / 10 steps); BatchNorm lets "
+                     "lr 0.05 train all 16 layers from scratch"),
+    Recipe("googlenet_cifar10", "cifar_googlenet", "cifar10", batch_size=128, optimizer="sgd", learning_rate=0.05,
+           milestones=(0.5, 0.75), weight_decay=5e-4, epochs=100, flip=True, pad_crop=4, aux_weight=0.3,
+           reference="Szegedy et al. 2015, sec. 5 (auxiliary losses weighted 0.3); BatchNorm convolutions"),
 ]}
+
+AUX_OUTPUTS = ("aux1", "aux2")
 
 
 def load_data(data, data_dir):
@@ -298,17 +319,22 @@ def build(recipe, input_shape, num_classes):
     from deepkit import models
 
     def make(total_steps):
+        aux = {"aux_logits": True} if recipe.aux_weight is not None else {}
         model = models.create(recipe.model, input_shape=input_shape, num_classes=num_classes,
-                              classifier_activation=None)
+                              classifier_activation=None, **aux)
         add_weight_decay(model, recipe.weight_decay)
         lr = learning_rate_schedule(recipe, total_steps)
         if recipe.optimizer == "sgd":
             optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
         else:
             optimizer = keras.optimizers.Adam(learning_rate=lr)
-        model.compile(optimizer=optimizer,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if aux:  # the main output is "fc"; each auxiliary classifier's loss counts aux_weight
+            model.compile(optimizer=optimizer, loss={"fc": loss, **{k: loss for k in AUX_OUTPUTS}},
+                          loss_weights={"fc": 1.0, **{k: recipe.aux_weight for k in AUX_OUTPUTS}},
+                          metrics={"fc": ["accuracy"]})
+        else:
+            model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
         return model
 
     return make
@@ -372,12 +398,16 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
     print_fn(f"recipe {name}: {recipe.model} ({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} "
              f"trainable), {len(x_train)} train / {len(x_val)} validation, {n_epochs} epochs of "
              f"{math.ceil(len(x_train) / recipe.batch_size)} steps, backend {keras.backend.backend()}")
+    targets = (lambda t: {"fc": t, **{k: t for k in AUX_OUTPUTS}}) if recipe.aux_weight is not None else (lambda t: t)
     start = time.perf_counter()
-    history = train.fit(model, x_train, y_train, batch_size=recipe.batch_size, epochs=n_epochs, verbose=verbose,
-                        validation_data=(x_val, y_val), augment=augment, seed=seed, fast=fast)
+    history = train.fit(model, x_train, targets(y_train), batch_size=recipe.batch_size, epochs=n_epochs,
+                        verbose=verbose, validation_data=(x_val, targets(y_val)), augment=augment, seed=seed,
+                        fast=fast)
     seconds = time.perf_counter() - start
-    val_loss, val_accuracy = model.evaluate(x_val, y_val, batch_size=500, verbose=0)
-    val_hist = history.history.get("val_accuracy", [val_accuracy])
+    scores = model.evaluate(x_val, targets(y_val), batch_size=500, verbose=0, return_dict=True)
+    acc_key = "fc_accuracy" if recipe.aux_weight is not None else "accuracy"
+    val_loss, val_accuracy = scores["loss"], scores[acc_key]
+    val_hist = history.history.get("val_" + acc_key, [val_accuracy])
     result = {
         "recipe": name, "model": recipe.model, "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
         "best_val_accuracy": float(max(val_hist)), "epochs": n_epochs, "num_train": len(x_train),

@@ -1,13 +1,15 @@
 """
-4. From LeNet to AlexNet to ResNet
-==================================
+4. From LeNet to AlexNet, VGG, GoogLeNet and ResNet
+===================================================
 
-Fourteen years separate LeNet-5 (1998) from AlexNet (2012), and three more bring ResNet (2015). The
-ideas stayed: convolutions, subsampling, a classifier on top. What changed is scale (more layers,
-more channels, bigger images), ReLUs instead of saturating tanh, and, with ResNet, the *residual
-connection* that lets a network of a hundred layers train. This chapter puts the zoo's networks side by
-side (parameters and multiply-adds, where each network spends them) and trains the smallest
-ResNet, ResNet-20, on CIFAR-10.
+Fourteen years separate LeNet-5 (1998) from AlexNet (2012); VGG and GoogLeNet followed in 2014 and
+ResNet in 2015. The ideas stayed: convolutions, subsampling, a classifier on top. What changed is scale
+(more layers, more channels, bigger images), ReLUs instead of saturating tanh, VGG's stacks of small 3x3
+convolutions, GoogLeNet's *Inception* modules (parallel 1x1, 3x3 and 5x5 branches, 1x1 reductions that
+keep them cheap) and, with ResNet, the *residual connection* that lets a network of a hundred layers
+train. This chapter puts the whole arc side by side, computed from the zoo itself (parameters,
+multiply-adds, depth, receptive field) beside the published ImageNet errors, looks inside an Inception
+module, and trains the smallest ResNet, ResNet-20, on CIFAR-10.
 
 In fast mode the ResNet trains for a few epochs on the offline 8x8 digits; run by hand it trains on
 CIFAR-10 (``DEEPKIT_CIFAR10_PATH`` pointing to the ``cifar-10-python.tar.gz`` that ``keras.datasets``
@@ -27,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import deepkit
+from deepkit.viz import receptive_field
 from deepkit.viz.curves import plot_history
 
 FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
@@ -34,42 +37,97 @@ keras.utils.set_random_seed(0)
 
 print(deepkit.models.list_models())
 
-names = ["lenet5", "alexnet_small", "alexnet", "cifar_resnet20", "cifar_resnet56", "resnet18", "resnet50"]
-if not FAST:
-    names += ["cifar_resnet110", "resnet34", "resnet101", "resnet152"]
+# %%
+# The arc in one table
+# --------------------
+# Five milestones, each at its paper's input size. ``depth`` is the longest chain of layers with weights
+# from the input to the output (a branch or a shortcut does not add to it): 22 for GoogLeNet, as the paper
+# counts. The receptive field is that of the last convolutional feature map: how many input pixels one
+# of its units can see (:func:`deepkit.viz.receptive_field` walks the layer graph). The errors are the
+# published ImageNet top-5 errors of one network (ILSVRC validation set): AlexNet from Krizhevsky et al.
+# (Table 2), the others from He et al.'s comparison (Table 4, the table the lectures show).
 
-rows = []
-for name in names:
+TOP5 = {"lenet5": "- (MNIST)", "alexnet_paper": "18.2 %", "vgg16": "7.1 %", "googlenet_paper": "7.89 %",
+        "resnet50": "5.25 %", "resnet152": "4.49 %"}
+WEIGHTED = (keras.layers.Conv2D, keras.layers.Dense)
+
+
+def longest_weighted_path(model):
+    """Depth: the most weighted layers on one path from the input (model.layers is in graph order)."""
+    depth = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            depth[layer.name] = 0
+            continue
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        before = max(depth[t._keras_history[0].name] for t in inputs)
+        depth[layer.name] = before + (isinstance(layer, WEIGHTED) or type(layer).__name__ == "PartialConv2D")
+    return max(depth.values())
+
+
+def last_feature_map(model):
+    """The last layer with a spatial (4-D) output: where the classifier starts."""
+    return [layer for layer in model.layers if len(layer.output.shape) == 4][-1]
+
+
+def describe(name):
     model = deepkit.models.create(name)
     info = deepkit.models.model_info(name)
     layers = deepkit.summary(model, print_fn=lambda line: None)
     weighted = [r for r in layers if r["params"]]
-    rows.append({
+    last = last_feature_map(model)
+    row = {
         "name": name, "family": info.family, "input": "x".join(map(str, info.input_shape)),
         "params": deepkit.models.count_trainable(model), "macs": deepkit.count_macs(model),
-        "depth": sum(r["type"] in ("Conv2D", "Dense", "PartialConv2D", "RBFOutput") for r in weighted),
-        "conv_params": sum(r["params"] for r in weighted if "Conv" in r["type"]),
+        "depth": longest_weighted_path(model), "rf": receptive_field(model, last.name).size[0],
+        "last": last.name, "conv_params": sum(r["params"] for r in weighted if "Conv" in r["type"]),
         "conv_macs": sum(r["macs"] for r in weighted if "Conv" in r["type"]),
-    })
+    }
     del model
     keras.utils.clear_session()
+    return row
 
-print(f"{'model':16s} {'input':>10s} {'layers':>6s} {'parameters':>12s} {'multiply-adds':>15s}")
+
+arc = ["lenet5", "alexnet_paper", "vgg16", "googlenet_paper", "resnet50"] + ([] if FAST else ["resnet152"])
+arc_rows = [describe(name) for name in arc]
+print(f"{'model':16s} {'input':>10s} {'depth':>5s} {'parameters':>12s} {'multiply-adds':>14s} "
+      f"{'receptive field':>16s} {'top-5 error':>12s}")
+for r in arc_rows:
+    print(f"{r['name']:16s} {r['input']:>10s} {r['depth']:5d} {r['params']:12,d} {r['macs'] / 1e9:12.2f} G "
+          f"{r['rf']:10d} px ({r['last']}) {TOP5[r['name']]:>8s}")
+
+# %%
+# Read it down the columns. VGG-16 has more parameters than anything after it (123 M of its 138 M in
+# the three dense layers) and twenty times AlexNet's computation; GoogLeNet is deeper still (22) with
+# twenty times fewer parameters (7.0 M) and a tenth of VGG's multiply-adds, by reducing channels
+# with 1x1 convolutions before every 3x3 and 5x5; ResNet-50 goes to 50 layers at a quarter of VGG's
+# cost. The receptive fields grow past the 224-pixel image: a unit of the last map can, in principle,
+# see the whole picture (its *effective* field is much smaller, see chapter 5).
+#
+# The rest of the zoo, for the plots below (the CIFAR-size networks, the other depths):
+
+names = ["lenet5", "alexnet_small", "alexnet", "cifar_vgg11", "cifar_googlenet", "cifar_resnet20",
+         "cifar_resnet56", "resnet18"]
+if not FAST:
+    names += ["cifar_resnet110", "resnet34", "resnet101", "vgg11", "vgg19", "googlenet"]
+
+rows = [r for r in arc_rows] + [describe(name) for name in names if name not in arc]
+
+print(f"{'model':16s} {'input':>10s} {'depth':>6s} {'parameters':>12s} {'multiply-adds':>15s}")
 for r in rows:
     print(f"{r['name']:16s} {r['input']:>10s} {r['depth']:6d} {r['params']:12,d} {r['macs']:15,d}")
 
 # %%
-# ``layers`` counts the layers with weights (convolutions and dense layers): 5 for LeNet-5, 8 for
-# AlexNet, 20 and 56 for the CIFAR ResNets. The ImageNet ResNets' names count the layers on the main
-# path; the table also counts the 1x1 projection convolutions of their shortcuts (3 in ResNet-18, 4 in
-# ResNet-50).
+# ``depth`` matches the names: 5 for LeNet-5, 8 for AlexNet, 16 for VGG-16, 20 and 56 for the CIFAR
+# ResNets (the 1x1 projections of the ImageNet ResNets' shortcuts sit beside the main path, not on it).
 #
 # Parameters against computation
 # ------------------------------
 # A parameter is stored once; a multiply-add is spent per weight *use*. A convolution weight is used at
 # every position of its output map, a dense weight once. So the two counts tell different stories:
 
-colors = {"lenet": "tab:green", "alexnet": "tab:orange", "resnet": "tab:blue", "cifar_resnet": "tab:purple"}
+colors = {"lenet": "tab:green", "alexnet": "tab:orange", "vgg": "tab:red", "cifar_vgg": "tab:red",
+          "googlenet": "tab:olive", "resnet": "tab:blue", "cifar_resnet": "tab:purple"}
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
 for r in rows:
     ax.scatter(r["params"], r["macs"], s=40, color=colors.get(r["family"], "k"))
@@ -80,9 +138,9 @@ ax.grid(alpha=0.3, which="both")
 fig.tight_layout()
 
 # %%
-# AlexNet holds most of its 61 million parameters in its three dense layers but spends most of its
-# computation in the convolutions; ResNet replaces the big dense layers by global average pooling, so
-# nearly everything, parameters and computation, is convolution.
+# AlexNet and VGG hold most of their parameters in their three dense layers but spend nearly all their
+# computation in the convolutions; GoogLeNet and ResNet replace the big dense layers by global average
+# pooling, so nearly everything, parameters and computation, is convolution.
 
 fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2))
 y = np.arange(len(rows))
@@ -93,6 +151,29 @@ ax.invert_yaxis()
 ax.set(xlim=(0, 1), xlabel="fraction in convolutional layers")
 ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8, frameon=False)
 fig.tight_layout()
+
+# %%
+# Inside an Inception module
+# --------------------------
+# A GoogLeNet is a stem, nine Inception modules and a classifier. In the spec each module is one
+# ``parallel`` entry: four branches on the same input, concatenated along the channels. The 1x1
+# "reduce" convolutions cut 192 channels to 96 and 16 before the expensive 3x3 and 5x5 kernels:
+
+googlenet_spec = deepkit.models.get_spec("googlenet_paper")
+inception3a = next(e for e in googlenet_spec["layers"] if "parallel" in e)
+print(deepkit.spec.format_spec([inception3a], "yaml"))
+
+# %%
+# What the reduction saves, counted from the same spec: the module with its 1x1 reductions, and the
+# same module without them (the 3x3 and 5x5 convolutions applied to all 192 input channels):
+
+g = deepkit.models.googlenet_paper(include_top=False)
+module = [l for l in g.layers if l.name.startswith("inception3a_") and l.weights]
+with_reduce = sum(deepkit.models.count_trainable(l) for l in module)
+naive = 192 * 64 + 64 + 9 * 192 * 128 + 128 + 25 * 192 * 32 + 32 + 192 * 32 + 32
+print(f"inception3a: {with_reduce:,} parameters with 1x1 reductions, {naive:,} without")
+del g
+keras.utils.clear_session()
 
 # %%
 # The residual block

@@ -41,6 +41,12 @@ def test_models_lists_and_filters(capsys):
     assert main(["models", "--filter", "resnet1*"]) == 0
     names = capsys.readouterr().out.split()
     assert "resnet18" in names and "resnet50" not in names
+    assert main(["models", "--filter", "vgg16*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "trainable", "multiply-adds", "input", "paper"]
+    assert lines[1].split()[:5] == ["vgg16", "138,357,544", "15.47", "G", "224x224x3"] and "Simonyan" in lines[1]
+    assert main(["models", "--filter", "googlenet", "--names"]) == 0
+    assert capsys.readouterr().out.split() == ["cifar_googlenet", "googlenet", "googlenet_paper"]
 
 
 def test_errors_are_reported_not_raised(tmp_path, capsys):

@@ -11,6 +11,7 @@ import pytest
 
 import deepkit
 from deepkit import models
+from deepkit.spec import format_spec
 from deepkit.spec.parse import load_document
 
 # Trainable parameters at the default input shape and number of classes.
@@ -26,22 +27,39 @@ PUBLISHED = {
     "cifar_resnet20": 269_722, "cifar_resnet32": 464_154, "cifar_resnet44": 658_586,  # He et al. sec. 4.2
     "cifar_resnet56": 853_018, "cifar_resnet110": 1_727_962,
     "cifar_resnet1202": 19_421_274,  # "19.4M"
+    # torchvision's vgg11 ... vgg19 and vgg11_bn ... vgg19_bn (keras.applications: the same for VGG16/19)
+    "vgg11": 132_863_336, "vgg13": 133_047_848, "vgg16": 138_357_544, "vgg19": 143_667_240,
+    "vgg11_bn": 132_868_840, "vgg13_bn": 133_053_736, "vgg16_bn": 138_365_992, "vgg19_bn": 143_678_248,
+    # convolutions (VGG-16: 14,714,688) + BatchNorm gamma/beta (2 x 4,224 channels for VGG-16) + 512*10 + 10
+    "cifar_vgg11": 9_231_114, "cifar_vgg13": 9_416_010, "cifar_vgg16": 14_728_266, "cifar_vgg19": 20_040_522,
+    "googlenet_paper": 6_998_552,  # Szegedy et al. Table 1 with biases (6,998,552 as the Caffe model)
+    "googlenet": 6_624_904,  # torchvision (aux_logits=False)
+    "cifar_googlenet": 5_983_402,
 }
+# With the two auxiliary classifiers (aux_logits=True).
+PUBLISHED_AUX = {"googlenet_paper": 13_378_280, "googlenet": 13_004_888, "cifar_googlenet": 7_188_158}
+# 130-140 M parameters each: built one at a time (never cached) in test_vgg_counts_and_multiply_adds.
+HUGE = {"vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn"}
 # Too slow for the default suite in full (build ~40 s, one forward pass ~60 s on 2 CPU cores).
 SLOW = {"cifar_resnet1202"}
 # Parameter count, forward pass and spec checked by default; rebuild and .keras round trip only in slow.
 BIG = {"alexnet", "alexnet_paper", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "cifar_resnet32",
-       "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202"}
+       "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202", "cifar_vgg13", "cifar_vgg16",
+       "cifar_vgg19", "googlenet_paper", "cifar_googlenet", *HUGE}
 # Drawing 20-60 M He-normal numbers dominates building the big ResNets; the parameter count, the shapes and
 # the multiply-adds do not depend on the initializer (real initializers: test_models_reference.py).
 BUILD_KWARGS = {name: {"kernel_initializer": "zeros"}
-                for name in ("resnet34", "resnet50", "resnet101", "resnet152", "cifar_resnet56", "cifar_resnet110")}
+                for name in ("resnet34", "resnet50", "resnet101", "resnet152", "cifar_resnet56", "cifar_resnet110",
+                             "cifar_vgg16", "cifar_vgg19", *HUGE)}
 
 _CACHE = {}
 
 
 def built(name):
-    """Each model is built once per test session at its default shape."""
+    """Each model is built once per test session at its default shape (the 130-140 M-parameter VGGs are
+    rebuilt each time rather than kept: eight of them would hold 4.4 GB)."""
+    if name in HUGE:
+        return models.create(name, **BUILD_KWARGS.get(name, {}))
     if name not in _CACHE:
         _CACHE[name] = models.create(name, **BUILD_KWARGS.get(name, {}))
     return _CACHE[name]
@@ -52,7 +70,7 @@ def small_params(names):
 
 
 def params(names):
-    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
+    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW or n in HUGE else n for n in names]
 
 
 def trainable(model):
@@ -71,6 +89,7 @@ def test_trainable_parameters_equal_published(name):
     assert isinstance(model, deepkit.Model) and isinstance(model, keras.Model)
     assert trainable(model) == PUBLISHED[name]
     assert models.count_trainable(model) == PUBLISHED[name]
+    assert deepkit.count_macs(model) == models.model_info(name).macs  # what `deepkit models` lists
 
 
 @pytest.mark.parametrize("name", params(models.list_models()))
@@ -230,6 +249,8 @@ def test_cifar_resnet_option_a_has_no_projection():
 @pytest.mark.parametrize("name,pooling,shape", [
     ("cifar_resnet20", None, (None, 8, 8, 64)), ("cifar_resnet20", "avg", (None, 64)),
     ("resnet18", "max", (None, 512)), ("alexnet_small", None, (None, 3, 3, 256)), ("lenet5", "avg", (None, 120)),
+    ("cifar_vgg11", None, (None, 1, 1, 512)), ("cifar_vgg11", "max", (None, 512)),
+    ("cifar_googlenet", "avg", (None, 1024)),
 ])
 def test_include_top_false_and_pooling(name, pooling, shape):
     kwargs = {"input_shape": (64, 64, 3)} if name == "resnet18" else {}
@@ -262,6 +283,10 @@ def test_names_are_accepted_loosely_and_aliases_resolve():
     assert models.resolve("LeNet-5") == "lenet5"
     assert models.list_models("cifar_resnet1*") == ["cifar_resnet110", "cifar_resnet1202"]
     assert models.list_models("alex") == ["alexnet", "alexnet_paper", "alexnet_small"]
+    assert models.resolve("VGG-16") == "vgg16" and models.resolve("vgg16-bn") == "vgg16_bn"
+    assert models.resolve("GoogLeNet") == "googlenet" and models.resolve("inception_v1") == "googlenet"
+    assert models.list_models("vgg1*") == ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+                                           "vgg19_bn"]
 
 
 def test_plain_functions_match_create():
@@ -290,6 +315,25 @@ def test_too_small_input_explains_minimum():
         models.alexnet_paper(input_shape=(64, 64, 3))
     with pytest.raises(ValueError, match="at least 15x15"):
         models.alexnet_small(input_shape=(14, 14, 3))
+    with pytest.raises(ValueError, match=r"'vgg16' needs images of at least 32x32: its five 2x2 max-poolings with "
+                                         r"stride 2 halve the image five times.*Received: input_shape=\(31, 64, 3\)"):
+        models.vgg16(input_shape=(31, 64, 3))
+    with pytest.raises(ValueError, match=r"'cifar_vgg16' needs images of at least 32x32.*width 28"):
+        models.cifar_vgg16(input_shape=(32, 28, 3))
+    with pytest.raises(ValueError, match=r"'googlenet' needs images of at least 32x32: it halves the image five "
+                                         r"times \(conv1, maxpool1.*Received: input_shape=\(24, 24, 3\)"):
+        models.googlenet(input_shape=(24, 24, 3))
+    with pytest.raises(ValueError, match="'googlenet_paper' needs images of at least 32x32"):
+        models.googlenet_paper(input_shape=(224, 16, 3))
+    with pytest.raises(ValueError, match=r"'cifar_googlenet' needs images of at least 16x16.*four times"):
+        models.cifar_googlenet(input_shape=(8, 8, 3))
+    with pytest.raises(ValueError, match=r"with aux_logits=True needs images of at least 65x65: inception4a sees "
+                                         r"the image 16 times smaller.*5x5 window.*\(64, 64, 3\)"):
+        models.googlenet(input_shape=(64, 64, 3), aux_logits=True)
+    with pytest.raises(ValueError, match="aux_logits=True adds classifiers, so it needs include_top=True"):
+        models.googlenet(include_top=False, aux_logits=True)
+    with pytest.raises(ValueError, match=r"'vgg16' with include_top=True needs a known input size"):
+        models.vgg16(input_shape=(None, None, 3))
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -304,3 +348,111 @@ def test_too_small_input_explains_minimum():
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         models.create("cifar_resnet20", **kwargs)
+
+
+# ----------------------------------------------------------------------------- VGG and GoogLeNet
+
+@pytest.mark.parametrize("name,gmacs", [("vgg11", 7.61), ("vgg13", 11.31), ("vgg16", 15.47), ("vgg19", 19.63),
+                                        ("vgg11_bn", 7.61), ("vgg13_bn", 11.31), ("vgg16_bn", 15.47),
+                                        ("vgg19_bn", 19.63)])
+def test_vgg_counts_and_multiply_adds(name, gmacs):
+    # torchvision's model cards: 7.61 / 11.31 / 15.47 / 19.63 GFLOPS (multiply-adds); "about 15.5 G" for VGG-16.
+    model = built(name)  # zero initializer: the counts and shapes do not depend on it
+    assert trainable(model) == PUBLISHED[name]
+    assert round(deepkit.count_macs(model) / 1e9, 2) == gmacs
+    assert deepkit.count_macs(model) == models.model_info(name).macs
+    assert tuple(model.get_layer("block5_pool").output.shape) == (None, 7, 7, 512)
+    assert model.get_layer("fc1").kernel.shape == (25088, 4096)
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert len(convs) + 3 == int(name[3:5])  # VGG-16: 13 convolutions and 3 dense layers
+    assert all(l.kernel.shape[:2] == (3, 3) and l.use_bias for l in convs)
+    n_bn = sum(isinstance(l, keras.layers.BatchNormalization) for l in model.layers)
+    assert n_bn == (len(convs) if name.endswith("_bn") else 0)
+    del model
+
+
+@pytest.mark.parametrize("name", sorted(HUGE))
+def test_huge_vgg_specs_round_trip_without_building(name):
+    spec = models.get_spec(name)
+    assert load_document(format_spec(spec, "yaml")).to_data() == spec
+    assert [e["sequential"]["name"] for e in spec["layers"][:5]] == ["block1", "block2", "block3", "block4", "block5"]
+
+
+def test_cifar_vgg_stem_and_top():
+    model = built("cifar_vgg11")
+    assert tuple(model.get_layer("block1_conv1").output.shape) == (None, 32, 32, 64)  # the stem keeps 32x32
+    assert tuple(model.get_layer("block5_pool").output.shape) == (None, 1, 1, 512)
+    assert model.get_layer("predictions").kernel.shape == (512, 10)
+    assert isinstance(model.get_layer("block1_bn1"), keras.layers.BatchNormalization)
+    plain = models.cifar_vgg11(batch_norm=False, dropout=0.5)
+    assert trainable(plain) == PUBLISHED["cifar_vgg11"] - 2 * 2752 and plain.get_layer("drop").rate == 0.5
+
+
+def test_googlenet_shapes_and_readable_names():
+    model = built("googlenet")
+    expect = {"conv1": (112, 112, 64), "maxpool1": (56, 56, 64), "conv3": (56, 56, 192), "maxpool2": (28, 28, 192),
+              "inception3a_branch1x1_conv": (28, 28, 64), "inception3a_branch3x3_conv": (28, 28, 128),
+              "inception3a_branchpool_proj_conv": (28, 28, 32), "inception3a_concat": (28, 28, 256),
+              "inception3b_concat": (28, 28, 480), "maxpool3": (14, 14, 480), "inception4e_concat": (14, 14, 832),
+              "maxpool4": (7, 7, 832), "inception5b_concat": (7, 7, 1024)}  # Szegedy et al. Table 1
+    assert {n: tuple(model.get_layer(n).output.shape[1:]) for n in expect} == expect
+    # torchvision's BasicConv2d (bias-free conv, BatchNorm eps 1e-3) and its 3x3 kernel in the "5x5" branch
+    assert not model.get_layer("inception3a_branch5x5_conv").use_bias
+    assert model.get_layer("inception3a_branch5x5_conv").kernel.shape == (3, 3, 16, 32)
+    assert model.get_layer("inception3a_branch5x5_bn").epsilon == 1e-3
+    paper = built("googlenet_paper")
+    assert paper.get_layer("inception3a_branch5x5_conv").kernel.shape == (5, 5, 16, 32)
+    assert paper.get_layer("inception3a_branch5x5_conv").use_bias
+    assert type(paper.get_layer("norm1")).__name__ == "LocalResponseNormalization"
+    assert tuple(paper.get_layer("maxpool4").output.shape) == (None, 7, 7, 832)  # 3x3/2 as Table 1
+
+
+def test_googlenet_multiply_adds():
+    # "1.5 billion multiply-adds" (Szegedy et al. sec. 1); torchvision's card: 1.50 GFLOPS
+    assert round(deepkit.count_macs(built("googlenet")) / 1e9, 2) == 1.50
+    assert round(deepkit.count_macs(built("googlenet_paper")) / 1e9, 2) == 1.58
+
+
+def test_inception_block_is_a_short_parallel_entry():
+    import yaml
+
+    for name, lengths, lines in (("googlenet_paper", [1, 2, 2, 2], 12), ("googlenet", [3, 6, 6, 4], 26)):
+        entries = built(name).to_spec()["layers"]
+        blocks = [e["parallel"] for e in entries if "parallel" in e]
+        assert [b["name"] for b in blocks] == [f"inception{k}" for k in ("3a", "3b", "4a", "4b", "4c", "4d", "4e",
+                                                                          "5a", "5b")]
+        assert [len(branch) for branch in blocks[0]["branches"]] == lengths
+        text = yaml.safe_dump([{"parallel": blocks[0]}], sort_keys=False, default_flow_style=None)
+        assert len(text.splitlines()) <= lines, text
+    assert len(entries) < 30  # the whole network reads as stem, nine modules, pools and the head
+
+
+@pytest.mark.parametrize("name", ["googlenet_paper", "googlenet", "cifar_googlenet"])
+def test_googlenet_auxiliary_classifiers(name):
+    model = models.create(name, aux_logits=True)
+    assert trainable(model) == PUBLISHED_AUX[name]
+    classes = models.model_info(name).num_classes
+    assert {k: tuple(v.shape) for k, v in model.output.items()} == {k: (None, classes) for k in ("fc", "aux1", "aux2")}
+    # the heads branch off after inception4a and inception4d; the main path does not pass through them
+    assert model.get_layer("aux1_pool").input is model.get_layer("inception4a_concat").output
+    assert model.get_layer("aux2_pool").input is model.get_layer("inception4d_concat").output
+    side = [e for e in model.to_spec()["layers"] if "side_output" in e]
+    assert [e["side_output"]["name"] for e in side] == ["aux1", "aux2"]
+    if name == "googlenet_paper":  # section 5: 5x5/3 pool, 128 1x1 filters, 1024 units, dropout 0.7
+        assert tuple(model.get_layer("aux1_pool").output.shape) == (None, 4, 4, 512)
+        assert model.get_layer("aux1_fc1").kernel.shape == (2048, 1024)
+        assert model.get_layer("aux1_drop").rate == 0.7
+
+
+def test_googlenet_with_aux_saves_and_loads(tmp_path):
+    model = models.cifar_googlenet(aux_logits=True, classifier_activation=None)
+    x = np.random.default_rng(4).normal(size=(4, 32, 32, 3)).astype("float32")
+    path = os.path.join(tmp_path, "g.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.to_spec() == model.to_spec()
+    a, b = model(x, training=False), loaded(x, training=False)
+    assert sorted(a) == sorted(b) == ["aux1", "aux2", "fc"]
+    for key in a:
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(b[key]), keras.ops.convert_to_numpy(a[key]),
+                                   rtol=1e-5, atol=1e-5)

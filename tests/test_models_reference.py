@@ -64,9 +64,38 @@ def test_resnet50_from_keras_applications_same_outputs():
         convert.load_keras_applications_weights(v15, source)
 
 
+@pytest.mark.parametrize("source_fn,zoo,convs", [(keras.applications.VGG16, "vgg16", 13),
+                                                 (keras.applications.VGG19, "vgg19", 16)])
+def test_vgg_from_keras_applications_same_outputs(source_fn, zoo, convs):
+    # 64x64 keeps the full layout (fc1 sees 2x2x512) at a fraction of 224x224's cost
+    source = source_fn(weights=None, input_shape=(64, 64, 3), classes=10, classifier_activation=None)
+    rng = np.random.default_rng(2)
+    for layer in source.layers:  # keras.applications starts with zero biases; make them matter
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            layer.bias.assign(rng.normal(0, 0.05, layer.bias.shape).astype("float32"))
+    x = rng.uniform(0, 1, size=(2, 64, 64, 3)).astype("float32")
+    expected = to_np(source(x, training=False))
+    assert np.abs(expected).max() > 1e-2
+
+    model = convert.from_keras_applications(source)
+    assert model.name == zoo and sum(isinstance(l, keras.layers.Conv2D) for l in model.layers) == convs
+    assert models.count_trainable(model) == sum(int(np.prod(w.shape)) for w in source.trainable_weights)
+    assert_close(to_np(model(x, training=False)), expected, 1e-4)
+
+    features = source_fn(weights=None, include_top=False, pooling="max", input_shape=(48, 48, 3))
+    converted = convert.from_keras_applications(features)
+    assert tuple(converted.output.shape) == (None, 512)
+    assert_close(to_np(converted(x[:, :48, :48], training=False)), to_np(features(x[:, :48, :48], training=False)))
+
+
 def test_conversion_errors():
     with pytest.raises(ValueError, match="must be keras.applications.ResNet50"):
         convert.from_keras_applications(models.cifar_resnet20())
+    source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+    with pytest.raises(ValueError, match="has no layer 'block1_conv1'"):
+        convert.load_keras_applications_weights(models.cifar_resnet20(), source)
+    with pytest.raises(ValueError, match=r"source layer 'block1_conv1' has weights of shapes.*target layer"):
+        convert.load_keras_applications_weights(models.vgg16(input_shape=(32, 32, 1), include_top=False), source)
 
 
 # ----------------------------------------------------------------------------- PyTorch references
@@ -181,3 +210,67 @@ def test_same_logits_as_pytorch_reference(name, block, layers, size, cifar):
     got = to_np(model(x, training=False))
     assert np.abs(expected).max() > 1e-2
     assert_close(got, expected, 1e-4)
+
+
+class TorchGoogLeNet(nn.Module):
+    """torchvision.models.googlenet (BasicConv2d, 3x3 "5x5" branch, ceil_mode pools, no aux, no transform_input),
+    modules keyed by deepkit's layer names."""
+
+    WIDTHS = {"3a": (64, 96, 128, 16, 32, 32), "3b": (128, 128, 192, 32, 96, 64), "4a": (192, 96, 208, 16, 48, 64),
+              "4b": (160, 112, 224, 24, 64, 64), "4c": (128, 128, 256, 24, 64, 64),
+              "4d": (112, 144, 288, 32, 64, 64), "4e": (256, 160, 320, 32, 128, 128),
+              "5a": (256, 160, 320, 32, 128, 128), "5b": (384, 192, 384, 48, 128, 128)}  # Szegedy et al. Table 1
+
+    def __init__(self, num_classes):
+        super().__init__()
+        self.m = nn.ModuleDict()
+        self.unit("conv1", "conv1", 3, 64, 7, 2, 3)
+        self.unit("conv2", "conv2", 64, 64, 1)
+        self.unit("conv3", "conv3", 64, 192, 3, 1, 1)
+        cin = 192
+        for key, (b1, r3, b3, r5, b5, proj) in self.WIDTHS.items():
+            p = f"inception{key}_"
+            self.unit(p + "branch1x1", p + "branch1x1_conv", cin, b1, 1)
+            self.unit(p + "branch3x3_reduce", p + "branch3x3_reduce_conv", cin, r3, 1)
+            self.unit(p + "branch3x3", p + "branch3x3_conv", r3, b3, 3, 1, 1)
+            self.unit(p + "branch5x5_reduce", p + "branch5x5_reduce_conv", cin, r5, 1)
+            self.unit(p + "branch5x5", p + "branch5x5_conv", r5, b5, 3, 1, 1)  # torchvision's 3x3
+            self.unit(p + "branchpool_proj", p + "branchpool_proj_conv", cin, proj, 1)
+            cin = b1 + b3 + b5 + proj
+        self.m["fc"] = nn.Linear(cin, num_classes)
+
+    def unit(self, name, conv_name, cin, cout, k, stride=1, pad=0):
+        self.m[conv_name] = nn.Conv2d(cin, cout, k, stride, pad, bias=False)
+        self.m[f"{name}_bn"] = nn.BatchNorm2d(cout, eps=0.001)
+
+    def run(self, name, conv_name, x):
+        return F.relu(self.m[f"{name}_bn"](self.m[conv_name](x)))
+
+    def forward(self, x):
+        x = F.max_pool2d(self.run("conv1", "conv1", x), 3, 2, ceil_mode=True)
+        x = self.run("conv3", "conv3", self.run("conv2", "conv2", x))
+        x = F.max_pool2d(x, 3, 2, ceil_mode=True)
+        for key in self.WIDTHS:
+            p = f"inception{key}_"
+            u = lambda n, t: self.run(p + n, p + n + "_conv", t)  # noqa: E731
+            x = torch.cat([u("branch1x1", x), u("branch3x3", u("branch3x3_reduce", x)),
+                           u("branch5x5", u("branch5x5_reduce", x)),
+                           u("branchpool_proj", F.max_pool2d(x, 3, 1, 1, ceil_mode=True))], 1)
+            if key == "3b":
+                x = F.max_pool2d(x, 3, 2, ceil_mode=True)
+            elif key == "4e":
+                x = F.max_pool2d(x, 2, 2, ceil_mode=True)
+        return self.m["fc"](torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def test_googlenet_same_logits_as_torchvision_layout():
+    # 64x64: every map size before a pooling is even, where Keras' "same" pooling equals ceil_mode (as at 224)
+    model = models.googlenet(input_shape=(64, 64, 3), num_classes=10, classifier_activation=None,
+                             kernel_initializer="he_uniform")
+    randomize_batchnorm(model, seed=6)
+    reference = copy_keras_to_torch(model, TorchGoogLeNet(10))
+    assert sum(p.numel() for p in reference.parameters()) == models.count_trainable(model)
+    x = np.random.default_rng(7).normal(size=(2, 64, 64, 3)).astype("float32")
+    expected = reference(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).detach().numpy()
+    assert np.abs(expected).max() > 1e-2
+    assert_close(to_np(model(x, training=False)), expected, 1e-4)

@@ -136,3 +136,33 @@ def test_list_recipes(capsys):
     assert recipes.main(["--list"]) == 0
     text = capsys.readouterr().out
     assert "resnet56_cifar10: cifar_resnet56 on cifar10, sgd lr 0.1, 64000 iterations, batch 128" in text
+
+
+def test_vgg_and_googlenet_recipes():
+    vgg = recipes.RECIPES["vgg16_cifar10"]
+    assert (vgg.model, vgg.weight_decay, vgg.optimizer, vgg.aux_weight) == ("cifar_vgg16", 5e-4, "sgd", None)
+    googlenet = recipes.RECIPES["googlenet_cifar10"]
+    assert googlenet.model == "cifar_googlenet" and googlenet.aux_weight == 0.3  # Szegedy et al. sec. 5
+
+
+def test_googlenet_recipe_weights_the_auxiliary_losses():
+    model = recipes.build(recipes.RECIPES["googlenet_cifar10"], (32, 32, 3), 10)(100)
+    assert sorted(model.output) == ["aux1", "aux2", "fc"]
+    assert model.get_compile_config()["loss_weights"] == {"fc": 1.0, "aux1": 0.3, "aux2": 0.3}
+    # the total loss is the main loss plus 0.3 times each auxiliary loss (weight decay aside)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 32, 32, 3)).astype("float32"), rng.integers(0, 10, 8)
+    out = {k: keras.ops.convert_to_numpy(v) for k, v in model(x, training=False).items()}
+    ce = {k: float(keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(y, v, from_logits=True))
+                   .mean()) for k, v in out.items()}
+    scores = model.evaluate(x, {k: y for k in out}, batch_size=8, verbose=0, return_dict=True)
+    decay = float(sum(keras.ops.convert_to_numpy(l) for l in model.losses))
+    np.testing.assert_allclose(scores["loss"] - decay, ce["fc"] + 0.3 * ce["aux1"] + 0.3 * ce["aux2"], rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_googlenet_recipe_one_epoch_with_auxiliary_outputs(tmp_path):
+    write_cifar_jpeg(tmp_path, n=40)
+    result = recipes.run("googlenet_cifar10", tmp_path, epochs=1, verbose=0, print_fn=lambda s: None)
+    assert (result["num_train"], result["num_val"]) == (36, 4)
+    assert np.isfinite(result["val_loss"]) and 0.0 <= result["val_accuracy"] <= 1.0

@@ -177,17 +177,19 @@ _POOLS = "three overlapping 3x3 max-poolings with stride 2 need at least 3x3 map
 register_model(ModelInfo(
     name="alexnet", family="alexnet", spec_fn=alexnet_spec, input_shape=(224, 224, 3), num_classes=1000,
     options={"dropout": 0.5}, paper=PAPER + " (torchvision's single-tower reading)", trainable_params=61_100_840,
+    macs=714_188_480,
     description="AlexNet as torchvision: one tower, 64-192-384-256-256 filters, adaptive 6x6 average pool",
     min_size=63, min_size_reason=_POOLS + "and conv1 (11x11, stride 4, padding 2) must give 15x15 for that."))
 register_model(ModelInfo(
     name="alexnet_paper", family="alexnet", spec_fn=alexnet_paper_spec, input_shape=(227, 227, 3),
     num_classes=1000, options={"dropout": 0.5, "lrn": True}, paper=PAPER, trainable_params=60_965_224,
+    macs=724_406_816,
     description="AlexNet as published: two groups (Conv2D groups=2) in conv2/4/5, LRN, 227x227 input",
     min_size=67, min_size_reason=_POOLS + "and conv1 (11x11, stride 4, no padding) must give 15x15 for that."))
 register_model(ModelInfo(
     name="alexnet_small", family="alexnet", spec_fn=alexnet_small_spec, input_shape=(32, 32, 3), num_classes=10,
     options={"dropout": 0.5, "lrn": True, "fc_units": 1024}, paper=PAPER + " (scaled to CIFAR-10 by deepkit)",
-    trainable_params=5_871_434,
+    trainable_params=5_871_434, macs=182_220_800,
     description="AlexNet's layout at CIFAR-10 size: 5x5/3x3 kernels, stride 1, LRN, 1024-unit dense layers",
     min_size=15, min_size_reason=_POOLS + "so the input needs 15x15 (15 -> 7 -> 3 -> 1)."),
     aliases=("alexnet_cifar",))

@@ -1,4 +1,10 @@
-"""Weights from ``keras.applications`` ResNet50/101/152 into the zoo's ResNets.
+"""Weights from ``keras.applications`` ResNet50/101/152 and VGG16/VGG19 into the zoo's models.
+
+VGG: the zoo's ``vgg16`` / ``vgg19`` use keras.applications' layer names (``block1_conv1`` ...
+``fc1``, ``fc2``, ``predictions``) and the same layers (the zoo adds weight-free dropout after ``fc1`` and
+``fc2``, the identity at inference), so the weights copy over by name unchanged.
+
+ResNet:
 
 keras.applications' ResNets are the paper's v1 layout (stride in the first 1x1 convolution of a
 downsampling bottleneck), with biases in every convolution and BatchNorm epsilon 1.001e-5. The zoo's
@@ -26,6 +32,9 @@ import numpy as np
 from keras import ops
 
 _BLOCK = re.compile(r"^conv(\d)_block(\d+)_(\d)_(conv|bn)$")
+_VGG_CONV = re.compile(r"^block(\d)_conv(\d)$")
+_VGG_DEPTHS = {13: "vgg16", 16: "vgg19"}
+_SOURCES = "keras.applications.ResNet50, ResNet101, ResNet152, VGG16 or VGG19"
 _DEPTHS = {(3, 4, 6, 3): "resnet50", (3, 4, 23, 3): "resnet101", (3, 8, 36, 3): "resnet152"}
 
 
@@ -69,14 +78,74 @@ def _check_source(source):
     names = {layer.name for layer in source.layers}
     depths = _depths(source)
     if "conv1_conv" not in names or depths not in _DEPTHS or any("preact" in n for n in names):
-        raise ValueError("convert: the source must be keras.applications.ResNet50, ResNet101 or ResNet152 (v1; "
-                         "the V2 pre-activation models have another layout). Received a model named "
+        raise ValueError(f"convert: the source must be {_SOURCES} (ResNets v1; the V2 pre-activation models "
+                         "have another layout). Received a model named "
                          f"{source.name!r} with blocks per stage {depths}.")
     return _DEPTHS[depths]
 
 
+def _vgg_source(source):
+    """The zoo name for a keras.applications VGG16/VGG19, or None when ``source`` is not one."""
+    names = [layer.name for layer in source.layers]
+    convs = [n for n in names if _VGG_CONV.match(n)]
+    if "block1_conv1" not in names or "conv1_conv" in names:
+        return None
+    if len(convs) not in _VGG_DEPTHS:
+        raise ValueError(f"convert: a keras.applications VGG must be VGG16 (13 convolutions) or VGG19 (16). "
+                         f"Received a model named {source.name!r} with {len(convs)} 'blockN_convM' layers.")
+    return _VGG_DEPTHS[len(convs)]
+
+
+def load_keras_applications_vgg_weights(target, source):
+    """Copy keras.applications VGG16/VGG19 weights into the zoo's ``vgg16`` / ``vgg19`` (same layer names).
+
+    Args:
+        target: ``deepkit.models.vgg16(...)`` / ``vgg19(...)`` without batch norm, with the same input size,
+            ``include_top`` and number of classes as ``source``.
+        source: ``keras.applications.VGG16`` / ``VGG19``.
+
+    Returns:
+        The ``target`` model, its weights replaced.
+
+    Raises:
+        ValueError: the source is not a VGG16/19, or a layer is missing in the target or has another shape.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.models import vgg16
+        >>> source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+        >>> target = load_keras_applications_vgg_weights(vgg16(input_shape=(32, 32, 3), include_top=False),
+        ...                                              source)
+        >>> same = ops.convert_to_numpy(target.get_layer("block5_conv3").kernel) == ops.convert_to_numpy(
+        ...     source.get_layer("block5_conv3").kernel)
+        >>> bool(same.all())
+        True
+    """
+    if _vgg_source(source) is None:
+        raise ValueError(f"convert: the source must be keras.applications.VGG16 or VGG19. Received a model named "
+                         f"{source.name!r}.")
+    for layer in source.layers:
+        if not layer.weights:
+            continue
+        try:
+            dest = target.get_layer(layer.name)
+        except ValueError:
+            raise ValueError(f"convert: the target model {target.name!r} has no layer {layer.name!r} (build it as "
+                             "deepkit.models.vgg16/vgg19 without batch norm, with the source's include_top and "
+                             "number of classes).") from None
+        values = [ops.convert_to_numpy(w) for w in layer.weights]
+        shapes = [tuple(w.shape) for w in dest.weights]
+        if [v.shape for v in values] != shapes:
+            raise ValueError(f"convert: source layer {layer.name!r} has weights of shapes "
+                             f"{[v.shape for v in values]}, target layer {layer.name!r} has {shapes} (same input "
+                             "size and number of classes needed).")
+        dest.set_weights(values)
+    return target
+
+
 def load_keras_applications_weights(target, source):
-    """Copy a keras.applications ResNet's weights into a zoo ResNet built with ``stride_in_1x1=True``.
+    """Copy a keras.applications ResNet's weights into a zoo ResNet built with ``stride_in_1x1=True``
+    (a VGG16/VGG19 source goes to :func:`load_keras_applications_vgg_weights`).
 
     Args:
         target: a deepkit ResNet-50/101/152 (``deepkit.models.resnet50(stride_in_1x1=True, ...)``), with
@@ -95,7 +164,7 @@ def load_keras_applications_weights(target, source):
         >>> load_keras_applications_weights(None, cifar_resnet20())  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: convert: the source must be keras.applications.ResNet50, ResNet101 or ResNet152 ...
+        ValueError: convert: the source must be keras.applications.ResNet50, ResNet101, ResNet152, VGG16 or ...
 
         A conversion (checked to 1e-4 in ``tests/test_models_reference.py``)::
 
@@ -103,6 +172,8 @@ def load_keras_applications_weights(target, source):
             target = deepkit.models.resnet50(input_shape=(64, 64, 3), num_classes=10, stride_in_1x1=True)
             load_keras_applications_weights(target, source)
     """
+    if _vgg_source(source) is not None:
+        return load_keras_applications_vgg_weights(target, source)
     _check_source(source)
     try:
         first = target.get_layer("layer2_block0_conv1")
@@ -148,13 +219,14 @@ def load_keras_applications_weights(target, source):
 
 
 def from_keras_applications(source, model_name=None):
-    """A zoo ResNet with the weights and the function of a keras.applications ResNet50/101/152.
+    """A zoo model with the weights and the function of a keras.applications ResNet50/101/152 or VGG16/19.
 
     The zoo model is built to match the source: same input shape, ``include_top``, classes, pooling,
-    classifier activation, ``stride_in_1x1=True`` and the source's BatchNorm epsilon.
+    classifier activation; for ResNets also ``stride_in_1x1=True`` and the source's BatchNorm epsilon.
 
     Args:
-        source: ``keras.applications.ResNet50`` / ``ResNet101`` / ``ResNet152`` (any weights, e.g. those you
+        source: ``keras.applications.ResNet50`` / ``ResNet101`` / ``ResNet152`` / ``VGG16`` / ``VGG19``
+            (any weights, e.g. those you
             loaded with ``weights="imagenet"`` or a local file; deepkit downloads nothing).
         model_name: name of the new model (default: the zoo name).
 
@@ -162,7 +234,7 @@ def from_keras_applications(source, model_name=None):
         A ``deepkit.Model``.
 
     Raises:
-        ValueError: the source is not a v1 keras.applications ResNet.
+        ValueError: the source is not a v1 keras.applications ResNet or a VGG16/VGG19.
 
     Example:
         >>> import keras
@@ -170,7 +242,7 @@ def from_keras_applications(source, model_name=None):
         >>> from_keras_applications(stem)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: convert: the source must be keras.applications.ResNet50, ResNet101 or ResNet152 ...
+        ValueError: convert: the source must be keras.applications.ResNet50, ResNet101, ResNet152, VGG16 or ...
 
         With a real source (``weights="imagenet"`` if you have the file in Keras' cache; the conversion is
         checked to 1e-4 in ``tests/test_models_reference.py``)::
@@ -181,7 +253,8 @@ def from_keras_applications(source, model_name=None):
     """
     from deepkit.models.registry import create
 
-    zoo_name = _check_source(source)
+    vgg = _vgg_source(source)
+    zoo_name = vgg or _check_source(source)
     names = [layer.name for layer in source.layers]
     include_top = "predictions" in names
     kwargs = {}
@@ -193,6 +266,10 @@ def from_keras_applications(source, model_name=None):
     else:
         last = type(source.layers[-1]).__name__
         kwargs["pooling"] = {"GlobalAveragePooling2D": "avg", "GlobalMaxPooling2D": "max"}.get(last)
+    if vgg:
+        return load_keras_applications_vgg_weights(
+            create(vgg, input_shape=tuple(source.input_shape[1:]), include_top=include_top, model_name=model_name,
+                   **kwargs), source)
     return load_keras_applications_weights(
         create(zoo_name, input_shape=tuple(source.input_shape[1:]), include_top=include_top, stride_in_1x1=True,
                bn_epsilon=float(source.get_layer("conv1_bn").epsilon), model_name=model_name, **kwargs),

@@ -153,12 +153,12 @@ _SMALL = ("every input smaller than 32x32 is zero-padded to 32x32.")
 
 register_model(ModelInfo(
     name="lenet5", family="lenet", spec_fn=lenet5_spec, input_shape=(28, 28, 1), num_classes=10,
-    options={"activation": "tanh", "subsampling": "avg"}, paper=PAPER, trainable_params=61_706,
+    options={"activation": "tanh", "subsampling": "avg"}, paper=PAPER, trainable_params=61_706, macs=416_520,
     description="LeNet-5, full C3 (the common reading), tanh and average pooling; 28x28 padded to 32x32",
     min_size=1, min_size_reason=_SMALL), aliases=("lenet",))
 register_model(ModelInfo(
     name="lenet5_paper", family="lenet", spec_fn=lenet5_paper_spec, input_shape=(28, 28, 1), num_classes=10,
-    options={"rbf_seed": 0}, paper=PAPER, trainable_params=60_000,
+    options={"rbf_seed": 0}, paper=PAPER, trainable_params=60_000, macs=328_096,
     description="LeNet-5 as published: C3 connection table, trainable subsampling, scaled tanh, RBF output",
     min_size=1, min_size_reason=_SMALL))
 

@@ -45,6 +45,8 @@ class ModelInfo:
         description: one line.
         min_size: smallest height/width the network accepts.
         min_size_reason: why, for the error message.
+        macs: multiply-adds of one forward pass at the default input shape (``deepkit.count_macs``, checked
+            in the tests), or None.
 
     Example:
         >>> info = model_info("cifar_resnet20")
@@ -63,6 +65,7 @@ class ModelInfo:
     description: str = ""
     min_size: int = 1
     min_size_reason: str = ""
+    macs: int = None
 
 
 def register_model(info, aliases=()):

@@ -58,19 +58,19 @@ PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition
 
 # timm-style tables: one line per variant.
 IMAGENET_RESNETS = {
-    "resnet18": dict(block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512),
-    "resnet34": dict(block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672),
-    "resnet50": dict(block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032),
-    "resnet101": dict(block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160),
-    "resnet152": dict(block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808),
+    "resnet18": dict(block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344),
+    "resnet34": dict(block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408),
+    "resnet50": dict(block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256),
+    "resnet101": dict(block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440),
+    "resnet152": dict(block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624),
 }
 CIFAR_RESNETS = {
-    "cifar_resnet20": dict(n=3, trainable_params=269_722),
-    "cifar_resnet32": dict(n=5, trainable_params=464_154),
-    "cifar_resnet44": dict(n=7, trainable_params=658_586),
-    "cifar_resnet56": dict(n=9, trainable_params=853_018),
-    "cifar_resnet110": dict(n=18, trainable_params=1_727_962),
-    "cifar_resnet1202": dict(n=200, trainable_params=19_421_274),
+    "cifar_resnet20": dict(n=3, trainable_params=269_722, macs=40_551_040),
+    "cifar_resnet32": dict(n=5, trainable_params=464_154, macs=68_862_592),
+    "cifar_resnet44": dict(n=7, trainable_params=658_586, macs=97_174_144),
+    "cifar_resnet56": dict(n=9, trainable_params=853_018, macs=125_485_696),
+    "cifar_resnet110": dict(n=18, trainable_params=1_727_962, macs=252_887_680),
+    "cifar_resnet1202": dict(n=200, trainable_params=19_421_274, macs=2_829_238_912),
 }
 EXPANSION = {"basic": 1, "bottleneck": 4}
 
@@ -255,7 +255,7 @@ for _name, _row in IMAGENET_RESNETS.items():
     register_model(ModelInfo(
         name=_name, family="resnet", spec_fn=functools.partial(resnet_spec, _name), input_shape=(224, 224, 3),
         num_classes=1000, options=dict(_RESNET_OPTIONS), paper=PAPER + ", Table 1",
-        trainable_params=_row["trainable_params"],
+        trainable_params=_row["trainable_params"], macs=_row["macs"],
         description=f"ImageNet ResNet-{_name[6:]}: {_row['block']} blocks {_row['layers']}, torchvision layout",
         min_size=32, min_size_reason=("it halves the image five times (stem convolution, max-pool, layer2, "
                                       "layer3, layer4), so layer4 would see less than one pixel of a smaller "
@@ -264,7 +264,7 @@ for _name, _row in CIFAR_RESNETS.items():
     register_model(ModelInfo(
         name=_name, family="cifar_resnet", spec_fn=functools.partial(cifar_resnet_spec, _name),
         input_shape=(32, 32, 3), num_classes=10, options=dict(_CIFAR_OPTIONS), paper=PAPER + ", section 4.2",
-        trainable_params=_row["trainable_params"],
+        trainable_params=_row["trainable_params"], macs=_row["macs"],
         description=f"CIFAR-10 ResNet-{_name[12:]}: 3 stages of {_row['n']} basic blocks, option A shortcuts",
         min_size=4, min_size_reason="it halves the image twice (layer2, layer3), so layer3 needs 4x4 inputs."),
         aliases=(_name[6:],))

@@ -16,7 +16,7 @@ import keras
 import yaml
 
 from deepkit.errors import SpecError
-from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, build_sequence
+from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, SideOutput, build_sequence
 from deepkit.spec.parse import load_document, parse_document
 
 _FAST_FIT_ARGS = ("augment", "fast")
@@ -231,7 +231,7 @@ def _count_layers(nodes):
             total += sum(_count_layers(branch) for branch in node.branches) + 1
         elif isinstance(node, Repeat):
             total += node.times * len(node.template) * 4  # a template entry may itself be a block
-        elif isinstance(node, Group):
+        elif isinstance(node, (Group, SideOutput)):
             total += _count_layers(node.layers)
         else:
             total += 1
@@ -269,6 +269,12 @@ def _build(document, input_shape=None, name=None):
     ctx.claim("input", None)
     inputs = keras.Input(shape=shape, name="input")
     outputs = build_sequence(document.nodes, inputs, ctx)
+    side = getattr(ctx, "side_outputs", None)
+    if side:  # extra named outputs: a dict keyed by the main output's layer name and the side outputs' names
+        main = outputs._keras_history[0].name
+        if main in side:
+            raise SpecError(f"a side_output is named '{main}' like the layer of the main output; rename one.")
+        outputs = {main: outputs, **side}
     model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
     model._spec_document = document
     return model

@@ -565,3 +565,55 @@ class Group(_Block):
         if self.name:
             return {"sequential": {"layers": layers, "name": self.name}}
         return {"sequential": layers}
+
+
+class SideOutput(_Block):
+    """A side head: layers applied to the current tensor whose result becomes an extra, named model output;
+    the main path continues from the block's input unchanged (GoogLeNet's auxiliary classifiers).
+
+    A model with side outputs returns a dict ``{main_output_layer_name: main, <name>: side, ...}``, so
+    ``compile`` takes per-output ``loss`` and ``loss_weights`` dicts with these keys.
+
+    Args:
+        layers: the head's layers.
+        name: the output's name (required); it also prefixes the auto-names of the head's layers.
+
+    Returns:
+        A node for ``deepkit.Sequential`` or a spec.
+
+    Example:
+        >>> import deepkit
+        >>> from deepkit.spec import SideOutput
+        >>> m = deepkit.Sequential([{"Dense": {"units": 4, "name": "hidden"}},
+        ...                         SideOutput([{"Dense": {"units": 2, "name": "aux_fc"}}], name="aux"),
+        ...                         {"Dense": {"units": 3, "name": "fc"}}], input_shape=(5,))
+        >>> import numpy as np
+        >>> out = m(np.zeros((1, 5), "float32"))
+        >>> {k: tuple(v.shape) for k, v in out.items()}, tuple(m.get_layer("fc").input.shape)
+        ({'fc': (1, 3), 'aux': (1, 2)}, (None, 4))
+    """
+
+    kind = "side_output"
+
+    def __init__(self, layers, name=None, where=None):
+        self.where = where or Where()
+        if not isinstance(name, str) or not name:
+            raise self.where.error(f"side_output needs a 'name' (the name of the extra model output). "
+                                   f"Received: name={name!r}")
+        self.layers = _as_nodes(layers, self.where.child("layers"))
+        self.name = name
+
+    def build(self, x, ctx):
+        side = getattr(ctx, "side_outputs", None)
+        if side is None:
+            side = ctx.side_outputs = {}
+        if self.name in side:
+            raise self.where.error(f"duplicate side_output name '{self.name}': every output needs its own name.")
+        self._enter(ctx)
+        side[self.name] = build_sequence(self.layers, x, ctx)
+        self._leave(ctx)
+        return x
+
+    def to_data(self):
+        """The block as spec data: ``{"side_output": {"layers": [...], "name": ...}}``."""
+        return {"side_output": {"layers": [n.to_data() for n in self.layers], "name": self.name}}

@@ -27,6 +27,7 @@ COMBINATORS = {
     "parallel": ("branches", "merge", "axis", "name"),
     "repeat": ("times", "layers", "name"),
     "sequential": ("layers", "name"),
+    "side_output": ("layers", "name"),
 }
 INPUT_NAMES = ("Input", "InputLayer")
 PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -182,7 +183,7 @@ def _check_plain(value, where):
 
 def _combinator(kind, body, where):
     allowed = COMBINATORS[kind]
-    if kind in ("sequential", "residual") and isinstance(body, list):
+    if kind in ("sequential", "residual", "side_output") and isinstance(body, list):
         body = {"layers": body}
     if kind == "parallel" and isinstance(body, list):
         body = {"branches": body}
@@ -193,7 +194,7 @@ def _combinator(kind, body, where):
             raise where.child(key).error(
                 f"'{kind}' has no key '{key}'.{registry.did_you_mean(key, allowed)} Expected: {', '.join(allowed)}.")
     required = {"residual": ["layers"], "parallel": ["branches"], "repeat": ["times", "layers"],
-                "sequential": ["layers"]}[kind]
+                "sequential": ["layers"], "side_output": ["layers", "name"]}[kind]
     for key in required:
         if key not in body:
             raise where.error(f"'{kind}' needs '{key}'.")
@@ -208,6 +209,8 @@ def _combinator(kind, body, where):
                           name=body.get("name"), where=where)
     if kind == "repeat":
         return N.Repeat(body["times"], body["layers"], name=body.get("name"), where=where)
+    if kind == "side_output":
+        return N.SideOutput(body["layers"], name=body["name"], where=where)
     return N.Group(body["layers"], name=body.get("name"), where=where)
 
 
