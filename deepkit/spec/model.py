@@ -135,7 +135,8 @@ class Model(keras.Model):
         from deepkit.train import checks
 
         if not args:
-            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"))
+            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"),
+                                  sample_weight=kwargs.get("sample_weight"))
         if fast or augment is not None:
             from deepkit import train
 
@@ -161,7 +162,7 @@ class Model(keras.Model):
         from deepkit.train import checks
 
         if not args:
-            checks.check_fit_data(self, x, y, argument_prefix="evaluate ")
+            checks.check_fit_data(self, x, y, argument_prefix="evaluate ", sample_weight=kwargs.get("sample_weight"))
         return super().evaluate(x, y, *args, **kwargs)
 
 
