@@ -6,13 +6,15 @@ lives here, one small function per backend, chosen by ``keras.backend.backend()`
 - :mod:`deepkit.backend.gradients`: ``value_and_grad`` (tf.GradientTape / jax.value_and_grad /
   torch.autograd) and ``jit`` (jax.jit over Keras variables passed as arguments through
   ``keras.StatelessScope``, ``tf.function``, plain eager torch), used by deepkit.viz.
+- :mod:`deepkit.backend.variables`: weights created with their shapes only and allocated later (a
+  model is sized before allocation), and the free memory of a jax/torch accelerator.
 
 Submodules are imported lazily so that ``import deepkit`` does not pay for them.
 """
 
 import importlib
 
-__all__ = ["gradients"]
+__all__ = ["gradients", "variables"]
 
 
 def __getattr__(name):
