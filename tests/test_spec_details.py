@@ -154,3 +154,25 @@ def test_weight_sizes_and_available_memory():
     assert check_weights_fit(model, limit=92) == 92
     free, source = available_memory()
     assert (free is None) or (free > 0 and isinstance(source, str))
+
+
+def test_deferred_allocation_draws_the_same_weights_as_keras_for_the_same_seed():
+    keras.utils.set_random_seed(7)
+    model = deepkit.from_spec([{"parallel": [[{"Dense": 3}, {"Dense": 2}], [{"Dense": 4}]]}, {"Dropout": 0.5},
+                               {"Dense": 2}], input_shape=(4,))
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((4,))
+    a = keras.layers.Dense(2)(keras.layers.Dense(3)(inputs))
+    y = keras.layers.Concatenate()([a, keras.layers.Dense(4)(inputs)])
+    reference = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dropout(0.5)(y)))
+    for ours, theirs in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(np.ones((8, 4)), np.ones((8, 2)), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_building_inside_a_callers_stateless_scope_keeps_keras_rules():
+    with keras.StatelessScope():
+        model = deepkit.from_spec([{"Dense": 2}], input_shape=(3,))
+    assert model.predict(np.ones((1, 3)), verbose=0).shape == (1, 2)

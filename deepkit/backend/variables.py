@@ -119,7 +119,11 @@ def allocate(variables, scope=None):
         [1.0, 1.0]
     """
     variables = list(variables)
-    for variable in variables:
+    ids = {id(v) for v in variables}
+    # In creation order, as Keras would have allocated them: the same random draws for the same seed.
+    ordered = [v for v in _pending() if id(v) in ids]
+    ordered += [v for v in variables if id(v) not in {id(o) for o in ordered}]
+    for variable in ordered:
         if not is_allocated(variable):
             variable._deferred_initialize()
     discard(variables)

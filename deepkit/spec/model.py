@@ -292,15 +292,17 @@ def _build(document, input_shape=None, name=None, allocate=True):
         outputs = build_sequence(document.nodes, inputs, ctx)
         model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
     model._spec_document = document
+    if scope is None:  # built inside the caller's own stateless scope: Keras' rules apply
+        return model
     if allocate:
         try:
             check_weights_fit(model, get_limit("max_weight_bytes"))
         except SpecError:
-            discard(model.weights)
+            discard(model.variables)
             raise
-        allocate_weights(model.weights, scope)
+        allocate_weights(model.variables, scope)  # variables: weights plus seed-generator states
     else:
-        discard(model.weights)
+        discard(model.variables)
     return model
 
 
