@@ -13,8 +13,11 @@ Example:
 
 import argparse
 import os
+import re
 import sys
 import time
+import zipfile
+import zlib
 
 
 def _positive(kind, what="the value"):
@@ -46,21 +49,102 @@ def _parse_shape(text):
         raise argparse.ArgumentTypeError(f"expected a shape like 32,32,3. Received: {text!r}") from None
 
 
-def _load_model(spec, input_shape=None, num_classes=None):
-    """A model from a zoo name, a spec file (.yaml/.yml/.json) or a saved .keras file."""
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class ModelFileError(ValueError):
+    """A saved model file that cannot be read: missing, damaged, or naming classes nobody registered.
+
+    The message is one line that names the file and the problem.
+
+    Example:
+        >>> str(ModelFileError("net.keras", "not a zip archive"))
+        'net.keras: not a zip archive'
+    """
+
+    def __init__(self, path, problem):
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: {problem}")
+
+
+def _one_line(text):
+    return " ".join(_ANSI.sub("", str(text)).split())
+
+
+def _check_model_file(path):
+    """Look at a .keras (zip) or .h5 (HDF5) file before Keras does: damage gets a plain message."""
+    if not os.path.exists(path):
+        raise ModelFileError(path, "model file not found")
+    if not os.path.isfile(path):
+        raise ModelFileError(path, "is a folder, not a model file")
+    if path.lower().endswith((".h5", ".hdf5")):
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head != _HDF5_SIGNATURE:
+            raise ModelFileError(path, f"not an HDF5 file: it lacks the HDF5 signature (starts with {head[:8]!r}); "
+                                       "the file is damaged or is not a Keras .h5 model")
+        return
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(path, f"not a valid .keras file: no zip archive found ({os.path.getsize(path):,} "
+                                   "bytes; truncated or not a .keras file)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        raise ModelFileError(path, f"damaged .keras archive: {_one_line(exc)}") from None
+    if damaged is not None:
+        raise ModelFileError(path, f"damaged .keras archive: member '{damaged}' fails its CRC check")
+    if "config.json" not in names:
+        raise ModelFileError(path, f"not a .keras model: the archive has no config.json (members: "
+                                   f"{', '.join(names[:5])}{'...' if len(names) > 5 else ''})")
+
+
+def load_model_file(path, compile=True):
+    """Load a saved ``.keras`` or ``.h5`` model in Keras' safe mode, with a one-line error for bad files.
+
+    Args:
+        path: the file.
+        compile: as in ``keras.saving.load_model``.
+
+    Returns:
+        The ``keras.Model``.
+
+    Raises:
+        ModelFileError: (a ``ValueError``) the file is missing, truncated, fails its CRC check, is not
+            HDF5, or names a class that is not registered; the message names the file and the problem.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> _ = open(path, "wb").write(b"PK\x03\x04 cut short")
+        >>> load_model_file(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        deepkit.cli.ModelFileError: /.../m.keras: not a valid .keras file: no zip archive found (16 bytes; truncated or not a .keras file)
+    """
     import keras
 
-    import deepkit
+    import deepkit  # noqa: F401  (registers deepkit's classes for deserialization)
+
+    _check_model_file(path)
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except Exception as exc:  # Keras' messages span lines and carry tracebacks of the config
+        message = _one_line(exc)
+        if len(message) > 300:
+            message = message[:297] + "..."
+        raise ModelFileError(path, f"cannot be loaded in safe mode (nothing in a model file may run code): "
+                                   f"{message}") from exc
+
+
+def _load_model(spec, input_shape=None, num_classes=None):
+    """A model from a zoo name, a spec file (.yaml/.yml/.json) or a saved .keras / .h5 file."""
     from deepkit import models
 
-    if spec.endswith(".keras"):
-        if not os.path.isfile(spec):
-            raise SystemExit(f"deepkit: model file not found: {spec}")
-        try:
-            return keras.saving.load_model(spec, safe_mode=True)
-        except ValueError as exc:  # Keras' refusal (e.g. a Lambda's code) or a damaged file
-            raise ValueError(f"could not load {spec} in safe mode (nothing in a model file may run code): "
-                             f"{exc}") from exc
+    if spec.lower().endswith((".keras", ".h5", ".hdf5")):
+        return load_model_file(spec)
     if spec.lower().endswith((".yaml", ".yml", ".json")):
         from deepkit.spec import build_document, load_document
 
@@ -136,6 +220,9 @@ def _cmd_summary(args):
     """Print a model's layers with output shapes, parameters and multiply-adds."""
     from deepkit.summary import summary
 
+    if args.model.lower().endswith((".yaml", ".yml", ".json")) and not args.spec:
+        summary(args.model, input_shape=args.input_shape)  # from shapes: the weights are never allocated
+        return 0
     model = _load_model(args.model, input_shape=args.input_shape, num_classes=args.num_classes)
     summary(model)
     if args.spec:
@@ -175,6 +262,10 @@ def _cmd_models(args):
 
 def _cmd_report(args):
     """Write the HTML report of what a model's layers have learned."""
+    out = getattr(args, "out", None)
+    if out and os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"{out}: --out names an existing file; the report needs a folder (give a new or "
+                         "existing folder name)")
     from deepkit.viz import report
 
     return report.run_from_args(args) or 0
@@ -265,8 +356,8 @@ def main(argv=None):
         return exc.code
     try:
         return args.func(args)
-    except (DeepkitError, ValueError, FileNotFoundError) as exc:
-        print(f"deepkit {args.command}: error: {exc}", file=sys.stderr)
+    except (DeepkitError, ValueError, OSError) as exc:
+        print(f"deepkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
 

@@ -13,8 +13,12 @@ Example:
 """
 
 import math
+import os
+import sys
 
 import keras
+
+from deepkit.errors import SpecError
 
 
 def _prod(values):
@@ -110,6 +114,176 @@ def count_macs(model):
     return sum(row["macs"] for row in _rows(model))
 
 
+def _cgroup_free():
+    """Memory left under a Linux cgroup limit (containers), or None."""
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit_file) as fh:
+                limit = fh.read().strip()
+            with open(usage_file) as fh:
+                usage = int(fh.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 1 << 60:
+            return max(0, int(limit) - usage)
+    return None
+
+
+def available_memory():
+    """Memory a new model's weights can take now, read portably, and where the number comes from.
+
+    In order: the free memory of a jax/torch accelerator; ``psutil.virtual_memory().available`` when
+    psutil is installed; Linux ``MemAvailable`` (``/proc/meminfo``), lowered to a cgroup limit when the
+    process runs in a container; Windows ``GlobalMemoryStatusEx``; POSIX ``sysconf`` free pages.
+
+    Returns:
+        ``(bytes, source)``, or ``(None, reason)`` when the platform does not say.
+
+    Example:
+        >>> free, source = available_memory()
+        >>> free is None or free > 0
+        True
+    """
+    from deepkit.backend.variables import device_memory
+
+    device = device_memory()
+    if device is not None:
+        return device[0], f"free memory of {device[1]}"
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available), "psutil.virtual_memory().available"
+    except ImportError:
+        pass
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/meminfo") as fh:
+                info = dict(line.split(":", 1) for line in fh if ":" in line)
+            free = int(info["MemAvailable"].split()[0]) * 1024
+        except (OSError, KeyError, ValueError):
+            free = None
+        if free is not None:
+            cgroup = _cgroup_free()
+            if cgroup is not None and cgroup < free:
+                return cgroup, "the container's memory limit (cgroup)"
+            return free, "MemAvailable in /proc/meminfo"
+    if sys.platform == "win32":
+        import ctypes
+
+        class _Status(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                        ("sullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+        status = _Status()
+        status.dwLength = ctypes.sizeof(status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+            return int(status.ullAvailPhys), "GlobalMemoryStatusEx"
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "sysconf free pages"
+    except (ValueError, OSError, AttributeError):
+        return None, "this platform does not report its free memory"
+
+
+def weight_sizes(model):
+    """Parameters and bytes of each layer's weights, computed from their shapes (nothing is allocated).
+
+    Args:
+        model: a Keras model, built (its weights may be allocated or not).
+
+    Returns:
+        A list of ``(layer_name, class_name, parameters, bytes)``, one per layer with weights.
+
+    Example:
+        >>> import keras, deepkit
+        >>> weight_sizes(deepkit.Sequential([keras.layers.Dense(3)], input_shape=(4,)))
+        [('dense', 'Dense', 15, 60)]
+    """
+    rows = []
+    seen = set()
+    for layer in model.layers:  # a nested model is one row with all its weights
+        own = [w for w in layer.weights if id(w) not in seen]
+        if not own:
+            continue
+        seen.update(id(w) for w in own)
+        params = sum(_prod(w.shape) for w in own)
+        nbytes = sum(_prod(w.shape) * _itemsize(w.dtype) for w in own)
+        rows.append((layer.name, type(layer).__name__, params, nbytes))
+    return rows
+
+
+def _itemsize(dtype):
+    dtype = keras.backend.standardize_dtype(dtype)
+    digits = "".join(c for c in dtype if c.isdigit())
+    return max(1, int(digits) // 8) if digits else 4
+
+
+def human_bytes(n):
+    """Bytes in binary units: ``3.73 TiB``.
+
+    Args:
+        n: a number of bytes.
+
+    Returns:
+        A string.
+
+    Example:
+        >>> human_bytes(4_000_004_000_000), human_bytes(512)
+        ('3.64 TiB', '512 B')
+    """
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{int(n)} B"
+
+
+def check_weights_fit(model, limit="auto"):
+    """Refuse a model whose weights cannot fit in memory, before they are allocated.
+
+    Args:
+        model: a built Keras model whose weights may still be unallocated.
+        limit: bytes the weights may take; ``"auto"`` for ``available_memory()``; None: no check.
+
+    Returns:
+        The total bytes of the weights.
+
+    Raises:
+        SpecError: the weights need more than the limit; the message names the largest layer, its
+            parameters and bytes, the total, and the memory available.
+
+    Example:
+        >>> import keras, deepkit
+        >>> check_weights_fit(deepkit.Sequential([keras.layers.Dense(3)], input_shape=(4,)), limit=1000)
+        60
+    """
+    rows = weight_sizes(model)
+    total = sum(r[3] for r in rows)
+    if limit is None or not rows:
+        return total
+    if limit == "auto":
+        limit, source = available_memory()
+        if limit is None:
+            return total
+        setting = "max_weight_bytes='auto'"
+    else:
+        source, setting = "the limit set", f"max_weight_bytes={limit:,}"
+    if total <= limit:
+        return total
+    name, kind, params, nbytes = max(rows, key=lambda r: r[3])
+    params_total = sum(r[2] for r in rows)
+    raise SpecError(
+        f"model '{model.name}' cannot fit in memory: its weights need {human_bytes(total)} "
+        f"({total:,} bytes, {params_total:,} parameters) but {human_bytes(limit)} ({limit:,} bytes) is "
+        f"available ({source}; {setting}). The largest layer is '{name}' ({kind}): {params:,} parameters, "
+        f"{human_bytes(nbytes)} ({nbytes:,} bytes). Make it smaller, or inspect the model without "
+        "allocating it with deepkit.summary(spec); to override, use "
+        "deepkit.spec.spec_limits(max_weight_bytes=...) (None switches the check off).")
+
+
 def _human(n):
     for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if n >= scale:
@@ -117,12 +291,16 @@ def _human(n):
     return str(n)
 
 
-def summary(model, print_fn=None):
+def summary(model, print_fn=None, input_shape=None):
     """Print a table of layers with output shape, parameters and multiply-adds, and return its rows.
 
+    Given a spec instead of a model, the model is built with its weights' shapes only: nothing is
+    allocated, so a spec far too large for memory (a 10^12-parameter ``Dense``) can still be inspected.
+
     Args:
-        model: a built Keras model.
+        model: a built Keras model, or a spec (dict, list, YAML/JSON text or file path).
         print_fn: called with each line; ``print`` by default.
+        input_shape: the input shape for a spec without its own (as in ``deepkit.from_spec``).
 
     Returns:
         A list of dicts with keys ``name``, ``type``, ``output_shape``, ``params``, ``macs``.
@@ -133,8 +311,18 @@ def summary(model, print_fn=None):
         ...                        print_fn=lambda line: None)
         >>> rows[0]["params"], rows[0]["macs"]
         (15, 12)
+        >>> rows = deepkit.summary([{"Dense": 10**6}], input_shape=(10**6,), print_fn=lambda line: None)
+        >>> rows[0]["params"]  # 4 TB of float32 weights, counted from shapes, never allocated
+        1000001000000
     """
     print_fn = print_fn or print
+    if not isinstance(model, keras.Model):
+        from deepkit.spec.model import build_document
+        from deepkit.spec.parse import load_document
+
+        document = load_document(model)
+        model = build_document(document, input_shape=input_shape if document.input_shape is None else None,
+                               allocate=False)
     rows = _rows(model)
     trainable = sum(_prod(w.shape) for w in model.trainable_weights)
     total = sum(_prod(w.shape) for w in model.weights)

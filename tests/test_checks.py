@@ -382,3 +382,59 @@ def test_checks_are_fast_on_mnist_sized_data():
     elapsed = time.perf_counter() - start
     # One summing pass over 188 MB: tens of milliseconds; generous bound for a loaded CI machine.
     assert elapsed < 1.0, elapsed
+
+
+# ----------------------------------------------------------------------------- bad numbers through fit
+def _deepkit_classifier():
+    import deepkit
+
+    model = deepkit.from_spec([{"Dense": 3}], input_shape=(4,))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_float64_values_that_overflow_float32_are_refused_by_fit():
+    x = np.full((32, 4), 1e39)  # finite in float64, inf once Keras casts to float32
+    y = np.zeros(32, "int64")
+    with np.errstate(over="ignore"):
+        assert np.isfinite(x).all() and not np.isfinite(x.astype("float32")).all()
+    msg = raises(r"^x contains 128 values outside the float32 range \(\|v\| > 3\.403e\+38\) in 32 of 32 "
+                 r"samples; the first is x\[0, 0\] = 1e\+39\.", _deepkit_classifier().fit, x, y, verbose=0)
+    assert "rescale" in msg
+    x = np.zeros((6, 4))
+    x[4, 2] = -1e300
+    raises(r"^x contains 1 value outside the float32 range .* in 1 of 6 samples; the first is x\[4, 2\] = -1e\+300",
+           check_fit_data, dense_model(), x, Y3)
+    check_fit_data(dense_model(), np.full((6, 4), 3e38), Y3)  # large but representable: fine
+
+
+def test_nan_and_inf_sample_weight_are_refused_by_fit():
+    x, y = np.zeros((8, 4), "float32"), np.zeros(8, "int64")
+    for bad, word in ((np.nan, "NaN"), (np.inf, "inf"), (-np.inf, "inf")):
+        w = np.ones(8)
+        w[6] = bad
+        raises(rf"^sample_weight contains 1 {word} value in 1 of 8 samples; the first is sample_weight\[6\] = ",
+               _deepkit_classifier().fit, x, y, sample_weight=w, verbose=0)
+    w = np.ones(8)
+    w[1] = 1e40
+    raises(r"^sample_weight contains 1 value outside the float32 range .*sample_weight\[1\] = 1e\+40",
+           _deepkit_classifier().fit, x, y, sample_weight=w, verbose=0)
+    w = np.ones(8)
+    w[3] = np.nan
+    raises(r"^evaluate sample_weight contains 1 NaN value", _deepkit_classifier().evaluate, x, y,
+           sample_weight=w, verbose=0)
+
+
+@pytest.mark.parametrize("loss, units", [("sparse_categorical_crossentropy", 3), ("binary_crossentropy", 1),
+                                         ("mse", 1), ("categorical_crossentropy", 3)])
+def test_inf_in_y_is_a_data_error_not_a_crash(loss, units):
+    y = np.zeros((6, units)) if loss != "sparse_categorical_crossentropy" else np.zeros(6)
+    y[(4, 0) if y.ndim == 2 else 4] = np.inf
+    y[(5, 0) if y.ndim == 2 else 5] = -np.inf
+    first = r"y\[4, 0\]" if y.ndim == 2 else r"y\[4\]"
+    raises(rf"^y contains 2 inf values in 2 of 6 samples; the first is {first} = inf",
+           check_fit_data, dense_model(units, loss), X4, y)
+    y = np.zeros(6)
+    y[0] = np.nan
+    raises(r"^y contains 1 NaN value in 1 of 6 samples; the first is y\[0\] = nan",
+           check_fit_data, dense_model(3), X4, y)

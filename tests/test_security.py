@@ -202,7 +202,7 @@ def test_keras_file_with_lambda_is_refused_by_the_cli(tmp_path, marker, capsys, 
     victim_phase(monkeypatch)
     assert cli(["summary", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"could not load {path} in safe mode (nothing in a model file may run code)" in err and "Lambda" in err
+    assert f"{path}: cannot be loaded in safe mode (nothing in a model file may run code)" in err and "Lambda" in err
 
 
 def rewrite_keras_config(src, dst, edit):

@@ -8,13 +8,15 @@ lives here, one small function per backend, chosen by ``keras.backend.backend()`
   ``keras.StatelessScope``, ``tf.function``, plain eager torch), used by deepkit.viz.
 - :mod:`deepkit.backend.keras_internals`: the one module that names Keras internals (``keras.src``); it
   checks the Keras version once against the supported range.
+- :mod:`deepkit.backend.variables`: weights created with their shapes only and allocated later (a
+  model is sized before allocation), and the free memory of a jax/torch accelerator.
 
 Submodules are imported lazily so that ``import deepkit`` does not pay for them.
 """
 
 import importlib
 
-__all__ = ["gradients"]
+__all__ = ["gradients", "variables"]
 
 
 def __getattr__(name):

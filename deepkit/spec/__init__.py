@@ -8,10 +8,10 @@ Example:
 
 from deepkit.spec.model import Model, Sequential, build_document, format_spec, from_spec, to_spec
 from deepkit.spec.nodes import Group, Parallel, Repeat, Residual, SideOutput
-from deepkit.spec.parse import load_document, read_source
+from deepkit.spec.parse import LIMITS, load_document, read_source, spec_limits
 from deepkit.spec.registry import layer_names, register_layer
 
 __all__ = [
     "Model", "Sequential", "from_spec", "to_spec", "format_spec", "build_document", "Residual", "Parallel", "Repeat", "Group",
-    "SideOutput", "register_layer", "layer_names", "load_document", "read_source",
+    "SideOutput", "register_layer", "layer_names", "load_document", "read_source", "spec_limits", "LIMITS",
 ]

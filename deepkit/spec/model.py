@@ -15,9 +15,12 @@ import sys
 import keras
 import yaml
 
+from deepkit.backend.variables import allocate as allocate_weights
+from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, SideOutput, build_sequence
-from deepkit.spec.parse import load_document, parse_document
+from deepkit.spec.parse import get_limit, load_document, parse_document
+from deepkit.summary import check_weights_fit
 
 _FAST_FIT_ARGS = ("augment", "fast")
 
@@ -135,7 +138,8 @@ class Model(keras.Model):
         from deepkit.train import checks
 
         if not args:
-            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"))
+            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"),
+                                  sample_weight=kwargs.get("sample_weight"))
         if fast or augment is not None:
             from deepkit import train
 
@@ -161,7 +165,7 @@ class Model(keras.Model):
         from deepkit.train import checks
 
         if not args:
-            checks.check_fit_data(self, x, y, argument_prefix="evaluate ")
+            checks.check_fit_data(self, x, y, argument_prefix="evaluate ", sample_weight=kwargs.get("sample_weight"))
         return super().evaluate(x, y, *args, **kwargs)
 
 
@@ -190,24 +194,35 @@ def format_spec(data, format=None):
     raise ValueError(f"format must be None, 'yaml' or 'json'. Received: format={format!r}")
 
 
-def build_document(document, input_shape=None, name=None):
+def build_document(document, input_shape=None, name=None, allocate=True):
     """Build a parsed ``Document`` into a ``deepkit.Model`` (``from_spec`` = parse + this).
 
     Args:
         document: a ``deepkit.spec.parse.Document``.
-        input_shape: overrides the document's input shape.
+        input_shape: the input shape when the document has none; one that differs from the document's
+            own is refused (a SpecError), never silently preferred.
         name: overrides the document's name.
+        allocate: False builds the weights' shapes only (for ``deepkit.summary``): the model can be
+            inspected but not run. True allocates them once they fit in memory (``max_weight_bytes``).
 
     Returns:
         A ``deepkit.Model``.
+
+    Raises:
+        SpecError: the spec cannot be built, or its weights cannot fit in the memory available.
 
     Example:
         >>> from deepkit.spec.parse import load_document
         >>> build_document(load_document([{"Dense": 2}]), input_shape=(3,)).count_params()
         8
     """
+    if input_shape is not None and document.input_shape is not None:
+        given = [input_shape] if isinstance(input_shape, int) else list(input_shape)
+        if given != list(document.input_shape):
+            raise SpecError(f"input_shape={tuple(given)!r} conflicts with the spec's own input shape "
+                            f"{list(document.input_shape)!r}; give the input shape once (drop one of them).")
     with _safe_mode():
-        return _build(document, input_shape=input_shape, name=name)
+        return _build(document, input_shape=input_shape, name=name, allocate=allocate)
 
 
 def _safe_mode():
@@ -250,7 +265,7 @@ def _ensure_recursion_limit(document):
         sys.setrecursionlimit(needed)
 
 
-def _build(document, input_shape=None, name=None):
+def _build(document, input_shape=None, name=None, allocate=True):
     shape = input_shape if input_shape is not None else document.input_shape
     if shape is None:
         raise SpecError("no input shape: pass input_shape=(28, 28, 1), add a top-level 'input_shape: "
@@ -268,15 +283,28 @@ def _build(document, input_shape=None, name=None):
     ctx = BuildContext()
     ctx.claim("input", None)
     inputs = keras.Input(shape=shape, name="input")
-    outputs = build_sequence(document.nodes, inputs, ctx)
-    side = getattr(ctx, "side_outputs", None)
-    if side:  # extra named outputs: a dict keyed by the main output's layer name and the side outputs' names
-        main = outputs._keras_history[0].name
-        if main in side:
-            raise SpecError(f"a side_output is named '{main}' like the layer of the main output; rename one.")
-        outputs = {main: outputs, **side}
-    model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    # Weights are sized from their shapes first and allocated only once they fit in memory.
+    with deferred_weights() as scope:
+        outputs = build_sequence(document.nodes, inputs, ctx)
+        side = getattr(ctx, "side_outputs", None)
+        if side:  # extra named outputs: a dict keyed by the main output's layer name and the side outputs' names
+            main = outputs._keras_history[0].name
+            if main in side:
+                raise SpecError(f"a side_output is named '{main}' like the layer of the main output; rename one.")
+            outputs = {main: outputs, **side}
+        model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
     model._spec_document = document
+    if scope is None:  # built inside the caller's own stateless scope: Keras' rules apply
+        return model
+    if allocate:
+        try:
+            check_weights_fit(model, get_limit("max_weight_bytes"))
+        except SpecError:
+            discard(model.variables)
+            raise
+        allocate_weights(model.variables, scope)  # variables: weights plus seed-generator states
+    else:
+        discard(model.variables)
     return model
 
 
@@ -288,7 +316,8 @@ def from_spec(spec, input_shape=None, name=None):
             a ``.yaml``/``.yml``/``.json`` file, or YAML/JSON text. Layer entries are ``"Flatten"``,
             ``{"Dense": 10}``, ``{"Conv2D": [32, 3]}``, ``{"Conv2D": {"filters": 32, "kernel_size": 3}}``,
             and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``.
-        input_shape: the input shape without batch dimension; overrides the spec's.
+        input_shape: the input shape without batch dimension, for a spec without its own; one that
+            differs from the spec's ``input_shape`` (or leading ``Input``) is refused with a SpecError.
         name: the model name; overrides the spec's.
 
     Returns:

@@ -128,6 +128,118 @@ class BuildContext:
         self.used.add(name)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+# Arguments that take a Keras object by name: {HeNormal: {seed: 1}} as well as "he_normal".
+_OBJECT_KINDS = {
+    "_initializer": ("initializer", keras.initializers, keras.initializers.Initializer),
+    "_regularizer": ("regularizer", keras.regularizers, keras.regularizers.Regularizer),
+    "_constraint": ("constraint", keras.constraints, keras.constraints.Constraint),
+}
+
+
+def plain_message(exc):
+    """An exception's message as plain text: no terminal colour codes, one line per line.
+
+    Args:
+        exc: an exception (or any object).
+
+    Returns:
+        The message without ANSI escape sequences.
+
+    Example:
+        >>> plain_message(ValueError("\x1b[1mbad\x1b[0m axis"))
+        'bad axis'
+    """
+    return _ANSI.sub("", str(exc))
+
+
+def _object_kind(key):
+    for suffix, kind in _OBJECT_KINDS.items():
+        if key.endswith(suffix):
+            return kind
+    return None
+
+
+def _object_class(module, base, name):
+    table = {n: getattr(module, n) for n in dir(module)
+             if inspect.isclass(getattr(module, n)) and issubclass(getattr(module, n), base)}
+    if name in table:
+        return name, table[name]
+    folded = [n for n in table if n.lower() == str(name).lower()]
+    return (folded[0], table[folded[0]]) if len(folded) == 1 else (None, sorted(table))
+
+
+def expand_object(key, value, where):
+    """Turn the short form ``{HeNormal: {seed: 1}}`` of an initializer, regularizer or constraint argument
+    into Keras' ``{"class_name": ..., "config": ...}``; other values are returned unchanged.
+
+    Args:
+        key: the argument name (``kernel_initializer``, ``bias_regularizer``, ``kernel_constraint``...).
+        value: its value in the spec.
+        where: the argument's location, for errors.
+
+    Returns:
+        The value Keras accepts.
+
+    Raises:
+        SpecError: an unknown class name or arguments it does not take.
+
+    Example:
+        >>> expand_object("kernel_initializer", {"HeNormal": {"seed": 1}}, Where())
+        {'class_name': 'HeNormal', 'config': {'seed': 1}}
+        >>> expand_object("kernel_regularizer", {"L2": 0.01}, Where())
+        {'class_name': 'L2', 'config': {'l2': 0.01}}
+    """
+    kind = _object_kind(key)
+    if kind is None or not isinstance(value, dict) or len(value) != 1 or "class_name" in value:
+        return value
+    what, module, base = kind
+    name, body = next(iter(value.items()))
+    found, cls = _object_class(module, base, name)
+    if found is None:
+        raise where.error(f"unknown {what} '{name}'.{registry.did_you_mean(name, cls)} Expected a "
+                          f"keras.{module.__name__.split('.')[-1]} class, e.g. {{{cls[0]}: {{...}}}}.")
+    params = [p for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if body is None:
+        body = {}
+    elif not isinstance(body, dict):
+        if not params:
+            raise where.error(f"{what} {found} takes no arguments. Received: {body!r}")
+        body = {params[0].name: body}
+    names = {p.name for p in params}
+    for arg in body:
+        if arg not in names:
+            raise where.child(arg).error(f"{what} {found} has no argument '{arg}'.{registry.did_you_mean(arg, names)} "
+                                         f"Valid arguments: {', '.join(sorted(names)) or 'none'}.")
+    return {"class_name": found, "config": dict(body)}
+
+
+def _short_object(value):
+    """Keras' serialized initializer/regularizer/constraint/dtype policy, written short for a spec."""
+    if not (isinstance(value, dict) and "class_name" in value and isinstance(value.get("config"), dict)):
+        return value
+    module = str(value.get("module") or "")
+    name, config = value["class_name"], value["config"]
+    if value.get("registered_name") not in (None, name):
+        return value
+    if module == "keras" and name in ("DTypePolicy", "FloatDTypePolicy") and set(config) == {"name"}:
+        return config["name"]
+    for _, (_, kind_module, base) in _OBJECT_KINDS.items():
+        if module == kind_module.__name__ or module == f"keras.{kind_module.__name__.split('.')[-1]}":
+            found, cls = _object_class(kind_module, base, name)
+            if found is None:
+                return value
+            try:
+                defaults = cls().get_config()
+            except Exception:  # noqa: BLE001 - a class with required arguments: keep them all
+                defaults = {}
+            body = {k: _plain(v) for k, v in config.items() if k not in defaults or defaults[k] != v}
+            return {found: body} if body else found
+    return value
+
+
 def _plain(value):
     """Tuples become lists so a spec dumps to YAML/JSON unchanged."""
     if isinstance(value, (list, tuple)):
@@ -171,7 +283,7 @@ def non_default_config(layer):
     for key, value in config.items():
         if key == "name" or (key not in required and key in reference and reference[key] == value):
             continue
-        out[key] = _plain(value)
+        out[key] = _short_object(_plain(value))
     return out
 
 
@@ -253,6 +365,21 @@ class LayerNode(Node):
                     f"{self.class_name} has no argument '{key}'.{registry.did_you_mean(key, allowed)} "
                     f"Valid arguments: {', '.join(sorted(named))}.")
             bound[key] = value
+        params = {p.name: p for p in list(inspect.signature(self.cls.__init__).parameters.values())[1:]}
+        for key, value in bound.items():
+            param = params.get(key)
+            if key == "name":
+                if not isinstance(value, str) or not value.strip():
+                    raise self.where.child(key).error(
+                        f"{self.class_name} name must be a non-empty string (or left out for an automatic "
+                        f"name). Received: name={value!r}")
+            elif isinstance(value, bool) and param is not None and (
+                    param.default is param.empty or (isinstance(param.default, (int, float))
+                                                     and not isinstance(param.default, bool))):
+                raise self.where.child(key).error(
+                    f"{self.class_name} argument '{key}' must be a number, not a boolean. "
+                    f"Received: {key}={str(value).lower()}")
+            expand_object(key, value, self.where.child(key))  # checked now, expanded when built
         missing = [r for r in required if r not in bound]
         if missing:
             raise self.where.error(
@@ -262,12 +389,13 @@ class LayerNode(Node):
 
     def build(self, x, ctx):
         if self.instance is None:
-            kwargs = dict(self.kwargs)
+            kwargs = {k: expand_object(k, v, self.where.child(k)) for k, v in self.kwargs.items()}
             name = kwargs.pop("name", None) or ctx.auto_name(to_snake_case(self.class_name))
             try:
                 self.layer = self.cls(name=name, **kwargs)
             except Exception as exc:  # Keras validates arguments in constructors
-                raise self.where.error(f"cannot create {self.class_name}: {exc}{self._quoted_arguments()}") from exc
+                raise self.where.error(
+                    f"cannot create {self.class_name}: {plain_message(exc)}{self._quoted_arguments()}") from exc
         else:
             auto = ctx.auto_name(to_snake_case(self.class_name))
             self.explicit_name = None if _is_auto_name(self.layer, auto) else self.layer.name
@@ -276,8 +404,9 @@ class LayerNode(Node):
             return self.layer(x)
         except Exception as exc:
             shape = tuple(x.shape) if hasattr(x, "shape") else [tuple(t.shape) for t in x]
-            raise self.where.error(f"{self.class_name} '{self.layer.name}' cannot take an input of shape {shape}: "
-                                   f"{exc}{self._quoted_arguments()}") from exc
+            raise self.where.error(
+                f"{self.class_name} '{self.layer.name}' cannot take an input of shape {shape}: "
+                f"{plain_message(exc)}{self._quoted_arguments()}") from exc
 
     def _quoted_arguments(self):
         """`` (spec arguments: units=-3)``: Keras refuses some bad values only when the layer is built."""
@@ -336,6 +465,12 @@ def build_sequence(nodes, x, ctx):
     return x
 
 
+def _check_block_name(name, where):
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise where.child("name").error(f"a block name must be a non-empty string (or left out). Received: "
+                                        f"name={name!r}")
+
+
 class _Block(Node):
     """Shared naming for combinators: a named block prefixes the auto-names of its layers."""
 
@@ -360,7 +495,8 @@ class _Block(Node):
             return layer(tensors)
         except Exception as exc:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
-            raise self.where.error(f"{self.kind} cannot {merge} its paths of shapes {shapes}: {exc}") from exc
+            raise self.where.error(f"{self.kind} cannot {merge} its paths of shapes {shapes}: "
+                                   f"{plain_message(exc)}") from exc
 
 
 class Residual(_Block):
@@ -392,6 +528,7 @@ class Residual(_Block):
         self.layers = _as_nodes(layers, self.where.child("layers"))
         self.shortcut = None if shortcut is None else _as_nodes(shortcut, self.where.child("shortcut"))
         self.merge, self.activation, self.name = merge, activation, name
+        _check_block_name(name, self.where)
 
     def build(self, x, ctx):
         self._enter(ctx)
@@ -448,12 +585,24 @@ class Parallel(_Block):
         self.where = where or Where()
         if len(branches) < 2:
             raise self.where.error(f"parallel needs at least 2 branches. Received {len(branches)}.")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise self.where.child("axis").error(
+                f"parallel 'axis' must be an integer, the axis to concatenate along (-1: the channels). "
+                f"Received: axis={axis!r}")
+        _check_block_name(name, self.where)
         self.branches = [_as_nodes(b, self.where.child("branches", i)) for i, b in enumerate(branches)]
         self.merge, self.axis, self.name = merge, axis, name
 
     def build(self, x, ctx):
         self._enter(ctx)
         outs = [build_sequence(b, x, ctx) for b in self.branches]
+        rank = len(outs[0].shape)
+        if self.merge == "concat" and not -rank <= self.axis < rank:
+            shapes = ", ".join(str(tuple(t.shape)) for t in outs)
+            raise self.where.child("axis").error(
+                f"parallel 'axis' {self.axis} does not exist: the branches give rank-{rank} outputs of shapes "
+                f"{shapes} (batch axis included), so the axis must be in [{-rank}, {rank - 1}]. "
+                f"Received: axis={self.axis}")
         y = self._merge(outs, self.merge, ctx, axis=self.axis)
         self._leave(ctx)
         return y
@@ -498,6 +647,7 @@ class Repeat(_Block):
         self.template = [self._as_data(item, i) for i, item in enumerate(items)]
         _as_nodes(self.template, self.where.child("layers"))  # validate once, early
         self.times, self.name = times, name
+        _check_block_name(name, self.where)
         self.copies = []
 
     def _as_data(self, item, i):
@@ -553,6 +703,7 @@ class Group(_Block):
         self.where = where or Where()
         self.layers = _as_nodes(layers, self.where.child("layers") if name else self.where)
         self.name = name
+        _check_block_name(name, self.where)
 
     def build(self, x, ctx):
         self._enter(ctx)

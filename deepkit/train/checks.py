@@ -268,6 +268,33 @@ def _check_finite(arr):
     )
 
 
+def _check_float_range(arr, target="float32"):
+    """Values that are finite in a wide float (float64) but overflow the dtype the model computes in."""
+    if arr.array is None or arr.kind != "f" or arr.array.size == 0:
+        return
+    try:
+        target = np.dtype(keras.backend.standardize_dtype(target))
+    except TypeError:
+        return  # bfloat16 or a dtype numpy does not know: nothing wider to compare with
+    a = arr.array
+    if target.kind != "f" or a.dtype.itemsize <= target.itemsize:
+        return
+    limit = float(np.finfo(target).max)
+    if float(a.max()) <= limit and float(a.min()) >= -limit:
+        return
+    bad = np.abs(a) > limit
+    count = int(np.count_nonzero(bad))
+    first = np.argwhere(bad)[0]
+    samples = int(np.count_nonzero(bad.reshape(len(a), -1).any(axis=1))) if a.ndim > 1 else count
+    raise DataError(
+        f"{arr.name} contains {count} value{'s' if count > 1 else ''} outside the {target.name} range "
+        f"(|v| > {limit:.4g}) in {samples} of {len(a)} samples; the first is {_index_str(arr.name, first)} "
+        f"= {a[tuple(first)].item()!r}. They are finite in {a.dtype.name} but become inf in {target.name}, the dtype "
+        "the model computes in, and the loss turns NaN: rescale or clip the data "
+        f"(e.g. {arr.name.split('[')[0]} / {arr.name.split('[')[0]}.std()) or build the model in float64."
+    )
+
+
 def _check_input_shape(arr, tensor):
     if tensor is None:
         return
@@ -451,7 +478,7 @@ def _check_set(model, x, y, sample_weight, names, role, loss, require_y):
     if output_names is None and outputs is not None:
         output_names = [getattr(t, "name", None) for t in outputs]
 
-    xs = []
+    xs, x_tensors = [], []
     for name, value, key in _flatten_named(x, x_name, inputs):
         arr = _Array(name, value)
         tensor = _match_tensor(inputs, key, input_names)
@@ -459,6 +486,7 @@ def _check_set(model, x, y, sample_weight, names, role, loss, require_y):
         _check_basic(arr, role, accepts_strings=strings)
         _check_input_shape(arr, tensor)
         xs.append(arr)
+        x_tensors.append(tensor)
     n = len(xs[0])
     for arr in xs[1:]:
         if len(arr) != n:
@@ -485,10 +513,11 @@ def _check_set(model, x, y, sample_weight, names, role, loss, require_y):
                 )
             ys.append((arr, key, index if key is not None else 0))
         for arr, key, index in ys:
+            # Finite first: NaN/inf labels would otherwise reach the label scans (int(inf) raises).
             tensor = _match_tensor(outputs, key, output_names)
-            _check_labels(arr, tensor, _resolve_loss(loss, key, index, output_names))
-        for arr, _, _ in ys:
             _check_finite(arr)
+            _check_float_range(arr, getattr(tensor, "dtype", None) or keras.backend.floatx())
+            _check_labels(arr, tensor, _resolve_loss(loss, key, index, output_names))
 
     if sample_weight is not None and not isinstance(sample_weight, dict):
         sw = _Array(sw_name, sample_weight)
@@ -499,6 +528,7 @@ def _check_set(model, x, y, sample_weight, names, role, loss, require_y):
                 "per sample."
             )
         _check_finite(sw)
+        _check_float_range(sw, keras.backend.floatx())
         if sw.array is not None and sw.array.size and sw.array.min() < 0:
             first = np.argwhere(sw.array < 0)[0]
             raise DataError(
@@ -506,8 +536,9 @@ def _check_set(model, x, y, sample_weight, names, role, loss, require_y):
                 f"{sw.array[tuple(first)]}."
             )
 
-    for arr in xs:
+    for arr, tensor in zip(xs, x_tensors):
         _check_finite(arr)
+        _check_float_range(arr, getattr(tensor, "dtype", None) or keras.backend.floatx())
 
 
 def check_fit_data(model, x, y=None, *, argument_prefix="", sample_weight=None,

@@ -730,14 +730,12 @@ def _split(text):
 
 
 def _load_model(spec):
-    import keras
-
     import deepkit  # noqa: F401  (registers deepkit layers for deserialization)
 
-    if spec.endswith((".keras", ".h5")):
-        if not os.path.isfile(spec):
-            raise ValueError(f"report: model file not found: {spec!r}")
-        return keras.saving.load_model(spec, compile=False)
+    if spec.lower().endswith((".keras", ".h5", ".hdf5")):
+        from deepkit.cli import load_model_file
+
+        return load_model_file(spec, compile=False)  # damaged files: one line naming file and problem
     from deepkit.cli import _load_model as cli_load
 
     return cli_load(spec)
