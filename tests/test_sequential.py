@@ -75,6 +75,13 @@ def test_constructor_rejects_a_bare_layer_and_a_bad_input_shape():
     assert "input_shape=(0, 3)" in str(_error(lambda: deepkit.Sequential([{"Dense": 2}], input_shape=(0, 3))))
 
 
+def test_input_shape_keyword_and_a_leading_input():
+    same = deepkit.Sequential([keras.Input((3,)), {"Dense": 2}], input_shape=(3,))
+    assert same.input_shape == (None, 3) and [layer.name for layer in same.layers] == ["dense"]
+    with pytest.raises(ValueError, match="already been configured"):
+        deepkit.Sequential([{"Input": {"shape": [4]}}, {"Dense": 2}], input_shape=(3,))
+
+
 # ---- add, pop, layers -------------------------------------------------------------------------------
 
 @SEQUENTIALS
@@ -236,6 +243,11 @@ def test_properties_before_and_after_build(Seq):
     assert model.input_shape == (None, 3) and model.output_shape == (None, 4)
 
 
+def test_compute_output_shape_leaves_blocks_unbuilt():
+    blocks = deepkit.Sequential([deepkit.Residual([{"Dense": 3}]), {"Dense": 2}])
+    assert blocks.compute_output_shape((None, 3)) == (None, 2) and not blocks.layers[0].built
+
+
 def test_input_and_output_of_a_built_deepkit_sequential():
     model = deepkit.Sequential([{"Dense": 2}], input_shape=(3,))
     assert tuple(model.input.shape) == (None, 3) and tuple(model.output.shape) == (None, 2)
@@ -392,7 +404,7 @@ def test_malformed_spec_entry_names_its_place():
 # ---- what deepkit adds -------------------------------------------------------------------------------
 
 def test_fit_checks_data_and_offers_the_fast_path():
-    model = deepkit.Sequential([keras.Input((4,)), {"Dense": 2}])
+    model = deepkit.Sequential([keras.Input((4,)), deepkit.Residual([{"Dense": 4}]), {"Dense": 2}])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     with pytest.raises(DataError, match="x"):
         model.fit(np.zeros((8, 5), "float32"), np.zeros(8, "int64"), verbose=0)

@@ -91,8 +91,10 @@ class Block(keras.Model):
         return self._functional.call(inputs, training=training)
 
     def compute_output_shape(self, input_shape):
-        if self._functional is None:
-            self.build(input_shape)
+        if self._functional is None:  # ask a throwaway copy, so that this block stays unbuilt
+            probe = type(self).from_config(self.get_config())
+            probe.build(input_shape)
+            return probe._functional.compute_output_shape(input_shape)
         return self._functional.compute_output_shape(input_shape)
 
     @property
@@ -191,7 +193,9 @@ class Sequential(SpecModelMixin, keras.Sequential):
             shape = _check_input_shape(input_shape)
             self.add(keras.layers.InputLayer(shape=shape), rebuild=False)
             if items:
-                first = self._as_layer(items[0], 0)
+                items[0] = first = self._as_layer(items[0], 0)
+                if hasattr(first, "_keras_history"):  # a keras.Input(...) tensor
+                    first = first._keras_history[0]
                 if isinstance(first, keras.layers.InputLayer) and tuple(first.batch_shape[1:]) == shape:
                     items = items[1:]  # the same input given twice: keep one
         for i, item in enumerate(items):
