@@ -73,6 +73,8 @@ def test_spec_entries_and_combinators_in_the_constructor():
 def test_constructor_rejects_a_bare_layer_and_a_bad_input_shape():
     assert "expects a list of layers" in str(_error(lambda: deepkit.Sequential(keras.layers.Dense(2))))
     assert "input_shape=(0, 3)" in str(_error(lambda: deepkit.Sequential([{"Dense": 2}], input_shape=(0, 3))))
+    with pytest.raises(TypeError, match=r"input_shape=\(4,\)"):
+        deepkit.Sequential([{"Dense": 2}], (4,))  # Keras' second argument is `trainable`
 
 
 def test_input_shape_keyword_and_a_leading_input():

@@ -187,6 +187,9 @@ class Sequential(SpecModelMixin, keras.Sequential):
         if layers is not None and not isinstance(layers, (list, tuple)):
             raise SpecError("Sequential expects a list of layers (or nothing, then add() them). "
                             f"Received: {type(layers).__name__}")
+        if isinstance(trainable, (tuple, list)) or (isinstance(trainable, int) and not isinstance(trainable, bool)):
+            raise TypeError("the second argument of Sequential is `trainable`, as in keras.Sequential; "
+                            f"give the input shape by name: input_shape={trainable!r}. Received: trainable={trainable!r}")
         super().__init__(trainable=trainable, name=name)
         items = list(layers or [])
         if input_shape is not None:
