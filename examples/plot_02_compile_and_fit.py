@@ -62,6 +62,30 @@ model.summary()
 assert model.count_params() == 64 * 64 + 64 + 64 * 10 + 10
 
 # %%
+# The same stack, written three ways
+# ----------------------------------
+# :class:`deepkit.Sequential` is a :class:`keras.Sequential`, so the Keras idiom of an empty model
+# grown with ``add`` works as it is; so does a list of Keras layers, and spec entries such as
+# ``{"Dense": ...}`` may stand wherever a layer goes. Without an input shape the model waits for its
+# first batch (or ``build``) to create its weights, as in Keras. The spec form,
+# :func:`deepkit.from_spec`, is the same network as data. All of them print the same spec.
+
+by_add = deepkit.Sequential(name="by_add")
+by_add.add(keras.layers.Flatten())
+by_add.add(keras.layers.Dense(64, activation="relu"))
+by_add.add({"Dense": {"units": 10, "activation": "softmax"}})
+print("built before seeing data:", by_add.built)
+by_add.build((None,) + x_train.shape[1:])
+
+by_list = deepkit.Sequential([keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")], input_shape=x_train.shape[1:])
+by_spec = deepkit.from_spec({"input_shape": list(x_train.shape[1:]), "layers": LAYERS})
+for other in (by_add, by_list, by_spec):
+    assert other.count_params() == model.count_params()
+    assert other.to_spec()["layers"] == LAYERS
+print(by_add.to_spec("yaml"))
+
+# %%
 # The loss, by hand
 # -----------------
 # For a softmax output :math:`p(x)` and the true class :math:`y`, the cross-entropy is

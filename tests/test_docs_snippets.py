@@ -12,7 +12,7 @@ import deepkit
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 # Pages whose Python blocks are self-contained (speed.rst and scaling.rst show fragments that need
 # the reader's data or several devices).
-RUNNABLE_PAGES = ["index.rst", "getting_started.rst", "user_guide/specs.rst"]
+RUNNABLE_PAGES = ["index.rst", "getting_started.rst", "user_guide/specs.rst", "user_guide/from_keras.rst"]
 
 
 def _blocks(page, language):

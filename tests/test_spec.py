@@ -80,7 +80,8 @@ def test_parallel_merges(merge, expected):
 def test_repeat_makes_distinct_weights_and_named_blocks():
     model = deepkit.Sequential([deepkit.Repeat(3, [keras.layers.Dense(4, activation="relu")], name="stage")],
                                input_shape=(4,))
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.name for layer in model.layers] == ["stage"]  # one add(), one layer: a Block
+    dense = [layer for layer in model.get_layer("stage").layers if isinstance(layer, keras.layers.Dense)]
     assert [d.name for d in dense] == ["stage_dense", "stage_dense_1", "stage_dense_2"]
     assert len({id(d.kernel) for d in dense}) == 3
     assert model.to_spec()["layers"] == [

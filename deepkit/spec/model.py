@@ -19,23 +19,21 @@ from deepkit.backend.variables import allocate as allocate_weights
 from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, SideOutput, build_sequence
-from deepkit.spec.parse import get_limit, load_document, parse_document
+from deepkit.spec.parse import get_limit, load_document
 from deepkit.summary import check_weights_fit
 
 _FAST_FIT_ARGS = ("augment", "fast")
 
 
-@keras.saving.register_keras_serializable(package="deepkit", name="Model")
-class Model(keras.Model):
-    """A functional Keras model built from a spec (see ``deepkit.from_spec`` and ``deepkit.Sequential``).
+class SpecModelMixin:
+    """What deepkit adds to a Keras model, shared by ``deepkit.Model`` and ``deepkit.Sequential``.
 
-    Create it through ``deepkit.from_spec`` or ``deepkit.Sequential``; calling it with
-    ``inputs=``/``outputs=`` works like ``keras.Model`` too (then ``to_spec`` is not available).
+    ``to_spec()``, a ``summary()`` with multiply-adds, data checks in ``fit``/``evaluate`` and the
+    fast fit path. Put it before the Keras class: ``class M(SpecModelMixin, keras.Model)``.
 
     Example:
-        >>> import deepkit, keras
-        >>> m = deepkit.Sequential([keras.layers.Dense(2)], input_shape=(3,))
-        >>> isinstance(m, keras.Model)
+        >>> import deepkit
+        >>> issubclass(deepkit.Model, SpecModelMixin) and issubclass(deepkit.Sequential, SpecModelMixin)
         True
     """
 
@@ -167,6 +165,21 @@ class Model(keras.Model):
         if not args:
             checks.check_fit_data(self, x, y, argument_prefix="evaluate ", sample_weight=kwargs.get("sample_weight"))
         return super().evaluate(x, y, *args, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="deepkit", name="Model")
+class Model(SpecModelMixin, keras.Model):
+    """A functional Keras model built from a spec (see ``deepkit.from_spec``).
+
+    Create it through ``deepkit.from_spec``; calling it with ``inputs=``/``outputs=`` works like
+    ``keras.Model`` too (then ``to_spec`` is not available).
+
+    Example:
+        >>> import deepkit, keras
+        >>> m = deepkit.from_spec([{"Dense": 2}], input_shape=(3,))
+        >>> isinstance(m, keras.Model)
+        True
+    """
 
 
 def format_spec(data, format=None):
@@ -343,32 +356,6 @@ def from_spec(spec, input_shape=None, name=None):
     return build_document(load_document(spec), input_shape=input_shape, name=name)
 
 
-def Sequential(layers, input_shape=None, name=None):
-    """Stack layers into a model, Keras-style: instances, spec entries and combinators can be mixed.
-
-    Args:
-        layers: a list of Keras layer instances, spec entries (``{"Dense": 10}``), or
-            ``deepkit.Residual`` / ``Parallel`` / ``Repeat`` nodes. It may start with ``keras.Input(...)``.
-        input_shape: the input shape without batch dimension (or begin ``layers`` with ``keras.Input``).
-        name: the model name.
-
-    Returns:
-        A ``deepkit.Model``.
-
-    Raises:
-        SpecError: an entry is malformed or a layer cannot take its input shape.
-
-    Example:
-        >>> import deepkit, keras
-        >>> m = deepkit.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), {"Dense": 10}])
-        >>> m.count_params()
-        7850
-    """
-    if not isinstance(layers, (list, tuple)):
-        raise SpecError(f"Sequential expects a list of layers. Received: {type(layers).__name__}")
-    return build_document(parse_document(list(layers)), input_shape=input_shape, name=name)
-
-
 def to_spec(model, format=None):
     """The spec of a model built by deepkit, or of a plain linear Keras model.
 
@@ -389,7 +376,7 @@ def to_spec(model, format=None):
         >>> deepkit.to_spec(k)
         {'name': 'net', 'input_shape': [3], 'layers': [{'Dense': {'units': 2, 'name': 'out'}}]}
     """
-    if isinstance(model, Model) and model._spec_document is not None:
+    if isinstance(model, SpecModelMixin) and model._spec_document is not None:
         return model.to_spec(format)
     if not isinstance(model, keras.Model):
         raise SpecError(f"to_spec expects a keras.Model. Received: {type(model).__name__}")

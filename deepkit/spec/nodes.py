@@ -387,15 +387,36 @@ class LayerNode(Node):
                 f"{{{self.class_name}: {{{missing[0]}: ...}}}}.")
         return bound
 
+    def make_layer(self, ctx):
+        """Create the Keras layer this node describes (named by ``ctx`` unless the spec names it).
+
+        Args:
+            ctx: the ``BuildContext`` that gives unused names.
+
+        Returns:
+            The new layer (also kept as ``self.layer``), or the instance given to the node.
+
+        Raises:
+            SpecError: the layer's constructor refused the arguments.
+
+        Example:
+            >>> LayerNode("Dense", args=[3]).make_layer(BuildContext()).name
+            'dense'
+        """
+        if self.instance is not None:
+            return self.instance
+        kwargs = {k: expand_object(k, v, self.where.child(k)) for k, v in self.kwargs.items()}
+        name = kwargs.pop("name", None) or ctx.auto_name(to_snake_case(self.class_name))
+        try:
+            self.layer = self.cls(name=name, **kwargs)
+        except Exception as exc:  # Keras validates arguments in constructors
+            raise self.where.error(
+                f"cannot create {self.class_name}: {plain_message(exc)}{self._quoted_arguments()}") from exc
+        return self.layer
+
     def build(self, x, ctx):
         if self.instance is None:
-            kwargs = {k: expand_object(k, v, self.where.child(k)) for k, v in self.kwargs.items()}
-            name = kwargs.pop("name", None) or ctx.auto_name(to_snake_case(self.class_name))
-            try:
-                self.layer = self.cls(name=name, **kwargs)
-            except Exception as exc:  # Keras validates arguments in constructors
-                raise self.where.error(
-                    f"cannot create {self.class_name}: {plain_message(exc)}{self._quoted_arguments()}") from exc
+            self.make_layer(ctx)
         else:
             auto = ctx.auto_name(to_snake_case(self.class_name))
             self.explicit_name = None if _is_auto_name(self.layer, auto) else self.layer.name
@@ -632,7 +653,7 @@ class Repeat(_Block):
 
     Example:
         >>> import deepkit
-        >>> m = deepkit.Sequential([deepkit.Repeat(3, [{"Dense": 4}])], input_shape=(4,))
+        >>> m = deepkit.from_spec([deepkit.Repeat(3, [{"Dense": 4}])], input_shape=(4,))
         >>> len(m.layers)
         4
     """
@@ -692,7 +713,7 @@ class Group(_Block):
 
     Example:
         >>> import deepkit
-        >>> m = deepkit.Sequential([deepkit.Group([{"Dense": 2}], name="head")], input_shape=(3,))
+        >>> m = deepkit.from_spec([deepkit.Group([{"Dense": 2}], name="head")], input_shape=(3,))
         >>> m.layers[-1].name
         'head_dense'
     """

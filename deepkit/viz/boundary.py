@@ -175,7 +175,7 @@ def logistic_regression(num_classes=2, name="logistic_regression"):
         name: model name.
 
     Returns:
-        A ``deepkit.Model`` (``(N, 2) -> (N, num_classes)`` probabilities).
+        A ``deepkit.Sequential`` (``(N, 2) -> (N, num_classes)`` probabilities).
 
     Example:
         >>> logistic_regression(3).count_params()
@@ -197,7 +197,7 @@ def mlp(hidden=(8, 8), activation="tanh", num_classes=2, name="mlp"):
         name: model name.
 
     Returns:
-        A ``deepkit.Model`` ending in softmax.
+        A ``deepkit.Sequential`` ending in softmax.
 
     Example:
         >>> mlp((4,), num_classes=2).count_params()
@@ -218,7 +218,7 @@ def compare_boundaries(x, y, models=None, epochs=150, learning_rate=0.03, batch_
         x: points ``(N, 2)``.
         y: labels ``(N,)``.
         models: dict ``{name: keras.Model}`` (trained here; compiled here if
-            not compiled; ``deepkit.Model`` s train with deepkit's on-device
+            not compiled; deepkit models train with deepkit's on-device
             fast path); default logistic regression and ``mlp((8, 8))``.
         epochs: training epochs.
         learning_rate: Adam learning rate.
@@ -256,7 +256,7 @@ def compare_boundaries(x, y, models=None, epochs=150, learning_rate=0.03, batch_
             model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         fit_kw = {}
-        if isinstance(model, deepkit.Model):
+        if isinstance(model, (deepkit.Model, deepkit.Sequential)):
             fit_kw["fast"] = True  # data on the device, many steps per call: ~5x faster here
         hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, **fit_kw)
         acc = float(np.mean(predict_proba(model, x).argmax(1) == y))
