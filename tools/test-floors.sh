@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test deepkit against the lowest versions it supports (the floors of pyproject.toml, pinned in
 # ci/constraints-floors.txt): a fresh virtual environment with exactly those versions, then the non-slow
-# test suite on the tensorflow backend. Exits non-zero when the install or any test fails.
+# test suite on the tensorflow backend, and on the jax backend the tests of the code that uses Keras' jax
+# trainer internals (fast fit, checkpoints). Exits non-zero when the install or any test fails.
 # Run from the repository root:  bash tools/test-floors.sh            (install, then test)
 #                                bash tools/test-floors.sh install    (only build the environment)
 #                                bash tools/test-floors.sh test       (only run the tests in it)
@@ -44,6 +45,10 @@ if [ "$step" != install ]; then
   status=0
   TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 KERAS_BACKEND=tensorflow \
     "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" || status=$?
+  echo "== pytest, KERAS_BACKEND=jax, lowest supported versions: fast fit and checkpoints"
+  TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 KERAS_BACKEND=jax \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" tests/test_floors.py \
+    "tests/test_fast_fit.py::test_same_results_as_keras_fit" tests/test_resume.py || status=$?
   echo "== floor tests took $(( $(date +%s) - start )) s"
   exit $status
 fi

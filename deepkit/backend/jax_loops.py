@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from keras import tree
 
-from deepkit.backend.keras_internals import keras_backend
+from deepkit.backend.keras_internals import keras_backend, record_jax_state_sharding
 
 from deepkit.backend.loops import host_available_bytes
 
@@ -109,6 +109,7 @@ class JaxLoops:
         if held and not m._jax_state_synced and (held.get("optimizer_variables") is not None) != train:
             m.jax_state_sync()  # switching between training and evaluation state
         if getattr(m, "_jax_state", None) is None or m._jax_state_synced:
+            record_jax_state_sharding(m)  # while the variables still hold their values
             state = m._get_jax_state(
                 trainable_variables=True,
                 non_trainable_variables=True,

@@ -153,6 +153,34 @@ def global_seed_generator():
     return global_state.get_global_attribute(key)
 
 
+def record_jax_state_sharding(model):
+    """Record the variables' shardings where this Keras' jax ``train_step`` / ``test_step`` read them.
+
+    Keras 3.10's jax trainer constrains the state it returns to shardings that ``fit`` / ``evaluate``
+    record first (``model._record_training_state_sharding_spec()``); later releases take them from the
+    variables themselves and lack that method, and then nothing is done. Call it while the model variables
+    still hold their values (before ``model._get_jax_state(purge_model_variables=True)``).
+
+    Args:
+        model: a compiled ``keras.Model`` on the jax backend, its optimizer built when training.
+
+    Returns:
+        True where this Keras needed the record, else False.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> m.compile(optimizer="sgd", loss="mse")
+        >>> record_jax_state_sharding(m) in (True, False)
+        True
+    """
+    record = getattr(model, "_record_training_state_sharding_spec", None)
+    if record is None:
+        return False
+    record()
+    return True
+
+
 def tensorflow_trainer():
     """Keras' TensorFlow trainer module, imported on first use (it imports TensorFlow).
 
