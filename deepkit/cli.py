@@ -118,11 +118,11 @@ def load_model_file(path, compile=True):
     Example:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
-        >>> _ = open(path, "wb").write(b"PK\x03\x04 cut short")
+        >>> _ = open(path, "wb").write(b"not a zip archive")
         >>> load_model_file(path)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        deepkit.cli.ModelFileError: /.../m.keras: not a valid .keras file: no zip archive found (16 bytes; truncated or not a .keras file)
+        deepkit.cli.ModelFileError: /.../m.keras: not a valid .keras file: no zip archive found (17 bytes; truncated or not a .keras file)
     """
     import keras
 

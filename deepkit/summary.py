@@ -200,8 +200,8 @@ def weight_sizes(model):
 
     Example:
         >>> import keras, deepkit
-        >>> weight_sizes(deepkit.Sequential([keras.layers.Dense(3)], input_shape=(4,)))
-        [('dense', 'Dense', 15, 60)]
+        >>> weight_sizes(deepkit.Sequential([keras.layers.Dense(3, name="fc")], input_shape=(4,)))
+        [('fc', 'Dense', 15, 60)]
     """
     rows = []
     seen = set()

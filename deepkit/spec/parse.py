@@ -151,6 +151,9 @@ def _check_text_limits(text, source, size=None):
     """Size, then flow-bracket nesting, with a regular expression: linear, no parser, no recursion."""
     max_bytes = get_limit("max_bytes")
     if max_bytes is not None:
+        if size is None and len(text) > max_bytes:  # at least as many bytes as characters: no need to encode
+            raise limit_error(f"the spec text is {len(text):,} characters (at least as many bytes)", "max_bytes",
+                              max_bytes, source=source)
         if size is None and len(text) * 4 > max_bytes:  # a str: count its UTF-8 bytes only when it could matter
             size = len(text.encode("utf-8", "surrogatepass"))
         if size is not None and size > max_bytes:
