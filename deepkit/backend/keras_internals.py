@@ -131,6 +131,8 @@ pythonify_logs = _internal("keras.src.utils.python_utils", "pythonify_logs")
 SafeModeScope = _internal("keras.src.saving.serialization_lib", "SafeModeScope")
 #: ``keras.src.backend.common.global_state``: where the global seed generator lives.
 global_state = _internal("keras.src.backend.common.global_state")
+#: ``keras.src.backend.common.stateless_scope.in_stateless_scope``: spec builds size weights before allocating.
+in_stateless_scope = _internal("keras.src.backend.common.stateless_scope", "in_stateless_scope")
 _seed_generator = _internal("keras.src.random.seed_generator")
 
 

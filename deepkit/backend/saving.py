@@ -1,11 +1,9 @@
-"""Keras saving internals that deepkit needs and Keras does not export.
+"""Keras saving behaviour that deepkit needs and Keras does not export (through ``keras_internals``).
 
 Example:
     >>> with safe_mode():
     ...     pass
 """
-
-import contextlib
 
 
 def safe_mode():
@@ -24,8 +22,6 @@ def safe_mode():
         >>> layer.activation.__name__
         'relu'
     """
-    try:
-        from keras.src.saving.serialization_lib import SafeModeScope
-    except ImportError:  # pragma: no cover - future Keras: the spec check of __lambda__ values still applies
-        return contextlib.nullcontext()
+    from deepkit.backend.keras_internals import SafeModeScope
+
     return SafeModeScope(True)

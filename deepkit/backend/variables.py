@@ -42,7 +42,7 @@ def deferred_weights():
         False
         >>> discard([v])
     """
-    from keras.src.backend.common.stateless_scope import in_stateless_scope
+    from deepkit.backend.keras_internals import in_stateless_scope
 
     if in_stateless_scope():
         yield None
@@ -74,7 +74,7 @@ def is_allocated(variable):
 
 
 def _pending():
-    from keras.src.backend.common import global_state
+    from deepkit.backend.keras_internals import global_state
 
     return global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
 

@@ -16,6 +16,7 @@ import keras
 import yaml
 
 from deepkit.backend.variables import allocate as allocate_weights
+from deepkit.backend.saving import safe_mode
 from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, SideOutput, build_sequence
@@ -234,19 +235,8 @@ def build_document(document, input_shape=None, name=None, allocate=True):
         if given != list(document.input_shape):
             raise SpecError(f"input_shape={tuple(given)!r} conflicts with the spec's own input shape "
                             f"{list(document.input_shape)!r}; give the input shape once (drop one of them).")
-    with _safe_mode():
+    with safe_mode():
         return _build(document, input_shape=input_shape, name=name, allocate=allocate)
-
-
-def _safe_mode():
-    """Keras' safe mode while layers are built from spec data, whatever the global setting.
-
-    Layer constructors deserialize nested configs (activations, initializers); in safe mode Keras
-    refuses the ones that would run code, even after ``keras.config.enable_unsafe_deserialization()``.
-    """
-    from deepkit.backend.keras_internals import SafeModeScope
-
-    return SafeModeScope(True)
 
 
 def _count_layers(nodes):
