@@ -180,8 +180,28 @@ def _depth_error(max_depth, mark, source):
                        source=source)
 
 
-def _check_data_limits(data, source=None):
-    """Nesting depth and layer count of plain spec data, iteratively (no recursion), stopping early."""
+def check_data_limits(data, source=None):
+    """Check the nesting depth and layer count of plain spec data against the limits, before parsing it.
+
+    Iterative (no recursion) and stopping early, so hostile data is refused fast.
+
+    Args:
+        data: a spec document (mapping) or a list of spec entries.
+        source: the file name, for the message.
+
+    Returns:
+        None.
+
+    Raises:
+        SpecError: a limit (``max_depth``, ``max_layers``) is exceeded; the message names it.
+
+    Example:
+        >>> with spec_limits(max_layers=2):
+        ...     check_data_limits([{"Dense": 2}] * 3)
+        Traceback (most recent call last):
+        ...
+        deepkit.errors.SpecError: the spec has more than 2 layers (repeats expanded); the limit is max_layers=2. If the spec is trusted, raise it: with deepkit.spec.spec_limits(max_layers=...): ...
+    """
     max_depth, max_layers = get_limit("max_depth"), get_limit("max_layers")
     if max_layers is not None:
         items = data.get("layers") if isinstance(data, dict) else data
@@ -555,7 +575,7 @@ def parse_document(data, *, marks=None, source=None):
         >>> parse_document([{"Input": {"shape": [3]}}, {"Dense": 2}]).input_shape
         [3]
     """
-    _check_data_limits(data, source)
+    check_data_limits(data, source)
     root = N.Where((), marks, source)
     name = description = input_shape = None
     if isinstance(data, dict):

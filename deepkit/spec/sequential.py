@@ -30,7 +30,7 @@ from deepkit.backend.saving import safe_mode
 from deepkit.errors import SpecError
 from deepkit.spec import nodes as N
 from deepkit.spec.model import SpecModelMixin
-from deepkit.spec.parse import INPUT_NAMES, Document, parse_entry
+from deepkit.spec.parse import INPUT_NAMES, Document, check_data_limits, parse_entry
 
 _BLOCK_NAMES = {N.Residual: "residual", N.Parallel: "parallel", N.Repeat: "repeat", N.Group: "group"}
 
@@ -192,6 +192,7 @@ class Sequential(SpecModelMixin, keras.Sequential):
                             f"give the input shape by name: input_shape={trainable!r}. Received: trainable={trainable!r}")
         super().__init__(trainable=trainable, name=name)
         items = list(layers or [])
+        check_data_limits([item for item in items if isinstance(item, (dict, str, list, tuple))])
         if input_shape is not None:
             shape = _check_input_shape(input_shape)
             self.add(keras.layers.InputLayer(shape=shape), rebuild=False)
