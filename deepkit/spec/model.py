@@ -20,6 +20,7 @@ from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, 
 from deepkit.spec.parse import load_document, parse_document
 
 _FAST_FIT_ARGS = ("augment", "fast")
+LOAD_HINT = "import deepkit before keras.saving.load_model: this file holds a deepkit.Model"
 
 
 @keras.saving.register_keras_serializable(package="deepkit", name="Model")
@@ -64,11 +65,39 @@ class Model(keras.Model):
         return format_spec(data, format)
 
     def get_config(self):
+        """The model's config: its spec (plain data), or Keras' functional config when it has none.
+
+        The config's first entry, ``"requires"``, shows in Keras' error when a file is loaded without
+        ``import deepkit`` (Keras imports classes only from the keras, keras_hub, keras_cv and keras_nlp
+        packages; any other saved class must have been registered, i.e. its module imported).
+
+        Returns:
+            A dict ``{"requires", "name", "trainable", "spec"}``, or Keras' functional config.
+
+        Raises:
+            SpecError: the spec holds an object that loading would refuse (e.g. an unregistered custom
+                function): refused now, rather than saved and then unloadable.
+
+        Example:
+            >>> import deepkit
+            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).get_config()["spec"]
+            {'input_shape': [3], 'layers': [{'Dense': 2}]}
+        """
         if self._spec_document is not None:
             try:
-                return {"name": self.name, "trainable": self.trainable, "spec": self.to_spec()}
+                spec = self.to_spec()
             except SpecError:
-                pass  # e.g. an unregistered custom layer: fall back to Keras' functional config
+                spec = None  # e.g. an unregistered custom layer: fall back to Keras' functional config
+            if spec is not None:
+                try:
+                    parse_document(spec)  # what loading reads back: refuse now what it would refuse then
+                    _check_python_layers(self._spec_document.nodes)
+                except SpecError as exc:
+                    raise SpecError(
+                        f"model '{self.name}' cannot be saved: loading its spec would fail with: {exc.message} "
+                        "Register custom objects with @keras.saving.register_keras_serializable(), or use "
+                        "objects from keras.", path=exc.path, line=exc.line, column=exc.column) from exc
+                return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": spec}
         return super().get_config()
 
     @classmethod
@@ -78,7 +107,10 @@ class Model(keras.Model):
                 # A saved model carries its spec as data; a string would be read as a file path.
                 raise SpecError("a saved deepkit.Model must carry its spec as a mapping. Received: "
                                 f"{type(config['spec']).__name__}")
-            model = from_spec(config["spec"], name=config.get("name"))
+            name = config.get("name")
+            if name == (config["spec"].get("name") or "model"):
+                name = None  # the spec's own (or default) name: keep the spec as it was written
+            model = from_spec(config["spec"], name=name)
             model.trainable = config.get("trainable", True)
             return model
         return super().from_config(config, custom_objects=custom_objects)
@@ -163,6 +195,29 @@ class Model(keras.Model):
         if not args:
             checks.check_fit_data(self, x, y, argument_prefix="evaluate ")
         return super().evaluate(x, y, *args, **kwargs)
+
+
+def _check_python_layers(nodes):
+    """Re-create each layer given as a Python instance from its spec entry, as loading will do.
+
+    Layers built from spec entries were made from that very data; an instance's config may hold
+    something a spec cannot carry (a Python lambda, an unregistered function), found here at save time.
+    """
+    from deepkit.spec.nodes import LayerNode, Where
+    from deepkit.spec.parse import parse_entry
+
+    for node in nodes:
+        if isinstance(node, LayerNode):
+            if node.instance is not None:
+                with _safe_mode():
+                    parse_entry(node.to_data(), node.where or Where()).make_layer()
+        elif isinstance(node, Residual):
+            _check_python_layers(node.layers + (node.shortcut or []))
+        elif isinstance(node, Parallel):
+            for branch in node.branches:
+                _check_python_layers(branch)
+        elif isinstance(node, Group):
+            _check_python_layers(node.layers)
 
 
 def format_spec(data, format=None):
@@ -254,6 +309,26 @@ def _ensure_recursion_limit(document):
         sys.setrecursionlimit(needed)
 
 
+def _dtype_policy(document):
+    """The dtype policy name a document builds with: its own, else Keras' global policy (then recorded).
+
+    A model built under ``keras.config.set_dtype_policy("mixed_bfloat16")`` writes ``dtype_policy:
+    mixed_bfloat16`` in its spec, so that saving, loading and ``to_spec`` keep it, as Keras keeps the
+    policy in each layer's config.
+    """
+    name = document.dtype_policy
+    if name is None:
+        name = keras.config.dtype_policy().name
+        if name != "float32":
+            document.dtype_policy = name
+        return name
+    try:
+        return keras.dtype_policies.get(name).name
+    except Exception as exc:
+        raise SpecError(f"unknown Keras dtype policy {name!r}; expected e.g. 'float32', "
+                        f"'mixed_float16' or 'mixed_bfloat16' ({exc}).", path="dtype_policy") from exc
+
+
 def _build(document, input_shape=None, name=None):
     shape = input_shape if input_shape is not None else document.input_shape
     if shape is None:
@@ -269,11 +344,17 @@ def _build(document, input_shape=None, name=None):
     if name is not None:
         document.name = name
     _ensure_recursion_limit(document)
-    ctx = BuildContext()
+    policy = _dtype_policy(document)
+    ctx = BuildContext(dtype_policy=policy)
     ctx.claim("input", None)
-    inputs = keras.Input(shape=shape, name="input")
-    outputs = build_sequence(document.nodes, inputs, ctx)
-    model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)  # layers made from spec entries take the document's policy
+    try:
+        inputs = keras.Input(shape=shape, name="input")
+        outputs = build_sequence(document.nodes, inputs, ctx)
+        model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    finally:
+        keras.config.set_dtype_policy(previous)
     model._spec_document = document
     return model
 
