@@ -30,6 +30,11 @@ class Model(keras.Model):
     Create it through ``deepkit.from_spec`` or ``deepkit.Sequential``; calling it with
     ``inputs=``/``outputs=`` works like ``keras.Model`` too (then ``to_spec`` is not available).
 
+    A saved ``.keras`` file holds the spec (with its dtype policy) and the weights. Load it with
+    ``keras.saving.load_model`` after ``import deepkit``: Keras imports saved classes by itself only from
+    the keras, keras_hub, keras_cv and keras_nlp packages, so without the import it fails with
+    ``Could not locate class 'Model'`` (its message quotes this file's ``requires: import deepkit ...``).
+
     Example:
         >>> import deepkit, keras
         >>> m = deepkit.Sequential([keras.layers.Dense(2)], input_shape=(3,))
@@ -114,6 +119,28 @@ class Model(keras.Model):
             model.trainable = config.get("trainable", True)
             return model
         return super().from_config(config, custom_objects=custom_objects)
+
+    def save(self, filepath, *args, **kwargs):
+        """Keras' ``save``, after checking that the model's spec will load back (nothing is written if not).
+
+        Args:
+            filepath, *args, **kwargs: as in ``keras.Model.save``.
+
+        Returns:
+            None.
+
+        Raises:
+            SpecError: loading the spec would fail (see ``get_config``).
+
+        Example:
+            >>> import deepkit, tempfile, os
+            >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).save(path)
+            >>> os.path.exists(path)
+            True
+        """
+        self.get_config()
+        return super().save(filepath, *args, **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, macs=True):
@@ -366,7 +393,10 @@ def from_spec(spec, input_shape=None, name=None):
         spec: ``{"name": ..., "input_shape": [...], "layers": [...]}``, a list of layer entries, a path to
             a ``.yaml``/``.yml``/``.json`` file, or YAML/JSON text. Layer entries are ``"Flatten"``,
             ``{"Dense": 10}``, ``{"Conv2D": [32, 3]}``, ``{"Conv2D": {"filters": 32, "kernel_size": 3}}``,
-            and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``.
+            and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``. Wrapper layers
+            take a nested entry: ``{"Bidirectional": {"LSTM": 8}}``, ``{"TimeDistributed": {"layer":
+            {"Dense": 3}}}``. A top-level ``dtype_policy`` (``"mixed_bfloat16"``...) is the layers' dtype
+            policy; without it, Keras' global policy at build time (recorded in the spec when not float32).
         input_shape: the input shape without batch dimension; overrides the spec's.
         name: the model name; overrides the spec's.
 

@@ -198,6 +198,15 @@ def policy_name(layer):
     return layer.dtype_policy.name
 
 
+def _inherited_arguments(cls):
+    """Named arguments of the base classes a layer passes ``**kwargs`` on to (``LSTM`` -> ``RNN``)."""
+    names = set()
+    for base in cls.__mro__[1:]:
+        if isinstance(base, type) and issubclass(base, keras.layers.Layer) and base is not keras.layers.Layer:
+            names |= _signature(base)[1]
+    return names
+
+
 def non_default_config(layer, base_dtype=None):
     """The arguments of a layer instance that differ from its class defaults, as plain data.
 
@@ -351,7 +360,7 @@ class LayerNode(Node):
                 raise self.where.error(f"argument names must be strings. Received: {key!r}")
             if key in bound:
                 raise self.where.error(f"{self.class_name} got argument '{key}' twice (positionally and by name).")
-            allowed = named | (BASE_LAYER_KWARGS if var_kwargs else set())
+            allowed = named | (BASE_LAYER_KWARGS | _inherited_arguments(self.cls) if var_kwargs else set())
             if key not in allowed:
                 raise self.where.child(key).error(
                     f"{self.class_name} has no argument '{key}'.{registry.did_you_mean(key, allowed)} "
