@@ -24,7 +24,15 @@ ARGUMENTS = {
     "activation": "tanh", "stddev": 0.1, "height": 4, "width": 4, "factor": 0.2, "height_factor": 0.2,
     "width_factor": 0.2, "n": 2, "target_shape": [-1], "scale": 0.5, "axes": 1, "equation": "ab,bc->ac",
     "output_shape": 3, "input_dim": 10, "output_dim": 3, "num_heads": 2, "key_dim": 2, "num_bins": 4,
-    "max_number": 2, "head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1,
+    "max_number": 2, "head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1, "dims": [1],
+}
+# Optional arguments some classes need to work on small inputs, by class name.
+OPTIONS = {
+    "GroupNormalization": {"groups": 1}, "CategoryEncoding": {"num_tokens": 4},
+    "Discretization": {"bin_boundaries": [0.25, 0.5, 0.75]},
+    "RandomPosterization": {"factor": 4},
+    "MelSpectrogram": {"fft_length": 16, "sequence_length": 16, "sequence_stride": 4, "num_mel_bins": 4},
+    "STFTSpectrogram": {"frame_length": 8, "frame_step": 4, "fft_length": 8},
 }
 # Nested layer entries for wrappers, by class name then argument name.
 NESTED = {
@@ -32,13 +40,15 @@ NESTED = {
     "TimeDistributed": {"layer": {"Dense": 2}},
     "RNN": {"cell": {"GRUCell": 3}},
     "StackedRNNCells": {"cells": [{"LSTMCell": 3}, {"SimpleRNNCell": 2}]},
-    "Pipeline": {"layers": [{"Rescaling": 0.5}, {"Normalization": {"mean": 0.5, "variance": 2.0}}]},
+    "Pipeline": {"layers": [{"Rescaling": 0.5}, {"RandomFlip": "horizontal"}]},
     "SpectralNormalization": {"layer": {"Dense": 2}},
 }
 # Input shapes tried in turn (without batch dimension) until the layer accepts one.
 INPUT_SHAPES = {
     "1D": [(6, 4)], "2D": [(8, 8, 3)], "3D": [(4, 4, 4, 2)],
     "default": [(6,), (5, 4), (8, 8, 3), (4, 4, 4, 2)],
+    "ConvLSTM1D": [(3, 6, 4)], "ConvLSTM2D": [(3, 6, 6, 2)], "ConvLSTM3D": [(2, 4, 4, 4, 2)],
+    "MelSpectrogram": [(64,)], "STFTSpectrogram": [(16, 1)], "Pipeline": [(8, 8, 3)],
 }
 # Mixed precision cases: (file stem, spec).
 MIXED = [
@@ -63,6 +73,8 @@ def public_layer_classes():
 
 
 def _family(name, cls):
+    if name in INPUT_SHAPES:
+        return name
     if "image_preprocessing" in cls.__module__:
         return "2D"
     for suffix in ("1D", "2D", "3D"):
@@ -74,7 +86,7 @@ def _family(name, cls):
 def layer_entry(name, cls):
     """The spec entry of one layer class with simple arguments."""
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    kwargs = dict(NESTED.get(name, {}))
+    kwargs = {**NESTED.get(name, {}), **OPTIONS.get(name, {})}
     for p in params:
         if p.name not in kwargs and p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
             if p.name in ARGUMENTS:

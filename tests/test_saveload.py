@@ -100,7 +100,7 @@ def test_a_wrapper_argument_takes_a_layer_entry_not_a_block():
     with pytest.raises(SpecError, match=r"\[0\]\.TimeDistributed\.layer: TimeDistributed argument 'layer' "
                                         r"takes a layer entry such as \{LSTM: 8\}.*not a 'residual' block"):
         deepkit.from_spec([{"TimeDistributed": {"layer": {"residual": [{"Dense": 2}]}}}], input_shape=(3, 2))
-    with pytest.raises(SpecError, match=r"Bidirectional has no argument 'LSTMM'\. Valid arguments: backward_layer, layer"):
+    with pytest.raises(SpecError, match=r"Bidirectional has no argument 'LSTMM'\. Valid arguments: backward_layer"):
         deepkit.from_spec([{"Bidirectional": {"LSTMM": 4}}], input_shape=(3, 2))
 
 
