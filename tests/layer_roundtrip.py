@@ -72,6 +72,19 @@ def public_layer_classes():
     return found
 
 
+def sample(classes):
+    """A cheap cross-section for the default suite: one class per keras.layers source module (the first
+    by name), plus every class whose constructor takes a layer (the wrappers)."""
+    picked, modules = {}, set()
+    for name, cls in classes.items():
+        params = list(inspect.signature(cls.__init__).parameters)
+        family = cls.__module__.rsplit(".", 1)[0]
+        if family not in modules or {"layer", "cell", "cells", "layers"} & set(params):
+            modules.add(family)
+            picked[name] = cls
+    return picked
+
+
 def _family(name, cls):
     if name in INPUT_SHAPES:
         return name
@@ -115,15 +128,15 @@ def _save(model, directory, stem, shape, manifest):
     manifest[stem] = {"policies": _policies(model), "spec": model.to_spec()}
 
 
-def build_all(directory):
-    """Build, save and record every public layer class; return ``(saved, refused)``.
+def build_all(directory, classes=None):
+    """Build, save and record every public layer class (or ``classes``); return ``(saved, refused)``.
 
     Returns:
         ``saved``: a list of class names whose model was saved; ``refused``: ``{name: message}`` for the
         classes deepkit refuses when the model is built (or saved).
     """
     manifest, refused = {}, {}
-    for name, cls in public_layer_classes().items():
+    for name, cls in (classes or public_layer_classes()).items():
         entry = layer_entry(name, cls)
         errors = []
         for shape in INPUT_SHAPES[_family(name, cls)]:
