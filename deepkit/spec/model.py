@@ -20,10 +20,11 @@ from deepkit.backend.saving import safe_mode
 from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, SideOutput, build_sequence
-from deepkit.spec.parse import get_limit, load_document
+from deepkit.spec.parse import get_limit, load_document, parse_document
 from deepkit.summary import check_weights_fit
 
 _FAST_FIT_ARGS = ("augment", "fast")
+LOAD_HINT = "import deepkit before keras.saving.load_model: this file holds a deepkit.Model"
 
 
 class SpecModelMixin:
@@ -31,6 +32,11 @@ class SpecModelMixin:
 
     ``to_spec()``, a ``summary()`` with multiply-adds, data checks in ``fit``/``evaluate`` and the
     fast fit path. Put it before the Keras class: ``class M(SpecModelMixin, keras.Model)``.
+
+    A saved ``.keras`` file holds the spec (with its dtype policy) and the weights. Load it with
+    ``keras.saving.load_model`` after ``import deepkit``: Keras imports saved classes by itself only from
+    the keras, keras_hub, keras_cv and keras_nlp packages, so without the import it fails with
+    ``Could not locate class 'Model'`` (its message quotes this file's ``requires: import deepkit ...``).
 
     Example:
         >>> import deepkit
@@ -66,11 +72,39 @@ class SpecModelMixin:
         return format_spec(data, format)
 
     def get_config(self):
+        """The model's config: its spec (plain data), or Keras' functional config when it has none.
+
+        The config's first entry, ``"requires"``, shows in Keras' error when a file is loaded without
+        ``import deepkit`` (Keras imports classes only from the keras, keras_hub, keras_cv and keras_nlp
+        packages; any other saved class must have been registered, i.e. its module imported).
+
+        Returns:
+            A dict ``{"requires", "name", "trainable", "spec"}``, or Keras' functional config.
+
+        Raises:
+            SpecError: the spec holds an object that loading would refuse (e.g. an unregistered custom
+                function): refused now, rather than saved and then unloadable.
+
+        Example:
+            >>> import deepkit
+            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).get_config()["spec"]
+            {'input_shape': [3], 'layers': [{'Dense': 2}]}
+        """
         if self._spec_document is not None:
             try:
-                return {"name": self.name, "trainable": self.trainable, "spec": self.to_spec()}
+                spec = self.to_spec()
             except SpecError:
-                pass  # e.g. an unregistered custom layer: fall back to Keras' functional config
+                spec = None  # e.g. an unregistered custom layer: fall back to Keras' functional config
+            if spec is not None:
+                try:
+                    parse_document(spec)  # what loading reads back: refuse now what it would refuse then
+                    _check_python_layers(self._spec_document.nodes)
+                except SpecError as exc:
+                    raise SpecError(
+                        f"model '{self.name}' cannot be saved: loading its spec would fail with: {exc.message} "
+                        "Register custom objects with @keras.saving.register_keras_serializable(), or use "
+                        "objects from keras.", path=exc.path, line=exc.line, column=exc.column) from exc
+                return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": spec}
         return super().get_config()
 
     @classmethod
@@ -80,10 +114,35 @@ class SpecModelMixin:
                 # A saved model carries its spec as data; a string would be read as a file path.
                 raise SpecError("a saved deepkit.Model must carry its spec as a mapping. Received: "
                                 f"{type(config['spec']).__name__}")
-            model = from_spec(config["spec"], name=config.get("name"))
+            name = config.get("name")
+            if name == (config["spec"].get("name") or "model"):
+                name = None  # the spec's own (or default) name: keep the spec as it was written
+            model = from_spec(config["spec"], name=name)
             model.trainable = config.get("trainable", True)
             return model
         return super().from_config(config, custom_objects=custom_objects)
+
+    def save(self, filepath, *args, **kwargs):
+        """Keras' ``save``, after checking that the model's spec will load back (nothing is written if not).
+
+        Args:
+            filepath, *args, **kwargs: as in ``keras.Model.save``.
+
+        Returns:
+            None.
+
+        Raises:
+            SpecError: loading the spec would fail (see ``get_config``).
+
+        Example:
+            >>> import deepkit, tempfile, os
+            >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).save(path)
+            >>> os.path.exists(path)
+            True
+        """
+        self.get_config()
+        return super().save(filepath, *args, **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, macs=True):
@@ -183,6 +242,29 @@ class Model(SpecModelMixin, keras.Model):
     """
 
 
+def _check_python_layers(nodes):
+    """Re-create each layer given as a Python instance from its spec entry, as loading will do.
+
+    Layers built from spec entries were made from that very data; an instance's config may hold
+    something a spec cannot carry (a Python lambda, an unregistered function), found here at save time.
+    """
+    from deepkit.spec.nodes import LayerNode, Where
+    from deepkit.spec.parse import parse_entry
+
+    for node in nodes:
+        if isinstance(node, LayerNode):
+            if node.instance is not None:
+                with safe_mode():
+                    parse_entry(node.to_data(), node.where or Where()).make_layer()
+        elif isinstance(node, Residual):
+            _check_python_layers(node.layers + (node.shortcut or []))
+        elif isinstance(node, Parallel):
+            for branch in node.branches:
+                _check_python_layers(branch)
+        elif isinstance(node, Group):
+            _check_python_layers(node.layers)
+
+
 def format_spec(data, format=None):
     """Write spec data as a dict (``None``), ``"yaml"`` or ``"json"`` text.
 
@@ -268,6 +350,26 @@ def _ensure_recursion_limit(document):
         sys.setrecursionlimit(needed)
 
 
+def _dtype_policy(document):
+    """The dtype policy name a document builds with: its own, else Keras' global policy (then recorded).
+
+    A model built under ``keras.config.set_dtype_policy("mixed_bfloat16")`` writes ``dtype_policy:
+    mixed_bfloat16`` in its spec, so that saving, loading and ``to_spec`` keep it, as Keras keeps the
+    policy in each layer's config.
+    """
+    name = document.dtype_policy
+    if name is None:
+        name = keras.config.dtype_policy().name
+        if name != "float32":
+            document.dtype_policy = name
+        return name
+    try:
+        return keras.dtype_policies.get(name).name
+    except Exception as exc:
+        raise SpecError(f"unknown Keras dtype policy {name!r}; expected e.g. 'float32', "
+                        f"'mixed_float16' or 'mixed_bfloat16' ({exc}).", path="dtype_policy") from exc
+
+
 def _build(document, input_shape=None, name=None, allocate=True):
     shape = input_shape if input_shape is not None else document.input_shape
     if shape is None:
@@ -283,19 +385,26 @@ def _build(document, input_shape=None, name=None, allocate=True):
     if name is not None:
         document.name = name
     _ensure_recursion_limit(document)
-    ctx = BuildContext()
+    policy = _dtype_policy(document)
+    ctx = BuildContext(dtype_policy=policy)
     ctx.claim("input", None)
-    inputs = keras.Input(shape=shape, name="input")
-    # Weights are sized from their shapes first and allocated only once they fit in memory.
-    with deferred_weights() as scope:
-        outputs = build_sequence(document.nodes, inputs, ctx)
-        side = getattr(ctx, "side_outputs", None)
-        if side:  # extra named outputs: a dict keyed by the main output's layer name and the side outputs' names
-            main = outputs._keras_history[0].name
-            if main in side:
-                raise SpecError(f"a side_output is named '{main}' like the layer of the main output; rename one.")
-            outputs = {main: outputs, **side}
-        model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)  # layers made from spec entries take the document's policy
+    try:
+        inputs = keras.Input(shape=shape, name="input")
+        # Weights are sized from their shapes first and allocated only once they fit in memory.
+        with deferred_weights() as scope:
+            outputs = build_sequence(document.nodes, inputs, ctx)
+            side = getattr(ctx, "side_outputs", None)
+            if side:  # extra named outputs: a dict keyed by the main output's layer name and the side outputs'
+                main = outputs._keras_history[0].name
+                if main in side:
+                    raise SpecError(f"a side_output is named '{main}' like the layer of the main output; "
+                                    "rename one.")
+                outputs = {main: outputs, **side}
+            model = Model(inputs=inputs, outputs=outputs, name=document.name or "model")
+    finally:
+        keras.config.set_dtype_policy(previous)
     model._spec_document = document
     if scope is None:  # built inside the caller's own stateless scope: Keras' rules apply
         return model
@@ -318,7 +427,10 @@ def from_spec(spec, input_shape=None, name=None):
         spec: ``{"name": ..., "input_shape": [...], "layers": [...]}``, a list of layer entries, a path to
             a ``.yaml``/``.yml``/``.json`` file, or YAML/JSON text. Layer entries are ``"Flatten"``,
             ``{"Dense": 10}``, ``{"Conv2D": [32, 3]}``, ``{"Conv2D": {"filters": 32, "kernel_size": 3}}``,
-            and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``.
+            and the combinators ``residual``, ``parallel``, ``repeat`` and ``sequential``. Wrapper layers
+            take a nested entry: ``{"Bidirectional": {"LSTM": 8}}``, ``{"TimeDistributed": {"layer":
+            {"Dense": 3}}}``. A top-level ``dtype_policy`` (``"mixed_bfloat16"``...) is the layers' dtype
+            policy; without it, Keras' global policy at build time (recorded in the spec when not float32).
         input_shape: the input shape without batch dimension, for a spec without its own; one that
             differs from the spec's ``input_shape`` (or leading ``Input``) is refused with a SpecError.
         name: the model name; overrides the spec's.

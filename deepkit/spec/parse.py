@@ -25,7 +25,7 @@ from deepkit.errors import SpecError
 from deepkit.spec import nodes as N
 from deepkit.spec import registry
 
-TOP_LEVEL_KEYS = ("name", "input_shape", "layers", "description")
+TOP_LEVEL_KEYS = ("name", "input_shape", "dtype_policy", "layers", "description")
 COMBINATORS = {
     "residual": ("layers", "shortcut", "merge", "activation", "name"),
     "parallel": ("branches", "merge", "axis", "name"),
@@ -279,17 +279,20 @@ class Document:
         input_shape: the input shape without batch dimension, or None.
         name: the model name, or None.
         description: free text kept with the spec, or None.
+        dtype_policy: the Keras dtype policy name the layers are built with (``"mixed_bfloat16"``...),
+            or None for the global policy at build time.
 
     Example:
         >>> Document([parse_entry("Flatten", N.Where())], input_shape=[2, 2], name="f").to_data()
         {'name': 'f', 'input_shape': [2, 2], 'layers': ['Flatten']}
     """
 
-    def __init__(self, nodes, input_shape=None, name=None, description=None):
+    def __init__(self, nodes, input_shape=None, name=None, description=None, dtype_policy=None):
         self.nodes, self.input_shape, self.name, self.description = nodes, input_shape, name, description
+        self.dtype_policy = dtype_policy
 
     def to_data(self):
-        """The document as plain data: ``{name, description, input_shape, layers}``."""
+        """The document as plain data: ``{name, description, input_shape, dtype_policy, layers}``."""
         data = {}
         if self.name:
             data["name"] = self.name
@@ -297,6 +300,8 @@ class Document:
             data["description"] = self.description
         if self.input_shape is not None:
             data["input_shape"] = list(self.input_shape)
+        if self.dtype_policy is not None:
+            data["dtype_policy"] = self.dtype_policy
         data["layers"] = [node.to_data() for node in self.nodes]
         return data
 
@@ -430,8 +435,10 @@ def _check_plain(value, where):
         if value.get("class_name") == "__lambda__" or "__lambda__" in value:
             raise where.error("serialized Python lambdas are refused: a spec is data and may not carry code.")
         module = value.get("module")
-        if isinstance(module, str) and not module.split(".")[0] in ("keras", "deepkit"):
-            raise where.error(f"a spec may only refer to keras or deepkit objects. Received: module={module!r}")
+        if (isinstance(module, str) and module.split(".")[0] not in ("keras", "deepkit")
+                and not registry.is_registered_object(value)):
+            raise where.error(f"a spec may only refer to keras or deepkit objects, or objects registered with "
+                              f"@keras.saving.register_keras_serializable(). Received: module={module!r}")
         for key, item in value.items():
             if not isinstance(key, str):
                 raise where.error(f"mapping keys must be strings. Received: {key!r}")
@@ -577,7 +584,7 @@ def parse_document(data, *, marks=None, source=None):
     """
     check_data_limits(data, source)
     root = N.Where((), marks, source)
-    name = description = input_shape = None
+    name = description = input_shape = dtype_policy = None
     if isinstance(data, dict):
         for key in data:
             if key not in TOP_LEVEL_KEYS:
@@ -589,6 +596,10 @@ def parse_document(data, *, marks=None, source=None):
         name, description = data.get("name"), data.get("description")
         if name is not None and not isinstance(name, str):
             raise root.child("name").error(f"name must be a string. Received: {name!r}")
+        dtype_policy = data.get("dtype_policy")
+        if dtype_policy is not None and not isinstance(dtype_policy, str):
+            raise root.child("dtype_policy").error(
+                f"dtype_policy must be a Keras dtype policy name such as 'mixed_bfloat16'. Received: {dtype_policy!r}")
         if data.get("input_shape") is not None:
             input_shape = _input_shape(data["input_shape"], root.child("input_shape"))
         items = data["layers"]
@@ -607,7 +618,8 @@ def parse_document(data, *, marks=None, source=None):
         raise limit_error("the spec is nested too deeply for Python's recursion limit "
                           f"({sys.getrecursionlimit():,} frames)", "max_depth", get_limit("max_depth") or 0,
                           source=source) from None
-    return Document(nodes, input_shape=input_shape or leading, name=name, description=description)
+    return Document(nodes, input_shape=input_shape or leading, name=name, description=description,
+                    dtype_policy=dtype_policy)
 
 
 def load_document(spec):

@@ -189,3 +189,59 @@ def spec_name_of(layer):
             if value is cls:
                 return key
     return None
+
+
+def is_layer_name(name):
+    """True when ``name`` names a layer a spec may use (exactly or, when unique, case-insensitively).
+
+    Args:
+        name: any value.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> is_layer_name("LSTM"), is_layer_name("units"), is_layer_name("Lambda")
+        (True, False, False)
+    """
+    if not isinstance(name, str):
+        return False
+    try:
+        get_layer_class(name)
+    except SpecError:
+        return False
+    return True
+
+
+def is_registered_object(config):
+    """True when a serialized Keras object names a class or function registered with Keras.
+
+    Keras trusts objects registered with ``@keras.saving.register_keras_serializable()`` (they are
+    looked up by their registered name, never imported from the module the file names); specs follow
+    the same rule. Objects registered through ``custom_objects=`` of ``keras.saving.load_model`` count
+    too while that call runs.
+
+    Args:
+        config: a mapping such as ``{"module": "builtins", "class_name": "function",
+            "config": "Custom>double", ...}``.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import keras
+        >>> @keras.saving.register_keras_serializable(package="demo")
+        ... def double(x):
+        ...     return 2 * x
+        >>> is_registered_object(keras.saving.serialize_keras_object(double))
+        True
+        >>> is_registered_object({"module": "os", "class_name": "system", "registered_name": "system"})
+        False
+    """
+    if not isinstance(config, dict):
+        return False
+    if config.get("class_name") == "function":
+        name = config.get("config")  # Keras looks a function up by this name (its registered name)
+    else:
+        name = config.get("registered_name")
+    return isinstance(name, str) and keras.saving.get_registered_object(name) is not None
