@@ -53,8 +53,8 @@ def test_bidirectional_model_from_the_issue_saves_loads_and_rebuilds(tmp_path):
     model.save(tmp_path / "bi.keras")
     loaded = keras.saving.load_model(tmp_path / "bi.keras")
     np.testing.assert_allclose(outputs(loaded, x), outputs(model, x), rtol=1e-5, atol=1e-6)
-    assert isinstance(loaded.layers[1], keras.layers.Bidirectional)
-    assert loaded.layers[1].forward_layer.units == 4 and loaded.layers[1].backward_layer.go_backwards
+    assert isinstance(loaded.layers[0], keras.layers.Bidirectional)  # a Sequential lists no InputLayer
+    assert loaded.layers[0].forward_layer.units == 4 and loaded.layers[0].backward_layer.go_backwards
 
 
 def test_wrapper_entries_in_yaml_build_the_keras_layers():
@@ -128,7 +128,7 @@ def test_registered_activation_and_initializer_save_and_load(tmp_path):
     x = np.random.default_rng(1).normal(size=(4, 3)).astype("float32")
     model.save(tmp_path / "custom.keras")
     loaded = keras.saving.load_model(tmp_path / "custom.keras")
-    assert loaded.layers[1].activation is triple
+    assert loaded.layers[0].activation is triple
     np.testing.assert_allclose(outputs(loaded, x), outputs(model, x), rtol=1e-6)
     np.testing.assert_allclose(outputs(deepkit.from_spec(model.to_spec()), np.zeros((1, 3), "float32")),
                                [[0.75, 0.75]])
@@ -163,15 +163,16 @@ def test_registered_name_does_not_open_other_modules():
 def test_global_mixed_policy_survives_to_spec_and_save(tmp_path, global_policy):
     keras.config.set_dtype_policy("mixed_bfloat16")
     model = deepkit.Sequential([keras.Input((6,)), {"Dense": 4}, keras.layers.Dense(2, dtype="float32")])
-    assert [layer.dtype_policy.name for layer in model.layers[1:]] == ["mixed_bfloat16", "float32"]
+    assert [layer.dtype_policy.name for layer in model.layers] == ["mixed_bfloat16", "float32"]
     spec = model.to_spec()
     assert spec["dtype_policy"] == "mixed_bfloat16"
     assert spec["layers"] == [{"Dense": 4}, {"Dense": {"units": 2, "dtype": "float32"}}]
     model.save(tmp_path / "mixed.keras")
     keras.config.set_dtype_policy("float32")
     for again in (keras.saving.load_model(tmp_path / "mixed.keras"), deepkit.from_spec(spec)):
-        assert [layer.dtype_policy.name for layer in again.layers[1:]] == ["mixed_bfloat16", "float32"]
-        assert again.layers[1].compute_dtype == "bfloat16" and again.layers[1].variable_dtype == "float32"
+        layers = [layer for layer in again.layers if not isinstance(layer, keras.layers.InputLayer)]
+        assert [layer.dtype_policy.name for layer in layers] == ["mixed_bfloat16", "float32"]
+        assert layers[0].compute_dtype == "bfloat16" and layers[0].variable_dtype == "float32"
     assert keras.config.dtype_policy().name == "float32"  # building from a spec leaves the global policy alone
 
 

@@ -90,22 +90,28 @@ class SpecModelMixin:
             >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).get_config()["spec"]
             {'input_shape': [3], 'layers': [{'Dense': 2}]}
         """
-        if self._spec_document is not None:
-            try:
-                spec = self.to_spec()
-            except SpecError:
-                spec = None  # e.g. an unregistered custom layer: fall back to Keras' functional config
-            if spec is not None:
-                try:
-                    parse_document(spec)  # what loading reads back: refuse now what it would refuse then
-                    _check_python_layers(self._spec_document.nodes)
-                except SpecError as exc:
-                    raise SpecError(
-                        f"model '{self.name}' cannot be saved: loading its spec would fail with: {exc.message} "
-                        "Register custom objects with @keras.saving.register_keras_serializable(), or use "
-                        "objects from keras.", path=exc.path, line=exc.line, column=exc.column) from exc
-                return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": spec}
+        spec = self._saveable_spec()
+        if spec is not None:
+            return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": spec}
         return super().get_config()
+
+    def _saveable_spec(self):
+        """The model's spec, checked to load back; None when it has none (Keras' own config applies)."""
+        if self._spec_document is None:
+            return None
+        try:
+            spec = self.to_spec()
+        except SpecError:
+            return None  # e.g. an unregistered custom layer: Keras' own config is saved instead
+        try:
+            parse_document(spec)  # what loading reads back: refuse now what it would refuse then
+            _check_python_layers(self._spec_document.nodes)
+        except SpecError as exc:
+            raise SpecError(
+                f"model '{self.name}' cannot be saved: loading its spec would fail with: {exc.message} "
+                "Register custom objects with @keras.saving.register_keras_serializable(), or use "
+                "objects from keras.", path=exc.path, line=exc.line, column=exc.column) from exc
+        return spec
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -141,7 +147,7 @@ class SpecModelMixin:
             >>> os.path.exists(path)
             True
         """
-        self.get_config()
+        self._saveable_spec()
         return super().save(filepath, *args, **kwargs)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,

@@ -891,14 +891,14 @@ class SideOutput(_Block):
         name: the output's name (required); it also prefixes the auto-names of the head's layers.
 
     Returns:
-        A node for ``deepkit.Sequential`` or a spec.
+        A node for ``deepkit.from_spec`` (a ``deepkit.Sequential`` has one output).
 
     Example:
         >>> import deepkit
         >>> from deepkit.spec import SideOutput
-        >>> m = deepkit.Sequential([{"Dense": {"units": 4, "name": "hidden"}},
-        ...                         SideOutput([{"Dense": {"units": 2, "name": "aux_fc"}}], name="aux"),
-        ...                         {"Dense": {"units": 3, "name": "fc"}}], input_shape=(5,))
+        >>> m = deepkit.from_spec([{"Dense": {"units": 4, "name": "hidden"}},
+        ...                        SideOutput([{"Dense": {"units": 2, "name": "aux_fc"}}], name="aux"),
+        ...                        {"Dense": {"units": 3, "name": "fc"}}], input_shape=(5,))
         >>> import numpy as np
         >>> out = m(np.zeros((1, 5), "float32"))
         >>> {k: tuple(v.shape) for k, v in out.items()}, tuple(m.get_layer("fc").input.shape)

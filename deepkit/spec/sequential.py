@@ -202,8 +202,11 @@ class Sequential(SpecModelMixin, keras.Sequential):
                     first = first._keras_history[0]
                 if isinstance(first, keras.layers.InputLayer) and tuple(first.batch_shape[1:]) == shape:
                     items = items[1:]  # the same input given twice: keep one
+        # Names of the instances still to come, so spec entries added before them never take those names.
+        self._reserved_names = {item.name for item in items if isinstance(item, keras.layers.Layer)}
         for i, item in enumerate(items):
             self.add(item, rebuild=False, _index=i)
+        self._reserved_names = set()
         if self._layers:
             self._maybe_rebuild()
 
@@ -228,7 +231,7 @@ class Sequential(SpecModelMixin, keras.Sequential):
                 "entries such as {'Dense': 10} and deepkit.Residual/Parallel/Repeat). "
                 f"Received: {item!r} (of type {type(item)})")
         node = parse_entry(item, where)
-        used = {layer.name for layer in self._layers}
+        used = {layer.name for layer in self._layers} | getattr(self, "_reserved_names", set())
         if isinstance(node, N.LayerNode):
             ctx = N.BuildContext()
             ctx.used = used
@@ -324,6 +327,9 @@ class Sequential(SpecModelMixin, keras.Sequential):
 
     @property
     def _spec_document(self):
+        # The model's own dtype policy (the global one when it was made) is the spec's; layers that differ
+        # from it carry their own ``dtype``.
+        policy = self.dtype_policy.name
         nodes = []
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Block):
@@ -334,12 +340,14 @@ class Sequential(SpecModelMixin, keras.Sequential):
             else:
                 node = N.LayerNode(instance=layer, where=N.Where(("layers", i)))
                 node.explicit_name = None if _is_auto_layer_name(layer) else layer.name
+                node.base_dtype = policy
                 nodes.append(node)
         input_shape = None
         if self._layers and isinstance(self._layers[0], keras.layers.InputLayer):
             input_shape = list(self._layers[0].batch_shape[1:])
         name = None if re.fullmatch(r"sequential(_\d+)?", self.name) else self.name
-        return Document(nodes, input_shape=input_shape, name=name)
+        return Document(nodes, input_shape=input_shape, name=name,
+                        dtype_policy=None if policy == "float32" else policy)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, macs=True):
