@@ -91,18 +91,19 @@ def describe(name):
 arc = ["lenet5", "alexnet_paper", "vgg16", "googlenet_paper", "resnet50"] + ([] if FAST else ["resnet152"])
 arc_rows = [describe(name) for name in arc]
 print(f"{'model':16s} {'input':>10s} {'depth':>5s} {'parameters':>12s} {'multiply-adds':>14s} "
-      f"{'receptive field':>16s} {'top-5 error':>12s}")
+      f"{'top-5 error':>12s}  receptive field")
 for r in arc_rows:
-    print(f"{r['name']:16s} {r['input']:>10s} {r['depth']:5d} {r['params']:12,d} {r['macs'] / 1e9:12.2f} G "
-          f"{r['rf']:10d} px ({r['last']}) {TOP5[r['name']]:>8s}")
+    print(f"{r['name']:16s} {r['input']:>10s} {r['depth']:5d} {r['params']:12,d} {r['macs'] / 1e6:12,.1f} M "
+          f"{TOP5[r['name']]:>12s}  {r['rf']} px ({r['last']})")
 
 # %%
 # Read it down the columns. VGG-16 has more parameters than anything after it (123 M of its 138 M in
 # the three dense layers) and twenty times AlexNet's computation; GoogLeNet is deeper still (22) with
 # twenty times fewer parameters (7.0 M) and a tenth of VGG's multiply-adds, by reducing channels
 # with 1x1 convolutions before every 3x3 and 5x5; ResNet-50 goes to 50 layers at a quarter of VGG's
-# cost. The receptive fields grow past the 224-pixel image: a unit of the last map can, in principle,
-# see the whole picture (its *effective* field is much smaller, see chapter 5).
+# cost. The receptive fields grow with depth: 195 and 212 pixels for AlexNet and VGG-16, more than the
+# 224-pixel image for GoogLeNet and ResNet-50, whose last units can, in principle, see the whole picture
+# (their *effective* field is much smaller, see chapter 5).
 #
 # The rest of the zoo, for the plots below (the CIFAR-size networks, the other depths):
 
