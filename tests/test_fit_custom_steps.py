@@ -224,8 +224,10 @@ elif BACKEND == "jax":
     class GuideModel(keras.Model):
         """The jax guide's first example: stateless_call, value_and_grad, stateless_apply."""
 
-        def compute_loss_and_updates(self, trainable_variables, non_trainable_variables, x, y,
-                                     sample_weight=None, training=False):
+        # the guide calls it compute_loss_and_updates, which Keras' own jax test_step also
+        # calls (with other arguments): renamed so that the default test_step keeps working
+        def loss_and_updates(self, trainable_variables, non_trainable_variables, x, y,
+                             sample_weight=None, training=False):
             y_pred, non_trainable_variables = self.stateless_call(
                 trainable_variables, non_trainable_variables, x, training=training)
             loss = self.compute_loss(x, y, y_pred, sample_weight=sample_weight)
@@ -239,7 +241,7 @@ elif BACKEND == "jax":
         def train_step(self, state, data):
             trainable, non_trainable, optimizer_variables, metrics_variables = state
             x, y, sw = self._unpack(data)
-            grad_fn = jax.value_and_grad(self.compute_loss_and_updates, has_aux=True)
+            grad_fn = jax.value_and_grad(self.loss_and_updates, has_aux=True)
             (loss, (y_pred, non_trainable)), grads = grad_fn(
                 trainable, non_trainable, x, y, sample_weight=sw, training=True)
             trainable, optimizer_variables = self.optimizer.stateless_apply(
@@ -321,8 +323,25 @@ elif BACKEND == "jax":
             return {"loss": loss}, (trainable, non_trainable, optimizer_variables,
                                     metrics_variables)
 
-    class DictModel(GuideModel):
-        pass
+    class DictModel(keras.Model):
+        """Dict inputs and outputs, a loss computed in the step."""
+
+        def loss_and_updates(self, trainable, non_trainable, x, y):
+            y_pred, non_trainable = self.stateless_call(trainable, non_trainable, x,
+                                                        training=True)
+            loss = sum(keras.ops.mean((y_pred[k] - y[k]) ** 2) for k in sorted(y))
+            return loss, non_trainable
+
+        def train_step(self, state, data):
+            SEEN.append(_structure(data))
+            trainable, non_trainable, optimizer_variables, metrics_variables = state
+            x, y = data
+            (loss, non_trainable), grads = jax.value_and_grad(
+                self.loss_and_updates, has_aux=True)(trainable, non_trainable, x, y)
+            trainable, optimizer_variables = self.optimizer.stateless_apply(
+                optimizer_variables, grads, trainable)
+            return {"loss": loss}, (trainable, non_trainable, optimizer_variables,
+                                    metrics_variables)
 
     class UncarriableLogModel(GuideModel):
         """Returns the batch's predictions: a log whose shape depends on the batch."""

@@ -81,7 +81,7 @@ class TensorFlowLoops:
         self.device = _device_name()
         self._train_fns = {}
         self._test_fns = {}
-        self._logs_spec = {}  # "train"/"test" -> structure of TensorSpec of the step's logs
+        self._logs_spec = {}  # ("train"/"test", batch or None) -> TensorSpecs of the step's logs
 
     def put(self, data):
         """Copy a nested structure of arrays to the default device (``None`` leaves kept)."""
@@ -150,12 +150,12 @@ class TensorFlowLoops:
         if train:
 
             def run(data, perm, offset, start, stop, batch_t):
-                return self._loop("train", model.train_step, data, perm, offset, start, stop,
+                return self._loop(("train", batch), model.train_step, data, perm, offset, start, stop,
                                   batch if batch is not None else batch_t, self.augment)
         else:
 
             def run(data, offset, start, stop, batch_t):
-                return self._loop("test", model.test_step, data, None, offset, start, stop,
+                return self._loop(("test", batch), model.test_step, data, None, offset, start, stop,
                                   batch if batch is not None else batch_t, None)
 
         return tf.function(run, jit_compile=self.jit_compile, autograph=False,
@@ -170,15 +170,15 @@ class TensorFlowLoops:
         if key not in fns:
             fns[key] = self._make(train, key[0] if train else key)
         kind = "train" if train else "test"
+        batch = key[0] if train else key
         for _ in range(2):
             try:
                 with tf.device(self.device):
                     fns[key].get_concrete_function(*args)
                 return fns[key]
             except _LogsChanged as e:
-                self._logs_spec[kind] = e.spec
-                fns.clear()  # programs traced with the old structure
-                fns[key] = self._make(train, key[0] if train else key)
+                self._logs_spec[(kind, batch)] = e.spec
+                fns[key] = self._make(train, batch)  # traced again with the step's structure
         raise FastPathUnsupported(f"the {kind} step's logs change structure between steps")
 
     @staticmethod

@@ -10,8 +10,16 @@
   plus one call for a last partial batch, so per-step host overhead disappears;
 * mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
 
-When the fast path cannot apply (torch backend, a ``tf.data``/``PyDataset`` input, arguments it
-does not support, ...) it falls back to plain ``keras.Model.fit`` and says why in
+It keeps Keras' semantics (``tests/test_fit_conformance.py`` compares it with ``keras.Model.fit``):
+``initial_epoch`` and the epoch that ``BackupAndRestore`` / :class:`deepkit.train.checkpoint.Checkpoint`
+resume from (``model._initial_epoch``), ``steps_per_epoch``, validation, class and sample weights,
+callbacks; a custom ``train_step``/``test_step`` gets the data structure Keras gives it (``(x, y)``,
+``(x, y, sample_weight)`` or ``x``) and whatever logs it returns reach History and the callbacks.
+The programs are traced before the first callback runs, so a step the compiled loop cannot carry
+falls back to Keras' loop cleanly, with the reason.
+
+When the fast path cannot apply (torch backend, a ``tf.data``/``PyDataset`` input,
+``validation_steps``, a step the compiled loop cannot run, ...) it falls back to plain ``keras.Model.fit`` and says why in
 ``history.fast["reason"]`` (and with a warning when ``fast=True`` was asked for). Array data too
 large for the device streams through :class:`deepkit.train.stream.ArrayStream` (a ``PyDataset``
 with prefetching threads).
@@ -213,8 +221,10 @@ def fit(
             ``lax.scan`` on GPU/TPU, and as one compiled step per call (data still on the device)
             on CPU, where XLA runs convolutions inside loops several times slower
             (jax-ml/jax#12868). ``True``/``False`` force either.
-        **fit_kwargs: other ``keras.Model.fit`` arguments (``steps_per_epoch``,
-            ``validation_steps``); they select plain Keras fit.
+        **fit_kwargs: the other ``keras.Model.fit`` arguments: ``steps_per_epoch`` (Keras'
+            semantics: an epoch is that many steps and the pass over the data continues across
+            epochs; without ``batch_size`` the batch is ``ceil(samples / steps_per_epoch)``) and
+            ``validation_steps`` (selects plain Keras fit).
 
     Returns:
         The ``keras.callbacks.History``; its ``fast`` attribute is a dict saying which path ran
@@ -317,7 +327,7 @@ def fit(
     # -------------------------------------------------------- can the fast path apply?
     reason = _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast)
     plain = dict(
-        batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        batch_size=batch_size if batch_given else None, epochs=epochs, verbose=verbose, callbacks=callbacks,
         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
         class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
         validation_batch_size=validation_batch_size, validation_freq=validation_freq, **fit_kwargs,
@@ -344,7 +354,7 @@ def fit(
         raise ValueError("fit: the training data is empty. Received: 0 samples")
     if steps_per_epoch is not None and not batch_given:  # as Keras' array adapter
         batch_size = max(1, -(-n // steps_per_epoch))
-        plain["batch_size"] = None
+        plain["batch_size"] = batch_size
     val_data = None
     if validation_data is not None:
         vx, vy, vsw = data_adapter_utils.unpack_x_y_sample_weight(tuple(validation_data))
@@ -483,7 +493,7 @@ def _fallback(model, x, y, plain, augment, seed, policy, info, reason, fast):
 def _stream(model, train_data, val_data, plain, augment, seed, info, reason):
     x, y, sw = train_data
     info.update(path="stream", reason=reason, steps_per_call=None)
-    ds = ArrayStream(x, y, sw, batch_size=plain["batch_size"], shuffle=bool(plain["shuffle"]),
+    ds = ArrayStream(x, y, sw, batch_size=plain["batch_size"] or 32, shuffle=bool(plain["shuffle"]),
                      augment=augment, seed=seed)
     kwargs = {k: v for k, v in plain.items()
               if k not in ("batch_size", "shuffle", "sample_weight", "class_weight",
