@@ -366,7 +366,15 @@ def fit(
     with mixed_precision_scope(model, policy):
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
-        model._symbolic_build(data_batch=first)
+        try:
+            model._symbolic_build(data_batch=first)
+        except Exception as e:  # noqa: BLE001 - e.g. a model without call() (the guide's GAN)
+            build_error = f"the model cannot be built on a batch ({type(e).__name__})"
+        else:
+            build_error = ""
+    if build_error:
+        return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, build_error, fast)
+    with mixed_precision_scope(model, policy):
         loops = _cached_loops(model, augment, jit_compile, _check_int("unroll", unroll, 1), policy,
                               in_graph_loop)
         info["jit_compile"] = getattr(loops, "jit_compile", True)
