@@ -17,7 +17,7 @@ from keras import tree
 
 from deepkit.backend.keras_internals import keras_backend, record_jax_state_sharding
 
-from deepkit.backend.loops import host_available_bytes
+from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data
 
 
 def _take(data, idx):
@@ -33,6 +33,11 @@ def _slice(data, start, size):
 
 def _zeros_like_struct(struct):
     return tree.map_structure(lambda s: jnp.zeros(s.shape, s.dtype), struct)
+
+
+def _cast_like(logs, like):
+    """``logs`` with the dtypes of ``like`` (Python floats in custom logs are weakly typed)."""
+    return tree.map_structure(lambda v, s: jnp.asarray(v, s.dtype), logs, like)
 
 
 class JaxLoops:
@@ -158,7 +163,7 @@ class JaxLoops:
         def step(state, seed, data, perm, offset, i):
             x, y, sw = self._batch(data, perm, offset, i, batch)
             x, seed = self._augment(x, seed)
-            logs, state = model.train_step(state, (x, y, sw))
+            logs, state = model.train_step(state, pack_step_data(x, y, sw))
             return logs, state, seed
 
         if length is None:  # one compiled step per call (XLA:CPU; see `in_graph_loop`)
@@ -171,13 +176,13 @@ class JaxLoops:
 
         def run(state, seed, data, perm, offset, start):
             logs0 = self._initial_logs(
-                "train", lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
+                ("train", batch), lambda s, sd, d, p: step(s, sd, d, p, offset, start)[0],
                 state, seed, data, perm)
 
             def body(carry, j):
                 st, sd, _ = carry
                 logs, st, sd = step(st, sd, data, perm, offset, start + j)
-                return (st, sd, logs), None
+                return (st, sd, _cast_like(logs, logs0)), None
 
             # A static trip count (lax.scan) lets XLA see the whole loop; the first step index
             # is a traced value, so one program serves every chunk of this length.
@@ -192,7 +197,7 @@ class JaxLoops:
 
         def step(state, data, offset, i):
             x, y, sw = self._batch(data, None, offset, i, batch)
-            return model.test_step(state, (x, y, sw))
+            return model.test_step(state, pack_step_data(x, y, sw))
 
         if length is None:
 
@@ -204,17 +209,59 @@ class JaxLoops:
 
         def run(state, data, offset, start):
             logs0 = self._initial_logs(
-                "test", lambda s, d: step(s, d, offset, start)[0], state, data)
+                ("test", batch), lambda s, d: step(s, d, offset, start)[0], state, data)
 
             def body(carry, j):
                 st, _ = carry
                 logs, st = step(st, data, offset, start + j)
-                return (st, logs), None
+                return (st, _cast_like(logs, logs0)), None
 
             carry, _ = jax.lax.scan(body, (state, logs0), jnp.arange(length, dtype="int32"))
             return carry
 
         return jax.jit(run, donate_argnums=(0,))
+
+    def _probe_state(self, train):
+        """The model state as the loops take it, without purging the model's variables."""
+        return self.model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                         optimizer_variables=train, metrics_variables=True)
+
+    def prepare(self, data, shuffle, batches, val=None, val_batches=()):
+        """Trace the first programs a fit will run (``jax.eval_shape``, whose trace the later
+        calls reuse) before any callback, so that a step the loop cannot run raises
+        :class:`FastPathUnsupported` while a fallback is still clean."""
+        try:
+            if batches:
+                n = int(tree.flatten(data)[0].shape[0])
+                perm = jnp.arange(n, dtype="int32") if shuffle else None
+                # the one-step program: on CPU the one that runs (its trace is reused), on
+                # GPU/TPU one extra trace (the scan traces the step again)
+                key = (int(batches[0]), None, perm is not None)
+                if key not in self._train_fns:
+                    self._train_fns[key] = self._make_train(key[0], None)
+                seed = None if self.augment is None else self.augment.seed_generator.state.value
+                out = jax.eval_shape(self._train_fns[key], self._probe_state(True), seed, data,
+                                     perm, 0, 0)
+                self._check_logs(out[2], "train")
+            if val_batches:
+                key = (int(val_batches[0]), None)
+                if key not in self._test_fns:
+                    self._test_fns[key] = self._make_test(*key)
+                out = jax.eval_shape(self._test_fns[key], self._probe_state(False), val, 0, 0)
+                self._check_logs(out[1], "test")
+        except FastPathUnsupported:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever tracing the user's step raised
+            raise FastPathUnsupported(
+                f"tracing the step inside the compiled loop failed ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''})"
+            ) from e
+
+    @staticmethod
+    def _check_logs(logs, kind):
+        if not isinstance(logs, dict):
+            raise FastPathUnsupported(
+                f"the {kind} step returns logs of type {type(logs).__name__}, not a dict")
 
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``Loops``); returns the last logs."""

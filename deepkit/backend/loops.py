@@ -29,6 +29,39 @@ class FastPathUnsupported(ValueError):
     """
 
 
+def pack_step_data(x, y=None, sample_weight=None):
+    """The structure Keras hands to ``train_step``/``test_step`` for one batch.
+
+    As ``keras.utils.pack_x_y_sample_weight``: ``(x, y, sample_weight)`` with sample weights,
+    ``(x, y)`` without, ``x`` alone without targets (``(x,)`` when ``x`` is a tuple or list, so
+    that ``keras.utils.unpack_x_y_sample_weight`` gets the inputs back whole). Dicts and lists
+    inside ``x`` and ``y`` are kept as they are.
+
+    Args:
+        x: the inputs of the batch (array or nested structure).
+        y: the targets, or ``None``.
+        sample_weight: the per-sample weights, or ``None``.
+
+    Returns:
+        The packed batch.
+
+    Example:
+        >>> pack_step_data("x", "y")
+        ('x', 'y')
+        >>> pack_step_data("x")
+        'x'
+        >>> pack_step_data(["a", "b"])
+        (['a', 'b'],)
+        >>> pack_step_data("x", "y", "w")
+        ('x', 'y', 'w')
+    """
+    if y is None:  # as Keras: sample weights without targets are dropped
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
 class Loops:
     """Interface of a backend's compiled loops (documentation only; see the implementations).
 

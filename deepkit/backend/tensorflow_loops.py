@@ -10,7 +10,37 @@ bounds are tensors, so one traced program serves every chunk of steps of every e
 import tensorflow as tf
 from keras import tree
 
-from deepkit.backend.loops import FastPathUnsupported, host_available_bytes
+from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data
+
+
+class _LogsChanged(Exception):
+    """Internal: a step's logs have another structure than the loop carried; retrace."""
+
+    def __init__(self, spec):
+        super().__init__("logs structure changed")
+        self.spec = spec
+
+
+def _as_tensor(value):
+    try:
+        return tf.convert_to_tensor(value)
+    except (TypeError, ValueError) as e:
+        raise FastPathUnsupported(
+            "the train/test step returns a log value that is not a tensor or number "
+            f"(Received: {value!r}); the compiled loop can only carry tensors"
+        ) from e
+
+
+def _spec_of(logs):
+    def one(t):
+        if not t.shape.is_fully_defined():
+            raise FastPathUnsupported(
+                "the train/test step returns a log whose shape depends on the batch "
+                f"(Received: shape {t.shape}); the compiled loop carries fixed shapes only"
+            )
+        return tf.TensorSpec(t.shape, t.dtype)
+
+    return tree.map_structure(one, logs)
 
 
 def _device_name():
@@ -51,6 +81,7 @@ class TensorFlowLoops:
         self.device = _device_name()
         self._train_fns = {}
         self._test_fns = {}
+        self._logs_spec = {}  # ("train"/"test", batch or None) -> TensorSpecs of the step's logs
 
     def put(self, data):
         """Copy a nested structure of arrays to the default device (``None`` leaves kept)."""
@@ -80,9 +111,12 @@ class TensorFlowLoops:
             idx = tf.gather(perm, idx)
         return tree.map_structure(lambda a: None if a is None else tf.gather(a, idx), data)
 
-    def _loop(self, step, data, perm, offset, start, stop, batch, augment):
+    def _loop(self, kind, step, data, perm, offset, start, stop, batch, augment):
         model = self.model
-        logs0 = tree.map_structure(tf.zeros_like, model.get_metrics_result())
+        spec = self._logs_spec.get(kind)
+        if spec is None:  # Keras' own steps return model.metrics' results; a custom one may not
+            spec = _spec_of(tree.map_structure(_as_tensor, model.get_metrics_result()))
+        logs0 = tree.map_structure(lambda s: tf.zeros(s.shape, s.dtype), spec)
 
         def cond(i, logs):
             return i < stop
@@ -91,14 +125,16 @@ class TensorFlowLoops:
             x, y, sw = self._batch(data, perm, offset, i, batch)
             if augment is not None:
                 x = augment(x)
-            new = step((x, y, sw))
+            new = tree.map_structure(_as_tensor, step(pack_step_data(x, y, sw)))
+            new_spec = _spec_of(new)
             try:
-                tree.assert_same_structure(new, logs0)
-            except (ValueError, TypeError) as e:
-                raise FastPathUnsupported(
-                    "the model's train/test step returns logs that differ from "
-                    f"model.metrics ({sorted(logs0)}); Received: {new!r}"
-                ) from e
+                tree.assert_same_structure(new_spec, spec)
+                same = all(a.shape == b.shape for a, b in
+                           zip(tree.flatten(new_spec), tree.flatten(spec)))
+            except (ValueError, TypeError):
+                same = False
+            if not same:
+                raise _LogsChanged(new_spec)
             new = tree.map_structure(lambda n, z: tf.cast(n, z.dtype), new, logs0)
             return i + 1, new
 
@@ -114,12 +150,12 @@ class TensorFlowLoops:
         if train:
 
             def run(data, perm, offset, start, stop, batch_t):
-                return self._loop(model.train_step, data, perm, offset, start, stop,
+                return self._loop(("train", batch), model.train_step, data, perm, offset, start, stop,
                                   batch if batch is not None else batch_t, self.augment)
         else:
 
             def run(data, offset, start, stop, batch_t):
-                return self._loop(model.test_step, data, None, offset, start, stop,
+                return self._loop(("test", batch), model.test_step, data, None, offset, start, stop,
                                   batch if batch is not None else batch_t, None)
 
         return tf.function(run, jit_compile=self.jit_compile, autograph=False,
@@ -128,20 +164,70 @@ class TensorFlowLoops:
     def _key(self, batch):
         return int(batch) if self.jit_compile else None
 
+    def _traced(self, fns, key, train, args):
+        """The tf.function for ``key``, traced for ``args``: a step whose logs differ from
+        ``model.metrics`` is retraced once with the structure it returned."""
+        if key not in fns:
+            fns[key] = self._make(train, key[0] if train else key)
+        kind = "train" if train else "test"
+        batch = key[0] if train else key
+        for _ in range(2):
+            try:
+                with tf.device(self.device):
+                    fns[key].get_concrete_function(*args)
+                return fns[key]
+            except _LogsChanged as e:
+                self._logs_spec[(kind, batch)] = e.spec
+                fns[key] = self._make(train, batch)  # traced again with the step's structure
+        raise FastPathUnsupported(f"the {kind} step's logs change structure between steps")
+
+    @staticmethod
+    def _i32(v):
+        return tf.constant(int(v), tf.int32)
+
+    def _train_args(self, data, perm, offset, start, stop, batch):
+        i32 = self._i32
+        return (data, perm, i32(offset), i32(start), i32(stop), i32(batch))
+
+    def prepare(self, data, shuffle, batches, val=None, val_batches=()):
+        """Trace the programs a fit will run, before any callback, so that a step the loop
+        cannot carry raises :class:`FastPathUnsupported` while a fallback is still clean."""
+        perm = None
+        if shuffle:
+            n = int(tree.flatten(data)[0].shape[0])
+            with tf.device(self.device):
+                perm = tf.range(n, dtype=tf.int32)
+        try:
+            for b in batches:
+                key = (self._key(b), perm is not None)
+                self._traced(self._train_fns, key, True,
+                             self._train_args(data, perm, 0, 0, 1, b))
+            for b in val_batches:
+                self._traced(self._test_fns, self._key(b), False,
+                             (val, self._i32(0), self._i32(0), self._i32(1), self._i32(b)))
+        except FastPathUnsupported:
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever tracing the user's step raised
+            raise FastPathUnsupported(
+                f"tracing the step inside the compiled loop failed ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''})"
+            ) from e
+
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``loops.Loops``); returns the last logs."""
         key = (self._key(batch), perm is not None)
-        if key not in self._train_fns:
-            self._train_fns[key] = self._make(True, key[0])
-        i32 = lambda v: tf.constant(int(v), tf.int32)  # noqa: E731
+        args = self._train_args(data, perm, offset, start, stop, batch)
+        fn = self._traced(self._train_fns, key, True, args) if key not in self._train_fns \
+            else self._train_fns[key]
         with tf.device(self.device):
-            return self._train_fns[key](data, perm, i32(offset), i32(start), i32(stop), i32(batch))
+            return fn(*args)
 
     def test(self, data, offset, start, stop, batch):
         """Run evaluation steps ``start .. stop - 1`` in stored order; returns the last logs."""
         key = self._key(batch)
-        if key not in self._test_fns:
-            self._test_fns[key] = self._make(False, key)
-        i32 = lambda v: tf.constant(int(v), tf.int32)  # noqa: E731
+        i32 = self._i32
+        args = (data, i32(offset), i32(start), i32(stop), i32(batch))
+        fn = self._traced(self._test_fns, key, False, args) if key not in self._test_fns \
+            else self._test_fns[key]
         with tf.device(self.device):
-            return self._test_fns[key](data, i32(offset), i32(start), i32(stop), i32(batch))
+            return fn(*args)

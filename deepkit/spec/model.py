@@ -23,7 +23,6 @@ from deepkit.spec.nodes import BuildContext, Group, Parallel, Repeat, Residual, 
 from deepkit.spec.parse import get_limit, load_document, parse_document
 from deepkit.summary import check_weights_fit
 
-_FAST_FIT_ARGS = ("augment", "fast")
 LOAD_HINT = "import deepkit before keras.saving.load_model: this file holds a deepkit.Model"
 
 
@@ -177,38 +176,52 @@ class SpecModelMixin:
 
         summary(self, print_fn=print_fn)
 
-    def fit(self, x=None, y=None, *args, fast=None, augment=None, **kwargs):
-        """Keras' ``fit`` with data checks first, and deepkit's on-device fast path on request.
+    def fit(self, x=None, y=None, *args, fast="auto", augment=None, **kwargs):
+        """Keras' ``fit`` with data checks first, on deepkit's on-device fast path when it applies.
+
+        The fast path (``deepkit.train.fit``) keeps in-memory arrays on the device and runs many
+        Keras training steps per compiled call, with Keras' semantics: same History, callbacks,
+        validation, ``initial_epoch``/resume, ``steps_per_epoch``, custom ``train_step``. Where
+        it cannot apply (a ``tf.data.Dataset``, a ``PyDataset``, a generator, ``validation_steps``,
+        the torch backend, a step the compiled loop cannot carry, ...) Keras' own loop runs; both
+        ways ``history.fast`` says which path ran (``"device"``, ``"stream"`` or ``"keras"``)
+        and why.
 
         Args:
             x, y: training data as in ``keras.Model.fit``. NumPy-like data is checked first (lengths,
                 NaN/inf, shapes, label range) and errors name the argument.
-            fast: True to use ``deepkit.train.fit`` (data kept on the device, many steps per call);
-                None or False for Keras' own loop.
-            augment: a ``deepkit.train.Augment``; implies the fast path.
-            *args, **kwargs: as in ``keras.Model.fit``.
+            *args: the other arguments of ``keras.Model.fit`` in its positional order
+                (``batch_size, epochs, verbose, callbacks, validation_split, ...``).
+            fast: ``"auto"`` (default: the fast path for in-memory arrays, else Keras' loop),
+                ``True`` (the same, with a warning saying why when Keras' loop runs) or
+                ``False`` (always Keras' own loop).
+            augment: a ``deepkit.train.Augment`` applied to each training batch on the device.
+            **kwargs: as in ``keras.Model.fit``, plus the options of ``deepkit.train.fit``.
 
         Returns:
-            A ``keras.callbacks.History``.
+            A ``keras.callbacks.History``, with the ``fast`` attribute described above.
+
+        Raises:
+            ValueError: on invalid arguments (the same checks for every path, quoting them) and
+                on data that does not match the model (``deepkit.errors.DataError``).
 
         Example:
             >>> import numpy as np, deepkit
             >>> m = deepkit.from_spec([{"Dense": 1}], input_shape=(2,))
             >>> m.compile(optimizer="sgd", loss="mse")
             >>> h = m.fit(np.zeros((8, 2)), np.zeros((8, 1)), epochs=1, verbose=0)
-            >>> sorted(h.history)
-            ['loss']
+            >>> sorted(h.history), h.fast["path"] in ("device", "keras")
+            (['loss'], True)
+            >>> m.fit(np.zeros((8, 2)), np.zeros((8, 1)), 4, 1, 0, fast=False).fast["path"]
+            'keras'
         """
+        from deepkit import train
         from deepkit.train import checks
 
-        if not args:
-            checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"),
-                                  sample_weight=kwargs.get("sample_weight"))
-        if fast or augment is not None:
-            from deepkit import train
-
-            return train.fit(self, x, y, *args, augment=augment, **kwargs)
-        return super().fit(x, y, *args, **kwargs)
+        kwargs = train.fit_arguments(args, kwargs)  # Keras' positional order -> keywords
+        checks.check_fit_data(self, x, y, validation_data=kwargs.get("validation_data"),
+                              sample_weight=kwargs.get("sample_weight"))
+        return train.fit(self, x, y, fast=fast, augment=augment, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         """Keras' ``evaluate`` with the same data checks as ``fit``.

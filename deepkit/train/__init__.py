@@ -11,8 +11,8 @@ Example:
 """
 
 from deepkit.train.augment import Augment
-from deepkit.train.fast import fit
+from deepkit.train.fast import fit, fit_arguments
 from deepkit.train.precision import mixed_precision_scope, resolve_mixed_precision
 from deepkit.train.stream import ArrayStream
 
-__all__ = ["Augment", "ArrayStream", "fit", "mixed_precision_scope", "resolve_mixed_precision"]
+__all__ = ["Augment", "ArrayStream", "fit", "fit_arguments", "mixed_precision_scope", "resolve_mixed_precision"]

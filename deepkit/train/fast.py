@@ -10,8 +10,16 @@
   plus one call for a last partial batch, so per-step host overhead disappears;
 * mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
 
-When the fast path cannot apply (torch backend, a ``tf.data``/``PyDataset`` input, arguments it
-does not support, ...) it falls back to plain ``keras.Model.fit`` and says why in
+It keeps Keras' semantics (``tests/test_fit_conformance.py`` compares it with ``keras.Model.fit``):
+``initial_epoch`` and the epoch that ``BackupAndRestore`` / :class:`deepkit.train.checkpoint.Checkpoint`
+resume from (``model._initial_epoch``), ``steps_per_epoch``, validation, class and sample weights,
+callbacks; a custom ``train_step``/``test_step`` gets the data structure Keras gives it (``(x, y)``,
+``(x, y, sample_weight)`` or ``x``) and whatever logs it returns reach History and the callbacks.
+The programs are traced before the first callback runs, so a step the compiled loop cannot carry
+falls back to Keras' loop cleanly, with the reason.
+
+When the fast path cannot apply (torch backend, a ``tf.data``/``PyDataset`` input,
+``validation_steps``, a step the compiled loop cannot run, ...) it falls back to plain ``keras.Model.fit`` and says why in
 ``history.fast["reason"]`` (and with a warning when ``fast=True`` was asked for). Array data too
 large for the device streams through :class:`deepkit.train.stream.ArrayStream` (a ``PyDataset``
 with prefetching threads).
@@ -106,6 +114,36 @@ _KERAS_POSITIONAL = (
 )
 
 
+def fit_arguments(args, kwargs):
+    """``keras.Model.fit``'s positional arguments after ``x, y``, as keywords.
+
+    Args:
+        args: the positional arguments after ``x`` and ``y``, in Keras' order (``batch_size,
+            epochs, verbose, callbacks, validation_split, validation_data, shuffle, ...``).
+        kwargs: the keyword arguments of the same call.
+
+    Returns:
+        A new dict: ``kwargs`` with the positional arguments added under their names.
+
+    Raises:
+        TypeError: too many positional arguments, or one also given as a keyword.
+
+    Example:
+        >>> fit_arguments((32, 5, 0), {"shuffle": False})
+        {'shuffle': False, 'batch_size': 32, 'epochs': 5, 'verbose': 0}
+    """
+    if len(args) > len(_KERAS_POSITIONAL):
+        raise TypeError(f"fit: too many positional arguments. Received: {len(args) + 2} after "
+                        f"the model (at most {len(_KERAS_POSITIONAL) + 2}: x, y, "
+                        f"{', '.join(_KERAS_POSITIONAL)})")
+    out = dict(kwargs)
+    for name, value in zip(_KERAS_POSITIONAL, args):
+        if name in out:
+            raise TypeError(f"fit: got multiple values for argument {name!r}")
+        out[name] = value
+    return out
+
+
 def fit(
     model,
     x=None,
@@ -182,8 +220,10 @@ def fit(
             ``lax.scan`` on GPU/TPU, and as one compiled step per call (data still on the device)
             on CPU, where XLA runs convolutions inside loops several times slower
             (jax-ml/jax#12868). ``True``/``False`` force either.
-        **fit_kwargs: other ``keras.Model.fit`` arguments (``steps_per_epoch``,
-            ``validation_steps``); they select plain Keras fit.
+        **fit_kwargs: the other ``keras.Model.fit`` arguments: ``steps_per_epoch`` (Keras'
+            semantics: an epoch is that many steps and the pass over the data continues across
+            epochs; without ``batch_size`` the batch is ``ceil(samples / steps_per_epoch)``) and
+            ``validation_steps`` (selects plain Keras fit).
 
     Returns:
         The ``keras.callbacks.History``; its ``fast`` attribute is a dict saying which path ran
@@ -233,6 +273,16 @@ def fit(
                    **fit_kwargs)
     if fast not in _FAST_VALUES:
         raise ValueError(f"fit: `fast` must be True, False or 'auto'. Received: fast={fast!r}")
+    unknown = set(fit_kwargs) - {"steps_per_epoch", "validation_steps"}
+    if unknown:
+        raise ValueError(f"fit: unknown arguments {sorted(unknown)}. Received: "
+                         f"{ {k: fit_kwargs[k] for k in sorted(unknown)}!r}")
+    steps_per_epoch = fit_kwargs.get("steps_per_epoch")
+    if steps_per_epoch is not None:
+        steps_per_epoch = _check_int("steps_per_epoch", steps_per_epoch, 1)
+    if fit_kwargs.get("validation_steps") is not None:
+        _check_int("validation_steps", fit_kwargs["validation_steps"], 1)
+    batch_given = batch_size is not None
     batch_size = 32 if batch_size is None else _check_int("batch_size", batch_size, 1)
     epochs = _check_int("epochs", epochs, 0)
     initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
@@ -266,7 +316,7 @@ def fit(
 
     info = {
         "path": "device",
-        "reason": "",
+        "reason": "in-memory arrays on a backend with compiled loops: data kept on the device",
         "backend": keras.backend.backend(),
         "mixed_precision": policy,
         "jit_compile": None,
@@ -276,7 +326,7 @@ def fit(
     # -------------------------------------------------------- can the fast path apply?
     reason = _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast)
     plain = dict(
-        batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+        batch_size=batch_size if batch_given else None, epochs=epochs, verbose=verbose, callbacks=callbacks,
         validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
         class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
         validation_batch_size=validation_batch_size, validation_freq=validation_freq, **fit_kwargs,
@@ -301,6 +351,9 @@ def fit(
     n = _num_samples(train_data, "fit")
     if n == 0:
         raise ValueError("fit: the training data is empty. Received: 0 samples")
+    if steps_per_epoch is not None and not batch_given:  # as Keras' array adapter
+        batch_size = max(1, -(-n // steps_per_epoch))
+        plain["batch_size"] = batch_size
     val_data = None
     if validation_data is not None:
         vx, vy, vsw = data_adapter_utils.unpack_x_y_sample_weight(tuple(validation_data))
@@ -312,7 +365,15 @@ def fit(
     with mixed_precision_scope(model, policy):
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
-        model._symbolic_build(data_batch=first)
+        try:
+            model._symbolic_build(data_batch=first)
+        except Exception as e:  # noqa: BLE001 - e.g. a model without call() (the guide's GAN)
+            build_error = f"the model cannot be built on a batch ({type(e).__name__})"
+        else:
+            build_error = ""
+    if build_error:
+        return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, build_error, fast)
+    with mixed_precision_scope(model, policy):
         loops = _cached_loops(model, augment, jit_compile, _check_int("unroll", unroll, 1), policy,
                               in_graph_loop)
         info["jit_compile"] = getattr(loops, "jit_compile", True)
@@ -331,15 +392,24 @@ def fit(
                 reason = f"the data did not fit on the device ({type(e).__name__}); streaming it"
                 return _stream(model, train_data, val_data, plain, augment, seed, info, reason)
             raise
+        val_batch = validation_batch_size or batch_size
+        n_val = _num_samples(val_data, "fit(validation_data)") if val_data is not None else 0
         try:
-            return _device_loop(model, loops, dev_train, n, dev_val, val_data, batch_size, epochs,
+            # Trace before any callback runs, so that a fallback is clean (no event twice).
+            loops.prepare(dev_train, bool(shuffle), _batch_sizes(n, batch_size), dev_val,
+                          _batch_sizes(n_val, val_batch) if dev_val is not None else ())
+            return _device_loop(model, loops, dev_train, n, dev_val, n_val, batch_size, epochs,
                                 initial_epoch, verbose, callbacks, shuffle, seed, steps_per_call,
-                                validation_batch_size, validation_freq, info)
+                                val_batch, validation_freq, steps_per_epoch, info)
         except backend_loops.FastPathUnsupported as e:
-            if fast is True:
-                raise
             reason = f"the compiled loop cannot run this model: {e}"
     return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, reason, fast)
+
+
+def _batch_sizes(n, batch):
+    """The batch sizes a pass over ``n`` samples runs: full batches, then the remainder."""
+    full, rem = divmod(n, batch)
+    return ([batch] if full else []) + ([rem] if rem else [])
 
 
 def _cached_loops(model, augment, jit_compile, unroll, policy, in_graph_loop):
@@ -383,12 +453,9 @@ def _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwar
         ):
             return ("the fast path takes validation_data as a tuple of arrays; "
                     f"Received: validation_data of type {type(validation_data).__name__}")
-    if fit_kwargs:
-        known = {"steps_per_epoch", "validation_steps"}
-        unknown = set(fit_kwargs) - known
-        if unknown:
-            raise ValueError(f"fit: unknown arguments {sorted(unknown)}. Received: {fit_kwargs!r}")
-        return f"the fast path does not support {sorted(fit_kwargs)}"
+    if fit_kwargs.get("validation_steps") is not None:
+        return ("the fast path validates on all of validation_data; Received: "
+                f"validation_steps={fit_kwargs['validation_steps']!r}")
     if shuffle not in (True, False):
         return f"the fast path supports shuffle=True/False; Received: shuffle={shuffle!r}"
     if model.run_eagerly:
@@ -433,7 +500,7 @@ def _fallback(model, x, y, plain, augment, seed, policy, info, reason, fast):
 def _stream(model, train_data, val_data, plain, augment, seed, info, reason):
     x, y, sw = train_data
     info.update(path="stream", reason=reason, steps_per_call=None)
-    ds = ArrayStream(x, y, sw, batch_size=plain["batch_size"], shuffle=bool(plain["shuffle"]),
+    ds = ArrayStream(x, y, sw, batch_size=plain["batch_size"] or 32, shuffle=bool(plain["shuffle"]),
                      augment=augment, seed=seed)
     kwargs = {k: v for k, v in plain.items()
               if k not in ("batch_size", "shuffle", "sample_weight", "class_weight",
@@ -445,53 +512,64 @@ def _stream(model, train_data, val_data, plain, augment, seed, info, reason):
     return history
 
 
-def _device_loop(model, loops, data, n, val, val_host, batch_size, epochs, initial_epoch,
-                 verbose, callbacks, shuffle, seed, steps_per_call, validation_batch_size,
-                 validation_freq, info):
+def _device_loop(model, loops, data, n, val, n_val, batch_size, epochs, initial_epoch,
+                 verbose, callbacks, shuffle, seed, steps_per_call, val_batch,
+                 validation_freq, steps_per_epoch, info):
     n_full, rem = divmod(n, batch_size)
-    steps = n_full + (1 if rem else 0)
+    steps = n_full + (1 if rem else 0)  # batches in one pass over the data
+    per_epoch = steps_per_epoch or steps
     spc = steps_per_call or max(n_full, 1)
     info["steps_per_call"] = spc
     shuffler = keras.random.SeedGenerator(seed, name="fit_shuffle") if shuffle else None
     if not isinstance(callbacks, keras.callbacks.CallbackList):
         callbacks = keras.callbacks.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
-            epochs=epochs, steps=steps, model=model,
+            epochs=epochs, steps=per_epoch, model=model,
         )
     history = _find_history(callbacks)
-    val_batch = validation_batch_size or batch_size
-    n_val = _num_samples(val_host, "fit(validation_data)") if val is not None else 0
 
     model.stop_training = False
     training_logs = {}
     logs = {}
     timings = []
+    pos, perm = 0, None  # batches of the current pass already run, its permutation
     callbacks.on_train_begin()
+    # As Keras: BackupAndRestore / deepkit's Checkpoint set the epoch to resume from.
+    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+    info["initial_epoch"] = initial_epoch
     try:
         for epoch in range(initial_epoch, epochs):
             t0 = time.perf_counter()
             model.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            perm = keras.random.shuffle(keras.ops.arange(n, dtype="int32"), seed=shuffler) \
-                if shuffler is not None else None
-            step = 0
-            while step < n_full:
-                stop = min(step + spc, n_full)
-                callbacks.on_train_batch_begin(step)
-                logs = loops.train(data, perm, 0, step, stop, batch_size)
-                callbacks.on_train_batch_end(stop - 1, logs)
-                step = stop
-                if model.stop_training:
+            if pos == 0 or steps_per_epoch is None:  # a new pass over the data
+                pos = 0
+                perm = keras.random.shuffle(keras.ops.arange(n, dtype="int32"), seed=shuffler) \
+                    if shuffler is not None else None
+            k = 0  # steps run in this epoch (Keras' batch index)
+            while k < per_epoch and not model.stop_training:
+                if pos >= steps:  # only with steps_per_epoch: the pass ended inside the epoch
+                    warnings.warn(
+                        "Your input ran out of data; interrupting training. Make sure that your "
+                        "dataset or generator can generate at least `steps_per_epoch * epochs` "
+                        "batches.", stacklevel=3)
                     break
-            if rem and not model.stop_training:
-                callbacks.on_train_batch_begin(n_full)
-                logs = loops.train(data, perm, n_full * batch_size, 0, 1, rem)
-                callbacks.on_train_batch_end(n_full, logs)
+                callbacks.on_train_batch_begin(k)
+                if pos < n_full:
+                    stop = min(pos + spc, n_full, pos + per_epoch - k)
+                    logs = loops.train(data, perm, 0, pos, stop, batch_size)
+                    k, pos = k + stop - pos, stop
+                else:  # the last, partial batch
+                    logs = loops.train(data, perm, n_full * batch_size, 0, 1, rem)
+                    k, pos = k + 1, pos + 1
+                callbacks.on_train_batch_end(k - 1, logs)
+            if pos >= steps:
+                pos = 0
             loops.sync()
             epoch_logs = dict(model._get_metrics_result_or_logs(logs))
             if val is not None and model._should_eval(epoch, validation_freq):
                 val_logs = _evaluate(model, loops, val, n_val, val_batch, callbacks)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                epoch_logs.update({f"val_{name}": v for name, v in val_logs.items()})
             callbacks.on_epoch_end(epoch, epoch_logs)
             timings.append(time.perf_counter() - t0)
             training_logs = epoch_logs
