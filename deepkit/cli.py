@@ -5,7 +5,7 @@
 
 Example:
     >>> from deepkit.cli import main
-    >>> main(["models", "--filter", "lenet", "--names"])
+    >>> main(["models", "--filter", "lenet*", "--names"])
     lenet5
     lenet5_paper
     0

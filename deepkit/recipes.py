@@ -366,7 +366,7 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
         ...     run("lenet5_cifar", "../shared/data")
         ... except KeyError as err:
         ...     print(err.args[0])  # doctest: +ELLIPSIS
-        run: unknown recipe 'lenet5_cifar'; available: alexnet_small_cifar10, lenet5_mnist, ...
+        run: unknown recipe 'lenet5_cifar'; available: alexnet_small_cifar10, googlenet_cifar10, lenet5_mnist, ...
 
         A real run (``tests/test_recipes.py`` runs one on a tiny generated file)::
 

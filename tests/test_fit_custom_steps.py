@@ -402,6 +402,9 @@ def test_compute_metrics_and_sample_weight_inside_the_step():
 
 
 def test_custom_test_step_in_validation_and_evaluate():
+    if tuple(int(p) for p in keras.version().split(".")[:2]) < (3, 11):
+        pytest.skip("Keras 3.10's own fit leaves the metrics of a custom test_step out of the validation logs "
+                    "(no val_mae), so there is no plain-Keras reference to compare with")
     x, y = _xy()
     xv, yv = _xy(9, seed=2)
     m1, m2, h = _compare(_functional(ComputeMetricsModel), x, y, validation_data=(xv, yv),

@@ -106,7 +106,7 @@ def list_models(filter=None):
         A sorted list of names.
 
     Example:
-        >>> list_models("lenet")
+        >>> list_models("lenet*")
         ['lenet5', 'lenet5_paper']
     """
     names = sorted(_REGISTRY)

@@ -270,7 +270,7 @@ def vgg16(input_shape=None, num_classes=None, **kwargs):
 
     Example:
         >>> model = vgg16(input_shape=(64, 64, 3), num_classes=10, fc_units=256)
-        >>> model.get_layer("fc1").kernel.shape  # 2x2x512 after block5_pool
+        >>> tuple(model.get_layer("fc1").kernel.shape)  # 2x2x512 after block5_pool
         (2048, 256)
     """
     return create("vgg16", input_shape=input_shape, num_classes=num_classes, **kwargs)
