@@ -223,6 +223,7 @@ class JaxLoops:
 
     def _probe_state(self, train):
         """The model state as the loops take it, without purging the model's variables."""
+        record_jax_state_sharding(self.model)  # Keras 3.10's step reads it while being traced
         return self.model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
                                          optimizer_variables=train, metrics_variables=True)
 
