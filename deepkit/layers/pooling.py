@@ -1,4 +1,4 @@
-"""Adaptive average pooling, for the Keras releases that lack ``keras.layers.AdaptiveAveragePooling2D``.
+"""Adaptive average pooling for the Keras releases without an AdaptiveAveragePooling2D layer (3.10).
 
 Keras added ``AdaptiveAveragePooling2D`` after 3.10, deepkit's lowest supported Keras. Specs (torchvision's
 AlexNet among them) name ``AdaptiveAveragePooling2D``; where Keras has the layer that name is Keras' own,
@@ -25,8 +25,9 @@ KERAS_HAS_ADAPTIVE_POOLING = hasattr(keras.layers, "AdaptiveAveragePooling2D")
 
 
 def adaptive_bins(size, output_size):
-    """Averaging matrix of one axis: row ``i`` averages input positions ``floor(i*n/m) ... ceil((i+1)*n/m)-1``.
+    """Averaging matrix of one axis, one row per output position.
 
+    Row ``i`` averages the input positions from ``floor(i*n/m)`` to ``ceil((i+1)*n/m) - 1``.
     The bins are PyTorch's ``nn.AdaptiveAvgPool2d`` (and Keras') bins: they cover the whole axis, overlap
     when ``size`` is not a multiple of ``output_size``, and repeat positions when ``output_size > size``.
 

@@ -9,18 +9,14 @@ widths are Table 1 of the paper (``INCEPTION``). Layers are named after the modu
 ``inception3a_branchpool_proj_conv`` and the join ``inception3a_concat``; the stem is ``conv1``,
 ``maxpool1``, ``conv2`` (1x1), ``conv3`` (3x3), ``maxpool2`` as in torchvision.
 
-=======================  =========================================================  ==========  ==========
-name                     what                                                       trainable   with aux
-=======================  =========================================================  ==========  ==========
-``googlenet_paper``      the paper: convolutions with biases and ReLU, a true 5x5   6,998,552   13,378,280
-                         branch, LRN after ``maxpool1`` and after ``conv3`` (as the
-                         paper's figure 3 and the Caffe model), dropout 0.4
-``googlenet``            torchvision: every convolution bias-free + BatchNorm (eps  6,624,904   13,004,888
-                         1e-3) + ReLU (``BasicConv2d``), a 3x3 kernel in the "5x5"
-                         branch (torchvision's known deviation), no LRN, 2x2 last
-                         max-pool, dropout 0.2
-``cifar_googlenet``      CIFAR-10 size (below), BatchNorm, true 5x5 branch          5,983,402   7,188,158
-=======================  =========================================================  ==========  ==========
+- ``googlenet_paper``: the paper: convolutions with biases and ReLU, a true 5x5 branch, LRN after
+  ``maxpool1`` and after ``conv3`` (as the paper's figure 3 and the Caffe model), dropout 0.4;
+  6,998,552 trainable parameters, 13,378,280 with the auxiliary classifiers.
+- ``googlenet``: torchvision: every convolution bias-free + BatchNorm (eps 1e-3) + ReLU
+  (``BasicConv2d``), a 3x3 kernel in the "5x5" branch (torchvision's known deviation), no LRN, 2x2 last
+  max-pool, dropout 0.2; 6,624,904 trainable parameters, 13,004,888 with the auxiliary classifiers.
+- ``cifar_googlenet``: CIFAR-10 size (below), BatchNorm, true 5x5 branch; 5,983,402 trainable
+  parameters, 7,188,158 with the auxiliary classifiers.
 
 (224x224x3, 1000 classes; CIFAR: 32x32x3, 10 classes.) About 1.5 G multiply-adds at 224x224 (the paper's
 "1.5 billion multiply-adds at inference time"): 1.58 G for ``googlenet_paper``, 1.50 G for ``googlenet``,

@@ -6,7 +6,7 @@ Five blocks of 3x3 convolutions (stride 1, one pixel of padding, ReLU) with 64, 
 filters, each block ending in a 2x2 max-pooling with stride 2; then three dense layers (4096, 4096,
 classes) with dropout 0.5 after the first two. Layer names follow ``keras.applications`` (``block3_conv2``,
 ``block3_pool``, ``fc1``, ``fc2``, ``predictions``), so its VGG16/VGG19 weights load by name
-(:func:`deepkit.models.convert.vgg_from_keras_applications`).
+(:func:`deepkit.models.convert.from_keras_applications`).
 
 ==================  ======  =================  ===========================  ==========================
 name                config  convs per block    trainable (224x224, 1000)    with ``_bn`` (= torchvision)
