@@ -17,7 +17,7 @@ from keras import tree
 
 from deepkit.backend.keras_internals import keras_backend, record_jax_state_sharding
 
-from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data
+from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
 
 
 def _take(data, idx):
@@ -253,10 +253,7 @@ class JaxLoops:
         except FastPathUnsupported:
             raise
         except Exception as e:  # noqa: BLE001 - whatever tracing the user's step raised
-            raise FastPathUnsupported(
-                f"tracing the step inside the compiled loop failed ({type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''})"
-            ) from e
+            raise tracing_failed(e) from e
 
     @staticmethod
     def _check_logs(logs, kind):

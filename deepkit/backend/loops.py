@@ -29,6 +29,23 @@ class FastPathUnsupported(ValueError):
     """
 
 
+def tracing_failed(error):
+    """The :class:`FastPathUnsupported` for a step whose tracing inside the compiled loop raised ``error``.
+
+    Args:
+        error: whatever the user's step raised while it was traced.
+
+    Returns:
+        A ``FastPathUnsupported`` whose message names the error's type and first line.
+
+    Example:
+        >>> str(tracing_failed(KeyError("x")))
+        "tracing the step inside the compiled loop failed (KeyError: 'x')"
+    """
+    first = str(error).splitlines()[0] if str(error) else ""
+    return FastPathUnsupported(f"tracing the step inside the compiled loop failed ({type(error).__name__}: {first})")
+
+
 def pack_step_data(x, y=None, sample_weight=None):
     """The structure Keras hands to ``train_step``/``test_step`` for one batch.
 

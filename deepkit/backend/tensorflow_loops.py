@@ -10,7 +10,7 @@ bounds are tensors, so one traced program serves every chunk of steps of every e
 import tensorflow as tf
 from keras import tree
 
-from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data
+from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
 
 
 class _LogsChanged(Exception):
@@ -208,10 +208,7 @@ class TensorFlowLoops:
         except FastPathUnsupported:
             raise
         except Exception as e:  # noqa: BLE001 - whatever tracing the user's step raised
-            raise FastPathUnsupported(
-                f"tracing the step inside the compiled loop failed ({type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''})"
-            ) from e
+            raise tracing_failed(e) from e
 
     def train(self, data, perm, offset, start, stop, batch):
         """Run training steps ``start .. stop - 1`` (see ``loops.Loops``); returns the last logs."""
