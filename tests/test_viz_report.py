@@ -51,7 +51,7 @@ def test_report_has_every_section_and_no_errors(built_report):
     assert meta["sections"] == ["overview", "training", "predictions", "layer-conv1",
                                 "layer-pool1", "layer-conv2", "embedding"]
     for name in report.ATTRIBUTION_METHODS:
-        assert f"attribution: {report._TITLES[name]}" in meta["timings_s"]
+        assert f"attribution: {report.METHOD_TITLES[name]}" in meta["timings_s"]
     # curves, confusion matrix, samples, attribution table; per layer: 2 feature-map figures,
     # top patches, Grad-CAM, feature visualization (+ filters for the 2 conv layers); embedding
     assert meta["images"] == 2 + 2 + 3 * 5 + 2 + 1
