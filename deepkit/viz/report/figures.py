@@ -179,7 +179,7 @@ def channel_values_figure(values, title, max_channels=64):
     from matplotlib.ticker import MaxNLocator
 
     values = np.asarray(values, np.float32).reshape(-1)[:max_channels]
-    fig, ax = new_figure(figsize=(min(8.0, 2.0 + 0.12 * len(values)), 2.4))
+    fig, ax = new_figure(figsize=(min(8.0, max(3.2, 1.6 + 0.12 * len(values))), 2.4))
     ax.bar(np.arange(len(values)), values, width=0.8, color="#2f6fb0")
     ax.axhline(0.0, color="#5b6672", linewidth=0.6)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -162,8 +162,8 @@ def _feature_map_figures(ctx, path, maps, max_channels):
     for i in range(len(maps)):
         sample = int(ctx.idx[i])
         if one_by_one:  # one value per channel: bars, not a grid of flat squares
-            fig = channel_values_figure(maps[i], f"sample {sample}: 1x1 maps, one value per channel",
-                                        max_channels=max(max_channels, 64))
+            shown = min(maps.shape[-1], max(max_channels, 64))
+            fig = channel_values_figure(maps[i], f"sample {sample}: {shown} channels", max_channels=shown)
             caption = (f"Channel activations for sample {sample}: this layer's maps are 1x1, so "
                        "each channel is one number (shared axis).")
         else:
