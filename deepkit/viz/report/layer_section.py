@@ -126,6 +126,16 @@ def layer_steps(ctx, path, gradcam=True):
 
     Returns:
         The count.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
+        >>> layer_steps(ctx, "c")  # filters, feature maps, receptive field, patches, Grad-CAM
+        5
     """
     from deepkit.viz import resolve_layer
 
@@ -187,6 +197,17 @@ def layer_section(ctx, path, gradcam=True):
 
     Returns:
         The :class:`~deepkit.viz.report.render.Section` with id :func:`anchor` of the path.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
+        >>> section = layer_section(ctx, "c")
+        >>> section.id, section.detail, ctx.runner.errors
+        ('layer-c', 'Conv2D, output (None, 2, 2, 2), receptive field 3x3 pixels, stride 1', [])
     """
     from deepkit import viz
 

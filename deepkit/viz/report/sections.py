@@ -70,6 +70,16 @@ def overview_section(ctx, rows):
 
     Returns:
         The ``overview`` :class:`~deepkit.viz.report.render.Section`.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(name="f"),
+        ...                       keras.layers.Dense(2, name="d")], name="tiny")
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, np.arange(6) % 2, "random", np.arange(2), None, None, Runner())
+        >>> overview_section(ctx, layer_rows(m)).blocks[1].rows
+        [('f', 'Flatten', (None, 16), '0'), ('d', 'Dense', (None, 2), '34')]
     """
     import keras
 
@@ -100,6 +110,16 @@ def training_section(ctx, history):
 
     Returns:
         The ``training`` section, or ``None`` when it would be empty.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(name="f"),
+        ...                       keras.layers.Dense(2, name="d")], name="tiny")
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, np.arange(6) % 2, "random", np.arange(2), None, None, Runner())
+        >>> training_section(ctx, {"loss": [0.9, 0.5]}).id
+        'training'
     """
     from deepkit.viz import plot_confusion_matrix, plot_history
 
@@ -140,6 +160,16 @@ def predictions_section(ctx):
 
     Returns:
         The ``predictions`` section.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(name="f"),
+        ...                       keras.layers.Dense(2, name="d")], name="tiny")
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, np.arange(6) % 2, "random", np.arange(2), None, None, Runner())
+        >>> [type(b).__name__ for b in predictions_section(ctx).blocks]
+        ['Figure']
     """
     from deepkit import viz
 
@@ -176,6 +206,16 @@ def embedding_section(ctx):
 
     Returns:
         The ``embedding`` section.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(name="f"),
+        ...                       keras.layers.Dense(2, name="d")], name="tiny")
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, np.arange(6) % 2, "random", np.arange(2), None, None, Runner())
+        >>> embedding_section(ctx).id
+        'embedding'
     """
     from deepkit.viz import plot_layer_embeddings
 
