@@ -306,7 +306,9 @@ def test_cli_bad_history_or_class_names_is_one_line_and_exit_2(tmp_path):
     import subprocess
     import sys
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import deepkit
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(deepkit.__file__)))  # wherever this file lives
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
                               keras.layers.Flatten(), keras.layers.Dense(3)], name="tiny")

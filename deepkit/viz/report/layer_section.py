@@ -164,9 +164,10 @@ def _featurevis_figure(model, path, channels, steps, seed):
                              f"{path}: images maximising each channel ({steps} steps)")
 
 
-def _feature_map_figures(ctx, path, maps, max_channels):
+def _feature_map_figures(ctx, maps):
     from deepkit.viz import plot_feature_maps
 
+    max_channels = ctx.max_channels
     figures = []
     one_by_one = maps.ndim == 4 and maps.shape[1] * maps.shape[2] == 1
     for i in range(len(maps)):
@@ -223,7 +224,7 @@ def layer_section(ctx, path, gradcam=True):
                                      "own range.", pixelated=True) if ok else fig)
     ok, maps = ctx.run(f"{path}: feature maps", viz.feature_maps, model, x[idx[:2]], layers=[path],
                        batch_size=ctx.batch_size)
-    blocks += _feature_map_figures(ctx, path, np.asarray(maps[path]), ctx.max_channels) if ok else [maps]
+    blocks += _feature_map_figures(ctx, np.asarray(maps[path])) if ok else [maps]
     ok, rf = ctx.run(f"{path}: receptive field", viz.receptive_field, model, path)
     rf_text = None
     if ok:
