@@ -260,15 +260,102 @@ def _cmd_models(args):
     return 0
 
 
-def _cmd_report(args):
-    """Write the HTML report of what a model's layers have learned."""
-    out = getattr(args, "out", None)
+def add_report_arguments(parser):
+    """Add the ``deepkit report`` arguments to an ``argparse`` parser.
+
+    Args:
+        parser: an ``argparse.ArgumentParser`` (the ``report`` sub-command's).
+
+    Returns:
+        The parser.
+
+    Example:
+        >>> import argparse
+        >>> p = add_report_arguments(argparse.ArgumentParser())
+        >>> a = p.parse_args(["m.keras", "--data", "digits", "--out", "r"])
+        >>> a.model, a.data, a.out, a.num_samples
+        ('m.keras', 'digits', 'r', 8)
+    """
+    from deepkit.viz.report import ATTRIBUTION_METHODS
+
+    parser.add_argument("model", help="saved model (.keras), spec file or zoo name")
+    parser.add_argument("--data", required=True,
+                        help="dataset name (e.g. digits, cifar10; its test split) or .npz/.npy file")
+    parser.add_argument("--out", default="deepkit-report", help="output folder (default: deepkit-report)")
+    parser.add_argument("--history", help="JSON file of History.history, for training curves")
+    parser.add_argument("--layers", help="comma-separated layer names or paths (default: automatic)")
+    parser.add_argument("--num-samples", type=int, default=8, help="sample inputs (default 8)")
+    parser.add_argument("--class-names", help="comma-separated class names, one per class")
+    parser.add_argument("--top-k", type=int, default=9, help="patches per channel (default 9)")
+    parser.add_argument("--max-channels", type=int, default=16)
+    parser.add_argument("--max-images", type=int, default=2000,
+                        help="data samples used at most (default 2000)")
+    parser.add_argument("--featurevis-steps", type=int, default=128)
+    parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
+    parser.add_argument("--attributions", default=",".join(ATTRIBUTION_METHODS),
+                        help="comma-separated subset of: " + ", ".join(ATTRIBUTION_METHODS))
+    parser.add_argument("--screenshot", action="store_true",
+                        help="also open the page in headless Chromium, check it and save screenshot.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _split(text):
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def run_report(args):
+    """Run ``deepkit report`` with parsed arguments (see :func:`add_report_arguments`).
+
+    Args:
+        args: the ``argparse.Namespace``.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        ValueError: a bad model file, data, history file, class-name count or
+            ``--out`` that names a file (``main`` prints it as one line and
+            exits with status 2).
+
+    Example:
+        >>> import argparse, tempfile, os, numpy as np, keras
+        >>> d = tempfile.mkdtemp()
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> m.save(os.path.join(d, "m.keras"))
+        >>> np.savez(os.path.join(d, "d.npz"), x=np.random.rand(6, 8, 8, 1), y=np.arange(6) % 2)
+        >>> a = add_report_arguments(argparse.ArgumentParser()).parse_args(
+        ...     [os.path.join(d, "m.keras"), "--data", os.path.join(d, "d.npz"), "--out",
+        ...      os.path.join(d, "r"), "--no-featurevis", "--attributions", "saliency", "--quiet"])
+        >>> run_report(a), sorted(os.listdir(os.path.join(d, "r")))  # doctest: +ELLIPSIS
+        /.../r/index.html
+        (0, ['index.html', 'report.json'])
+    """
+    from deepkit.viz.report import build_report
+
+    out = args.out
     if out and os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"{out}: --out names an existing file; the report needs a folder (give a new or "
                          "existing folder name)")
-    from deepkit.viz import report
+    if args.model.lower().endswith((".keras", ".h5", ".hdf5")):
+        model = load_model_file(args.model, compile=False)  # damaged files: one line naming file and problem
+    else:
+        model = _load_model(args.model)
+    path = build_report(
+        model, args.data, out, history=args.history, layers=_split(args.layers),
+        num_samples=args.num_samples, class_names=_split(args.class_names), top_k=args.top_k,
+        max_channels=args.max_channels, max_images=args.max_images,
+        featurevis=not args.no_featurevis, featurevis_steps=args.featurevis_steps,
+        attributions=_split(args.attributions) or [], progress=not args.quiet)
+    if getattr(args, "screenshot", False):
+        from deepkit.viz.report_browser import check_page
 
-    return report.run_from_args(args) or 0
+        result = check_page(path, screenshot=os.path.join(out, "screenshot.png"))
+        print(f"chromium: {len(result.images)} images decoded, {len(result.console_errors)} "
+              f"console errors; screenshot {result.screenshot}")
+    print(path)
+    return 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -324,12 +411,10 @@ def build_parser():
 
     rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
     try:
-        from deepkit.viz import report
-
-        report.add_cli_arguments(rep)
+        add_report_arguments(rep)
     except ImportError:  # pragma: no cover - viz extras missing
         rep.add_argument("model")
-    rep.set_defaults(func=_cmd_report)
+    rep.set_defaults(func=run_report)
     return parser
 
 

@@ -51,7 +51,7 @@ def test_report_has_every_section_and_no_errors(built_report):
     assert meta["sections"] == ["overview", "training", "predictions", "layer-conv1",
                                 "layer-pool1", "layer-conv2", "embedding"]
     for name in report.ATTRIBUTION_METHODS:
-        assert f"attribution: {report._TITLES[name]}" in meta["timings_s"]
+        assert f"attribution: {report.METHOD_TITLES[name]}" in meta["timings_s"]
     # curves, confusion matrix, samples, attribution table; per layer: 2 feature-map figures,
     # top patches, Grad-CAM, feature visualization (+ filters for the 2 conv layers); embedding
     assert meta["images"] == 2 + 2 + 3 * 5 + 2 + 1
@@ -182,3 +182,165 @@ def test_find_chromium_respects_env(monkeypatch, tmp_path):
     assert find_chromium() == (shutil.which("chromium") or shutil.which("chromium-browser")
                                or shutil.which("google-chrome") or
                                shutil.which("google-chrome-stable") or shutil.which("chrome"))
+
+
+# ----------------------------------------------------------------------------- defects fixed
+
+
+def _shrinking_cnn():
+    """8x8 -> 4x4 -> 2x2 -> 1x1 maps: one layer with 2x2 maps, one with 1x1 maps."""
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c8"),
+        keras.layers.MaxPooling2D(2, name="p4"),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c4"),
+        keras.layers.MaxPooling2D(2, name="p2"),
+        keras.layers.Conv2D(6, 2, padding="same", activation="relu", name="c2x2"),
+        keras.layers.Conv2D(5, 2, activation="relu", name="c1x1"),
+        keras.layers.Flatten(name="flat"),
+        keras.layers.Dense(10, name="logits"),
+    ], name="shrinking_cnn")
+
+
+def _section(page, section_id):
+    start = page.index(f'<section id="{section_id}">')
+    return page[start:page.index("</section>", start)]
+
+
+def test_gradcam_only_on_maps_of_at_least_2x2_and_1x1_maps_drawn_as_bars(tmp_path, monkeypatch):
+    import deepkit.viz
+    from deepkit.viz.report.layer_section import gradcam_layer
+
+    model = _shrinking_cnn()
+    assert gradcam_layer(model) == "c2x2"
+    layers_used = []
+    original = deepkit.viz.grad_cam
+
+    def spy(model, images, *args, **kwargs):
+        layers_used.append(kwargs.get("layer"))
+        return original(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(deepkit.viz, "grad_cam", spy)
+    x, y = digits()
+    path = report.build_report(model, (x[:40], y[:40]), tmp_path, layers=["c2x2", "c1x1"],
+                               num_samples=2, attributions=["grad_cam"], featurevis=False,
+                               embedding=False, top_k=2, max_channels=4, progress=False)
+    meta = json.loads((tmp_path / "report.json").read_text())
+    page = open(path, encoding="utf-8").read()
+    assert meta["errors"] == []
+    assert "c2x2: Grad-CAM" in meta["timings_s"] and "c1x1: Grad-CAM" not in meta["timings_s"]
+    # the attribution table's Grad-CAM uses the deepest maps of at least 2x2, not the 1x1 ones
+    assert layers_used == ["c2x2", "c2x2"]
+    one_by_one = _section(page, "layer-c1x1")
+    assert "Grad-CAM at this layer" not in one_by_one
+    assert "Feature maps for sample" not in one_by_one
+    assert one_by_one.count("<figcaption>Channel activations for sample") == 2
+    assert "Grad-CAM at this layer" in _section(page, "layer-c2x2")
+
+
+def test_channel_bars_show_each_channel_value():
+    from deepkit.viz.report.figures import channel_values_figure
+
+    values = np.array([[[0.25, 1.5, 0.0, 3.0]]], np.float32)  # one sample's (1, 1, 4) maps
+    fig = channel_values_figure(values, "sample 0")
+    heights = [float(p.get_height()) for p in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, [0.25, 1.5, 0.0, 3.0])
+
+
+def test_header_layer_count_equals_the_table(built_report):
+    _, page, meta, model = built_report
+    header = re.search(r"<header>.*?</header>", page, re.S).group(0)
+    count, shown = map(int, re.search(r"(\d+) layers, (\d+) shown in detail", header).groups())
+    table = _section(page, "overview").split("<tbody>")[1].split("</tbody>")[0]
+    assert count == table.count("<tr>") == 5  # conv1, pool1, conv2, gap, logits
+    assert shown == len(meta["layers"]) == 3
+
+
+def test_epoch_ticks_are_whole_epochs_and_user_text_is_escaped(tmp_path, monkeypatch):
+    from deepkit.viz.report import render
+
+    ticks = []
+    original = render.Figure.of.__func__
+
+    def spy(cls, image, caption, *args, **kwargs):
+        ticks.extend(t for ax in getattr(image, "axes", []) if ax.get_xlabel() == "epoch"
+                     for t in ax.get_xticks())
+        return original(cls, image, caption, *args, **kwargs)
+
+    monkeypatch.setattr(render.Figure, "of", classmethod(spy))
+    x, y = digits()
+    keras.utils.set_random_seed(0)
+    mlp = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                            keras.layers.Dense(10, name="out")], name="mlp")
+    history = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7]}  # 3 epochs: 1.25 etc. by default
+    names = ["<script>alert(1)</script>"] + [f"d{i}" for i in range(1, 10)]
+    path = report.build_report(mlp, (x[:30], y[:30]), tmp_path, history=history, class_names=names,
+                               title='A <b>"report"</b>', attributions=[], featurevis=False,
+                               embedding=False, progress=False)
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    page = open(path, encoding="utf-8").read()
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<title>A &lt;b&gt;&quot;report&quot;&lt;/b&gt;</title>" in page
+
+
+def test_bad_history_or_class_names_raise_before_any_work(tmp_path):
+    model, _, x, y = trained_digits_cnn()
+    with pytest.raises(ValueError, match=r"history file '.*missing\.json' not found"):
+        report.build_report(model, (x[:20], y[:20]), tmp_path / "r", history=str(tmp_path / "missing.json"),
+                            progress=False)
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"history file '.*broken\.json' is unusable"):
+        report.build_report(model, (x[:20], y[:20]), tmp_path / "r", history=str(tmp_path / "broken.json"),
+                            progress=False)
+    with pytest.raises(ValueError, match=r"3 class names \(a, b, c\) but model 'digits_cnn' predicts 10"):
+        report.build_report(model, (x[:20], y[:20]), tmp_path / "r", class_names=["a", "b", "c"],
+                            progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_bad_history_or_class_names_is_one_line_and_exit_2(tmp_path):
+    """``python -m deepkit.cli report ...`` in a subprocess; both cases in one interpreter (runpy runs
+    the module as ``__main__``, as ``python -m`` does) to pay the framework import once."""
+    import subprocess
+    import sys
+
+    import deepkit
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(deepkit.__file__)))  # wherever this file lives
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+                              keras.layers.Flatten(), keras.layers.Dense(3)], name="tiny")
+    model.save(tmp_path / "tiny.keras")
+    x, y = digits()
+    np.savez(tmp_path / "data.npz", x=x[:12], y=y[:12] % 3)
+    out = tmp_path / "out"
+    base = ["report", str(tmp_path / "tiny.keras"), "--data", str(tmp_path / "data.npz"),
+            "--out", str(out), "--quiet", "--no-featurevis"]
+    cases = [(["--history", str(tmp_path / "none.json")], "none.json' not found"),
+             (["--class-names", "a,b"], "2 class names (a, b) but model 'tiny' predicts 3 classes")]
+    script = (
+        "import json, runpy, sys\n"
+        "for argv in json.loads(sys.argv[1]):\n"
+        "    sys.argv = ['deepkit'] + argv\n"
+        "    try:\n"
+        "        runpy.run_module('deepkit.cli', run_name='__main__')\n"
+        "    except SystemExit as exc:\n"
+        "        print('exit status', exc.code, flush=True)\n"
+        "    print('=' * 10, file=sys.stderr, flush=True)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps([base + e for e, _ in cases])],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stdout.splitlines() if line.startswith("exit status")] == \
+        ["exit status 2"] * 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    runs = proc.stderr.split("=" * 10 + "\n")[:2]
+    for run, (_, expected) in zip(runs, cases):
+        lines = [line for line in run.splitlines() if line.startswith("deepkit")]
+        assert len(lines) == 1 and lines[0].startswith("deepkit report: error: "), run
+        assert expected in lines[0]
+    assert not out.exists()  # no page with a traceback in it

@@ -1,0 +1,254 @@
+"""One section per chosen layer: filters, feature maps, receptive field, top-k patches, Grad-CAM,
+feature visualization; and which layers get one.
+"""
+
+import numpy as np
+
+from deepkit.viz.report.figures import as_rgb, channel_values_figure, image_grid_figure
+from deepkit.viz.report.render import Figure, Section
+
+__all__ = ["select_layers", "gradcam_layer", "map_size", "layer_section", "layer_steps", "anchor"]
+
+# Normalization, dropout, noise and padding layers show nothing their neighbours do not.
+_SKIPPED = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "Dropout",
+            "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ZeroPadding2D",
+            "Cropping2D", "Identity")
+
+
+def select_layers(model, layers=None, max_layers=6):
+    """The layer paths that get a section.
+
+    Args:
+        model: the ``keras.Model``.
+        layers: names, paths or indices (or one of them); ``None`` chooses up to
+            ``max_layers`` image-like layers spread over the depth.
+        max_layers: the limit of the automatic choice.
+
+    Returns:
+        A list of layer paths.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Dropout(0.5, name="drop"), keras.layers.Flatten()])
+        >>> select_layers(m)
+        ['c']
+    """
+    from deepkit.viz import layer_path, resolve_layer, spatial_layers
+
+    if layers is not None:
+        layers = [layers] if isinstance(layers, (str, int)) else list(layers)
+        return [layer_path(model, layer) for layer in layers]
+    paths = [p for p in spatial_layers(model)
+             if type(resolve_layer(model, p)).__name__ not in _SKIPPED] or spatial_layers(model)
+    if len(paths) > max_layers:
+        keep = np.unique(np.round(np.linspace(0, len(paths) - 1, max_layers)).astype(int))
+        paths = [paths[i] for i in keep]
+    return paths
+
+
+def map_size(shape):
+    """``(height, width)`` of an image-like output shape ``(batch, h, w, c)``, else ``None``.
+
+    Args:
+        shape: an output shape.
+
+    Returns:
+        The spatial size (entries may be ``None`` when unknown) or ``None``.
+
+    Example:
+        >>> map_size((None, 4, 4, 16)), map_size((None, 10))
+        ((4, 4), None)
+    """
+    shape = tuple(shape)
+    return (shape[1], shape[2]) if len(shape) == 4 else None
+
+
+def _at_least_2x2(shape):
+    size = map_size(shape)
+    return size is not None and all(s is None or s >= 2 for s in size)
+
+
+def gradcam_layer(model):
+    """The deepest layer whose feature maps are at least 2x2 (``None`` if there is none).
+
+    Grad-CAM weights a layer's maps; a 1x1 map gives one number for the whole
+    image, so the heat map would be flat.
+
+    Args:
+        model: the ``keras.Model``.
+
+    Returns:
+        A layer path or ``None``.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Conv2D(2, 2, name="one_by_one"), keras.layers.Flatten()])
+        >>> gradcam_layer(m)
+        'c'
+    """
+    from deepkit.viz import resolve_layer, spatial_layers
+
+    paths = [p for p in spatial_layers(model) if _at_least_2x2(resolve_layer(model, p).output.shape)]
+    return paths[-1] if paths else None
+
+
+def anchor(path):
+    """The section id of a layer path.
+
+    Args:
+        path: the layer path.
+
+    Returns:
+        ``"layer-"`` and the path with anything but letters and digits as ``-``.
+
+    Example:
+        >>> anchor("block1/conv 2")
+        'layer-block1-conv-2'
+    """
+    return "layer-" + "".join(c if c.isalnum() else "-" for c in path)
+
+
+def _is_conv(model, layer):
+    from deepkit.viz import conv_layers
+
+    return any(c is layer for c in conv_layers(model))
+
+
+def layer_steps(ctx, path, gradcam=True):
+    """How many runner steps :func:`layer_section` takes for this layer (for the progress bar).
+
+    Args:
+        ctx: the report's context.
+        path: the layer path.
+        gradcam: as in :func:`layer_section`.
+
+    Returns:
+        The count.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
+        >>> layer_steps(ctx, "c")  # filters, feature maps, receptive field, patches, Grad-CAM
+        5
+    """
+    from deepkit.viz import resolve_layer
+
+    layer = resolve_layer(ctx.model, path)
+    return (3 + _is_conv(ctx.model, layer) + bool(ctx.featurevis)
+            + bool(gradcam and _at_least_2x2(layer.output.shape)))
+
+
+def _gradcam_figure(model, path, images, batch_size):
+    from deepkit.viz import grad_cam, normalize_image, overlay_heatmap
+    from deepkit.viz.plotting import plot_image_table
+
+    cams = np.asarray(grad_cam(model, images, layer=path, batch_size=batch_size))
+    overlays = np.stack([overlay_heatmap(im, m, alpha=0.55) for im, m in zip(images, cams)])
+    inputs = as_rgb(np.stack([normalize_image(im) for im in images]))
+    table = np.stack([inputs, overlays], axis=0)  # rows: input, Grad-CAM; columns: samples
+    return plot_image_table(table, row_titles=["input", "Grad-CAM"], cell_inches=0.9)
+
+
+def _featurevis_figure(model, path, channels, steps, seed):
+    from deepkit.viz import objectives, render
+
+    images = render(model, objectives.channel(path, list(channels)), steps=steps, seed=seed,
+                    progress=False)
+    return image_grid_figure(images, [f"ch {c}" for c in channels],
+                             f"{path}: images maximising each channel ({steps} steps)")
+
+
+def _feature_map_figures(ctx, maps):
+    from deepkit.viz import plot_feature_maps
+
+    max_channels = ctx.max_channels
+    figures = []
+    one_by_one = maps.ndim == 4 and maps.shape[1] * maps.shape[2] == 1
+    for i in range(len(maps)):
+        sample = int(ctx.idx[i])
+        if one_by_one:  # one value per channel: bars, not a grid of flat squares
+            shown = min(maps.shape[-1], max(max_channels, 64))
+            fig = channel_values_figure(maps[i], f"sample {sample}: {shown} channels", max_channels=shown)
+            caption = (f"Channel activations for sample {sample}: this layer's maps are 1x1, so "
+                       "each channel is one number (shared axis).")
+        else:
+            fig = plot_feature_maps(maps, index=i, max_channels=max_channels,
+                                    title=f"sample {sample}: first "
+                                          f"{min(max_channels, maps.shape[-1])} channels")
+            caption = (f"Feature maps for sample {sample} (each channel scaled to its own range; "
+                       "bright = strong).")
+        figures.append(Figure.of(fig, caption))
+    return figures
+
+
+def layer_section(ctx, path, gradcam=True):
+    """The section of one layer.
+
+    Args:
+        ctx: the report's context.
+        path: the layer path.
+        gradcam: draw Grad-CAM at this layer (only done when its maps are at
+            least 2x2).
+
+    Returns:
+        The :class:`~deepkit.viz.report.render.Section` with id :func:`anchor` of the path.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
+        >>> section = layer_section(ctx, "c")
+        >>> section.id, section.detail, ctx.runner.errors
+        ('layer-c', 'Conv2D, output (None, 2, 2, 2), receptive field 3x3 pixels, stride 1', [])
+    """
+    from deepkit import viz
+
+    model, x, idx = ctx.model, ctx.x, ctx.idx
+    layer = viz.resolve_layer(model, path)
+    out_shape = tuple(layer.output.shape)
+    blocks = []
+    if _is_conv(model, layer):
+        ok, fig = ctx.run(f"{path}: filters", viz.plot_filters, model, layer,
+                          max_filters=64 if viz.kernels(model, layer).shape[-1] in (1, 3) else 8,
+                          max_channels=8)
+        blocks.append(Figure.of(fig, "Learned filters (kernels) of this layer, each scaled to its "
+                                     "own range.", pixelated=True) if ok else fig)
+    ok, maps = ctx.run(f"{path}: feature maps", viz.feature_maps, model, x[idx[:2]], layers=[path],
+                       batch_size=ctx.batch_size)
+    blocks += _feature_map_figures(ctx, np.asarray(maps[path])) if ok else [maps]
+    ok, rf = ctx.run(f"{path}: receptive field", viz.receptive_field, model, path)
+    rf_text = None
+    if ok:
+        rf_text = ("every unit sees the whole input" if rf.is_global else
+                   f"receptive field {rf.size[0]}x{rf.size[1]} pixels, stride {rf.stride[0]}")
+    else:
+        blocks.append(rf)
+    channels = list(range(min(ctx.max_channels, out_shape[-1])))
+    ok, top = ctx.run(f"{path}: top-{ctx.top_k} patches over {len(x)} images", viz.top_k_patches,
+                      model, path, x, k=ctx.top_k, channels=channels, batch_size=ctx.batch_size)
+    blocks.append(Figure.of(viz.plot_top_patches(top), f"Top {ctx.top_k} data-set patches per channel "
+                            "(Zeiler & Fergus): the input regions that excite each channel most, "
+                            "strongest first.", pixelated=True) if ok else top)
+    if gradcam and _at_least_2x2(out_shape):
+        ok, fig = ctx.run(f"{path}: Grad-CAM", _gradcam_figure, model, path, x[idx], ctx.batch_size)
+        blocks.append(Figure.of(fig, "Grad-CAM at this layer for the sample inputs (predicted "
+                                     "class): where this layer's features support the decision. "
+                                     "Deeper layers localize coarser but more class-specific "
+                                     "evidence.") if ok else fig)
+    if ctx.featurevis:
+        ok, fig = ctx.run(f"{path}: feature visualization", _featurevis_figure, model, path,
+                          channels[:16], ctx.featurevis_steps, ctx.seed)
+        blocks.append(Figure.of(fig, "Feature visualization: optimized inputs that maximise each "
+                                     "channel's mean activation (Fourier parameterization, "
+                                     "jitter/scale/rotate robustness).") if ok else fig)
+    detail = ", ".join(filter(None, [type(layer).__name__, f"output {out_shape}", rf_text]))
+    return Section(anchor(path), path, path, blocks, detail=detail)
