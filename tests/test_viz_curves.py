@@ -79,3 +79,10 @@ def test_history_errors():
         curves.history_dict(3)
     with pytest.raises(ValueError, match="empty"):
         curves.plot_history({"loss": []})
+
+
+def test_plot_history_epoch_ticks_are_whole_numbers():
+    fig = curves.plot_history({"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6]})
+    ax = fig.axes[0]
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks

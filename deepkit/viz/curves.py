@@ -4,6 +4,7 @@ import json
 import os
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from deepkit.viz.plotting import new_figure, save_png
 
@@ -104,6 +105,7 @@ def plot_history(history, metrics=None, title=None, path=None):
         if name in ("learning_rate", "lr"):
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
