@@ -3,8 +3,9 @@
 Every "unknown name" error in deepkit (spec layers and arguments, zoo models, datasets, viz layer names,
 featurevis objectives, command-line choices) suggests close matches through :func:`did_you_mean`, with
 one policy: case-insensitive, at most three suggestions whose similarity ratio is at least
-:data:`CUTOFF`, best first (ties: the longer common prefix first); for ``"/"``-paths the last component
-is tried when the whole path finds nothing. Layer names are derived with :func:`to_snake_case`,
+:data:`CUTOFF` and less than :data:`MARGIN` below the best, best first (ties: the longer common
+prefix, then as difflib); for ``"/"``-paths the last component is tried when the whole path finds
+nothing. Layer names are derived with :func:`to_snake_case`,
 Keras' own rule (``MaxPooling2D`` -> ``max_pooling2d``).
 
 Example:
@@ -18,11 +19,13 @@ import difflib
 import os
 import re
 
-__all__ = ["CUTOFF", "suggest", "did_you_mean", "to_snake_case"]
+__all__ = ["CUTOFF", "MARGIN", "suggest", "did_you_mean", "to_snake_case"]
 
 # difflib's ratio a suggestion needs (difflib's own default): "Dens" -> "Dense" (0.89),
 # "minst" -> "mnist" (0.8), "cifar" -> "cifar10" (0.83), but "imagenet" -> nothing.
 CUTOFF = 0.6
+# A suggestion is also less than this below the best one: "minst" -> 'mnist' (0.8), not also 'moons' (0.6).
+MARGIN = 0.2
 
 
 def _ranked(name, candidates, n):
@@ -32,14 +35,17 @@ def _ranked(name, candidates, n):
         key = str(candidate).lower()
         ratio = difflib.SequenceMatcher(None, wanted, key).ratio()
         if ratio >= CUTOFF and candidate not in scored:
-            scored[candidate] = (-ratio, -len(os.path.commonprefix([wanted, key])))
-    return sorted(scored, key=lambda c: scored[c])[:n]
+            scored[candidate] = (ratio, len(os.path.commonprefix([wanted, key])), key)
+    ranked = sorted(scored, key=scored.get, reverse=True)
+    return [c for c in ranked if scored[ranked[0]][0] - scored[c][0] < MARGIN][:n]
 
 
 def suggest(name, candidates, n=3):
     """Close matches of ``name`` among ``candidates``, best first.
 
-    Case-insensitive, similarity ratio at least :data:`CUTOFF`; ties go to the longer common prefix.
+    Case-insensitive, similarity ratio at least :data:`CUTOFF` and less than :data:`MARGIN` below the
+    best match; ties go to the longer common prefix,
+    then to the later name in sort order (as ``difflib.get_close_matches``).
     For a ``"/"``-path candidate list (``"stage1/relu"``), the last path component is tried when the
     whole names find nothing.
 

@@ -578,7 +578,7 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         ('index.html', True)
     """
     from deepkit.viz import curves
-    from deepkit.viz.boundary import _as_probabilities
+    from deepkit.probabilities import as_probabilities as _as_probabilities
 
     unknown = [m for m in attributions if m not in ATTRIBUTION_METHODS]
     if unknown:
