@@ -18,6 +18,15 @@ from deepkit.spec.context import Where, plain_message
 from deepkit.spec.layer_entry import LayerNode, Node, as_nodes, build_sequence
 from deepkit.spec.objects import plain_data
 
+# The keys each combinator entry takes (``{residual: {layers: [...], shortcut: [...]}}``).
+COMBINATORS = {
+    "residual": ("layers", "shortcut", "merge", "activation", "name"),
+    "parallel": ("branches", "merge", "axis", "name"),
+    "repeat": ("times", "layers", "name"),
+    "sequential": ("layers", "name"),
+    "side_output": ("layers", "name"),
+}
+
 MERGES = {
     "add": keras.layers.Add, "concat": keras.layers.Concatenate, "multiply": keras.layers.Multiply,
     "average": keras.layers.Average, "maximum": keras.layers.Maximum, "minimum": keras.layers.Minimum,
