@@ -130,7 +130,28 @@ def _line_column(text, offset):
 
 
 def check_text_limits(text, source, size=None):
-    """Size, then flow-bracket nesting, with a regular expression: linear, no parser, no recursion."""
+    """Check spec text against ``max_bytes`` and its flow-bracket nesting against ``max_depth``.
+
+    Size first, then nesting with a regular expression: linear, no parser, no recursion.
+
+    Args:
+        text: the spec text.
+        source: file name or ``"<string>"``, for the error.
+        size: the size in bytes when known (a file's), else counted from ``text``.
+
+    Returns:
+        None.
+
+    Raises:
+        SpecError: a limit is exceeded (naming it and how to raise it).
+
+    Example:
+        >>> with spec_limits(max_depth=2):
+        ...     check_text_limits("layers: [[[Dense]]]", "<string>")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        deepkit.errors.SpecError: <string>:1:11: the spec is nested more than 2 levels deep (brackets)...
+    """
     max_bytes = get_limit("max_bytes")
     if max_bytes is not None:
         if size is None and len(text) > max_bytes:  # at least as many bytes as characters: no need to encode
@@ -157,6 +178,20 @@ def check_text_limits(text, source, size=None):
 
 
 def depth_error(max_depth, mark, source):
+    """The ``SpecError`` for data nested deeper than ``max_depth`` (found by the YAML reader).
+
+    Args:
+        max_depth: the limit in force.
+        mark: the YAML mark of the too-deep node, or None.
+        source: file name or ``"<string>"``.
+
+    Returns:
+        A ``SpecError`` (to raise).
+
+    Example:
+        >>> str(depth_error(5, None, "<string>")).split(";")[0]
+        '<string>: the spec is nested more than 5 levels deep (lists and mappings)'
+    """
     return limit_error(f"the spec is nested more than {max_depth} levels deep (lists and mappings)", "max_depth",
                        max_depth, line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
                        source=source)
