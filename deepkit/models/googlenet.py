@@ -18,8 +18,9 @@ widths are Table 1 of the paper (``INCEPTION``). Layers are named after the modu
 
 Each is one ``@register_model`` declaration at the end of this file, with its published counts (with and
 without the auxiliary classifiers). (224x224x3, 1000 classes; CIFAR: 32x32x3, 10 classes.) About 1.5 G
-multiply-adds at 224x224, the paper's "1.5 billion multiply-adds at inference time". Max-poolings use ``padding="same"``, which for these
-sizes is PyTorch's / Caffe's ``ceil_mode=True``: 224 -> 112 -> 56 -> 28 -> 14 -> 7 as Table 1.
+multiply-adds at 224x224, the paper's "1.5 billion multiply-adds at inference time". Max-poolings use
+``padding="same"``, which for these sizes is PyTorch's / Caffe's ``ceil_mode=True``: 224 -> 112 -> 56
+-> 28 -> 14 -> 7 as Table 1.
 
 Auxiliary classifiers (``aux_logits=True``, section 5): after ``inception4a`` and ``inception4d``, a 5x5
 average pool with stride 3 (14x14 -> 4x4), a 1x1 convolution with 128 filters, a 1024-unit dense layer,

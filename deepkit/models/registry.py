@@ -430,7 +430,8 @@ def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         valid = sorted(set(COMMON_ARGS) | set(info.options))
-        raise ValueError(f"deepkit.models '{info.name}': unknown argument {unknown[0]!r}.{did_you_mean(unknown[0], valid)} "
+        hint = did_you_mean(unknown[0], valid)
+        raise ValueError(f"deepkit.models '{info.name}': unknown argument {unknown[0]!r}.{hint} "
                          f"Valid arguments: {', '.join(valid)}.")
     input_shape = _check_shape(info, info.input_shape if input_shape is None else input_shape)
     num_classes = info.num_classes if num_classes is None else num_classes

@@ -135,8 +135,10 @@ def resnet_stages(style, block, depths, widths, inplanes, shortcut="B", stride_i
 
     Example:
         >>> stages = resnet_stages(_Style(1e-5, 0.9, "he_normal", False), "basic", (1, 1), (16, 32), 16, "A")
-        >>> [e["sequential"]["name"] for e in stages], stages[1]["sequential"]["layers"][0]["residual"]["shortcut"]
-        (['layer1', 'layer2'], [{'ChannelPadShortcut': {'filters': 32, 'strides': 2, 'name': 'layer2_block0_shortcut'}}])
+        >>> [e["sequential"]["name"] for e in stages]
+        ['layer1', 'layer2']
+        >>> stages[1]["sequential"]["layers"][0]["residual"]["shortcut"]
+        [{'ChannelPadShortcut': {'filters': 32, 'strides': 2, 'name': 'layer2_block0_shortcut'}}]
     """
     stages = []
     for stage, (blocks, planes) in enumerate(zip(depths, widths), start=1):
