@@ -154,7 +154,7 @@ def _builder(info, declared):
     return fn
 
 
-def register_model(info=None, *, family=None, trainable_params=None, macs=None, aliases=(), paper=None,
+def register_model(info=None, aliases=(), *, family=None, trainable_params=None, macs=None, paper=None,
                    input_shape=None, num_classes=None, options=None, min_size=None, min_size_reason=None,
                    description=None, **arch):
     """Declare a zoo model once: ``@register_model(family, counts..., **arch)`` on its builder, as timm's.
@@ -169,10 +169,10 @@ def register_model(info=None, *, family=None, trainable_params=None, macs=None, 
 
     Args:
         info: a :class:`Family` (positional, for the decorator form) or a complete :class:`ModelInfo`.
+        aliases: other names :func:`create` accepts (not listed by :func:`list_models`).
         family: the :class:`Family` (when not given positionally).
         trainable_params: the published trainable parameter count at the default input shape and classes.
         macs: multiply-adds of one forward pass at the default input shape (checked by the tests).
-        aliases: other names :func:`create` accepts (not listed by :func:`list_models`).
         paper, input_shape, num_classes, options, min_size, min_size_reason: override the family's.
         description: one line; default: the first line of the docstring.
         **arch: the architecture row passed to the family's ``spec_fn`` (``block="basic", layers=(2, 2, 2, 2)``).
