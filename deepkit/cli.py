@@ -19,6 +19,8 @@ import time
 import zipfile
 import zlib
 
+from deepkit.naming import did_you_mean
+
 
 def _positive(kind, what="the value"):
     def parse(text):
@@ -362,6 +364,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line saying what was wrong, plus where to find help."""
 
     def error(self, message):
+        bad = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if bad:  # argparse's own choice error, plus the package-wide "did you mean"
+            message += did_you_mean(bad.group(1), re.findall(r"'([^']*)'", bad.group(2)))
         self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} -h')\n")
 
 

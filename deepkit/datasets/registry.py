@@ -1,13 +1,13 @@
 """Every dataset by name: ``load(name, **kw)``, ``info(name)``, ``list_datasets()`` (used by the CLI)."""
 
 import dataclasses
-import difflib
 import inspect
 
 from deepkit.datasets import sklearn_digits as _digits
 from deepkit.datasets import images as _images
 from deepkit.datasets import toy as _toy
 from deepkit.errors import DeepkitError
+from deepkit.naming import did_you_mean
 
 
 class UnknownDatasetError(DeepkitError, ValueError):
@@ -111,8 +111,7 @@ def _canonical(name, where):
         return key
     if key.replace("_", "") in {k.replace("_", ""): k for k in _INFOS}:
         return {k.replace("_", ""): k for k in _INFOS}[key.replace("_", "")]
-    close = difflib.get_close_matches(key, list(_INFOS), n=3, cutoff=0.65)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(key, list(_INFOS))
     raise UnknownDatasetError(
         f"deepkit.datasets.{where}: unknown dataset {name!r}.{hint} "
         f"Available: {', '.join(list_datasets())}."

@@ -28,21 +28,15 @@ Example:
 """
 
 import deepkit.layers  # noqa: F401  (registers LRN, ChannelPadShortcut... for the specs below)
-from deepkit.models.registry import (ModelInfo, count_trainable, create, get_spec, list_models, load_weights,
-                                     model_info, register_model, resolve)
-from deepkit.models.lenet import lenet5, lenet5_paper
-from deepkit.models.alexnet import alexnet, alexnet_paper, alexnet_small
-from deepkit.models.resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44, cifar_resnet56, cifar_resnet110,
-                                   cifar_resnet1202, resnet18, resnet34, resnet50, resnet101, resnet152)
-from deepkit.models.vgg import (cifar_vgg11, cifar_vgg13, cifar_vgg16, cifar_vgg19, vgg11, vgg11_bn, vgg13, vgg13_bn,
-                                vgg16, vgg16_bn, vgg19, vgg19_bn)
-from deepkit.models.googlenet import cifar_googlenet, googlenet, googlenet_paper
+from deepkit.models.registry import (Family, ModelInfo, builders, count_trainable, create, get_spec, list_models,
+                                     load_weights, model_info, register_model, resolve, unregister_model, variants)
+from deepkit.models import alexnet as _alexnet, googlenet as _googlenet, lenet as _lenet  # noqa: F401  (declare)
+from deepkit.models import resnet as _resnet, vgg as _vgg  # noqa: F401  (declare the variants)
+
+# Every variant declared with @register_model is exported here as deepkit.models.<name>.
+globals().update(builders())
 
 __all__ = [
-    "create", "list_models", "get_spec", "model_info", "register_model", "resolve", "ModelInfo", "count_trainable",
-    "load_weights", "lenet5", "lenet5_paper", "alexnet", "alexnet_paper", "alexnet_small",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "cifar_resnet20", "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202",
-    "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
-    "cifar_vgg11", "cifar_vgg13", "cifar_vgg16", "cifar_vgg19", "googlenet", "googlenet_paper", "cifar_googlenet",
+    "create", "list_models", "get_spec", "model_info", "register_model", "unregister_model", "resolve", "ModelInfo",
+    "Family", "builders", "variants", "count_trainable", "load_weights", *builders(),
 ]

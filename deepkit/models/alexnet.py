@@ -1,19 +1,20 @@
 """AlexNet (Krizhevsky, Sutskever & Hinton, "ImageNet classification with deep convolutional neural
 networks", NIPS 2012), as torchvision builds it and as the paper drew it, plus a CIFAR-10 size.
 
-==================  =========  ==========  =============================================================
-name                input      trainable   what
-==================  =========  ==========  =============================================================
-``alexnet``         224x224x3  61,100,840  torchvision's single tower (64-192-384-256-256 filters, 11x11
-                                           stride 4 with 2 pixels of padding, adaptive 6x6 average pool)
-``alexnet_paper``   227x227x3  60,965,224  the paper: 96-256-384-384-256 filters, conv2/4/5 split in two
-                                           groups (the two GPUs, ``Conv2D(groups=2)``), LRN after conv1/2
-``alexnet_small``   32x32x3    5,871,434   the same five convolutions and three dense layers at CIFAR-10
-                                           size: 5x5 then 3x3 kernels, stride 1, overlapping 3/2 pooling,
-                                           LRN, 1024-unit dense layers
-==================  =========  ==========  =============================================================
+==================  =========  =============================================================
+name                input      what
+==================  =========  =============================================================
+``alexnet``         224x224x3  torchvision's single tower (64-192-384-256-256 filters, 11x11
+                               stride 4 with 2 pixels of padding, adaptive 6x6 average pool)
+``alexnet_paper``   227x227x3  the paper: 96-256-384-384-256 filters, conv2/4/5 split in two
+                               groups (the two GPUs, ``Conv2D(groups=2)``), LRN after conv1/2
+``alexnet_small``   32x32x3    the same five convolutions and three dense layers at CIFAR-10
+                               size: 5x5 then 3x3 kernels, stride 1, overlapping 3/2 pooling,
+                               LRN, 1024-unit dense layers
+==================  =========  =============================================================
 
-Every convolution and the first two dense layers use ReLU; dropout 0.5 precedes fc6 and fc7.
+Every convolution and the first two dense layers use ReLU; dropout 0.5 precedes fc6 and fc7. Each variant
+is one ``@register_model`` declaration at the end of this file, with its published counts.
 
 Example:
     >>> from deepkit.models import get_spec
@@ -22,7 +23,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import ModelInfo, create, register_model
+from deepkit.models.registry import Family, register_model
 
 PAPER = "Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep convolutional neural networks"
 
@@ -46,7 +47,7 @@ def _check_known(input_shape, model):
 
 
 def alexnet_spec(input_shape, num_classes, include_top, pooling, classifier_activation, name, dropout=0.5):
-    """Spec data of torchvision's AlexNet (61,100,840 trainable parameters at 1000 classes, any input size).
+    """Spec data of torchvision's AlexNet (any input size from 63x63).
 
     Args:
         input_shape: (H, W, C), at least 63x63; 224x224x3 by default.
@@ -87,7 +88,7 @@ def alexnet_spec(input_shape, num_classes, include_top, pooling, classifier_acti
 
 def alexnet_paper_spec(input_shape, num_classes, include_top, pooling, classifier_activation, name,
                        dropout=0.5, lrn=True):
-    """Spec data of the paper's two-tower AlexNet (60,965,224 trainable parameters at 227x227, 1000 classes).
+    """Spec data of the paper's two-tower AlexNet (227x227 as published).
 
     conv1 96@11x11/4 - LRN - max-pool 3/2 - conv2 256@5x5 (2 groups) - LRN - max-pool - conv3 384@3x3
     (across both towers) - conv4 384@3x3 (2 groups) - conv5 256@3x3 (2 groups) - max-pool - fc6 4096 -
@@ -131,7 +132,7 @@ def alexnet_paper_spec(input_shape, num_classes, include_top, pooling, classifie
 
 def alexnet_small_spec(input_shape, num_classes, include_top, pooling, classifier_activation, name,
                        dropout=0.5, lrn=True, fc_units=1024):
-    """Spec data of AlexNet at CIFAR-10 size (5,871,434 trainable parameters at 32x32x3, 10 classes).
+    """Spec data of AlexNet at CIFAR-10 size (32x32x3).
 
     AlexNet's layout (five convolutions 64-192-384-256-256 as torchvision, ReLU, LRN after conv1 and conv2,
     overlapping 3x3/2 max-pooling after conv1, conv2 and conv5, dropout, three dense layers) with kernels
@@ -174,82 +175,48 @@ def alexnet_small_spec(input_shape, num_classes, include_top, pooling, classifie
 
 
 _POOLS = "three overlapping 3x3 max-poolings with stride 2 need at least 3x3 maps at pool5, "
-register_model(ModelInfo(
-    name="alexnet", family="alexnet", spec_fn=alexnet_spec, input_shape=(224, 224, 3), num_classes=1000,
-    options={"dropout": 0.5}, paper=PAPER + " (torchvision's single-tower reading)", trainable_params=61_100_840,
-    macs=714_188_480,
-    description="AlexNet as torchvision: one tower, 64-192-384-256-256 filters, adaptive 6x6 average pool",
-    min_size=63, min_size_reason=_POOLS + "and conv1 (11x11, stride 4, padding 2) must give 15x15 for that."))
-register_model(ModelInfo(
-    name="alexnet_paper", family="alexnet", spec_fn=alexnet_paper_spec, input_shape=(227, 227, 3),
-    num_classes=1000, options={"dropout": 0.5, "lrn": True}, paper=PAPER, trainable_params=60_965_224,
-    macs=724_406_816,
-    description="AlexNet as published: two groups (Conv2D groups=2) in conv2/4/5, LRN, 227x227 input",
-    min_size=67, min_size_reason=_POOLS + "and conv1 (11x11, stride 4, no padding) must give 15x15 for that."))
-register_model(ModelInfo(
-    name="alexnet_small", family="alexnet", spec_fn=alexnet_small_spec, input_shape=(32, 32, 3), num_classes=10,
-    options={"dropout": 0.5, "lrn": True, "fc_units": 1024}, paper=PAPER + " (scaled to CIFAR-10 by deepkit)",
-    trainable_params=5_871_434, macs=182_220_800,
-    description="AlexNet's layout at CIFAR-10 size: 5x5/3x3 kernels, stride 1, LRN, 1024-unit dense layers",
-    min_size=15, min_size_reason=_POOLS + "so the input needs 15x15 (15 -> 7 -> 3 -> 1)."),
-    aliases=("alexnet_cifar",))
+ALEXNET = Family("alexnet", alexnet_spec, input_shape=(224, 224, 3), num_classes=1000, options={"dropout": 0.5},
+                 paper=PAPER + " (torchvision's single-tower reading)", min_size=63,
+                 min_size_reason=_POOLS + "and conv1 (11x11, stride 4, padding 2) must give 15x15 for that.")
+ALEXNET_PAPER = Family("alexnet", alexnet_paper_spec, input_shape=(227, 227, 3), num_classes=1000,
+                       options={"dropout": 0.5, "lrn": True}, paper=PAPER, min_size=67,
+                       min_size_reason=_POOLS + "and conv1 (11x11, stride 4, no padding) must give 15x15 for that.")
+ALEXNET_SMALL = Family("alexnet", alexnet_small_spec, input_shape=(32, 32, 3), num_classes=10,
+                       options={"dropout": 0.5, "lrn": True, "fc_units": 1024},
+                       paper=PAPER + " (scaled to CIFAR-10 by deepkit)", min_size=15,
+                       min_size_reason=_POOLS + "so the input needs 15x15 (15 -> 7 -> 3 -> 1).")
+
+# ----------------------------------------------------------------------------- the variants, as published
 
 
-def alexnet(input_shape=None, num_classes=None, **kwargs):
-    """torchvision's AlexNet: 61,100,840 trainable parameters (224x224x3, 1000 classes).
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 63x63.
-        num_classes: default 1000.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``,
-            ``dropout``; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(ALEXNET, trainable_params=61_100_840, macs=714_188_480)
+def alexnet():
+    """AlexNet as torchvision: one tower, 64-192-384-256-256 filters, adaptive 6x6 average pool.
 
     Example:
         >>> model = alexnet(input_shape=(64, 64, 3), include_top=False)
         >>> tuple(model.get_layer("pool5").output.shape)
         (None, 1, 1, 256)
     """
-    return create("alexnet", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def alexnet_paper(input_shape=None, num_classes=None, **kwargs):
-    """The paper's AlexNet with two groups and LRN: 60,965,224 trainable parameters (227x227x3, 1000 classes).
-
-    Args:
-        input_shape: (H, W, C), default (227, 227, 3), at least 67x67.
-        num_classes: default 1000.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``,
-            ``dropout``, ``lrn``; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(ALEXNET_PAPER, trainable_params=60_965_224, macs=724_406_816)
+def alexnet_paper():
+    """AlexNet as published: two groups (Conv2D groups=2) in conv2/4/5, LRN, 227x227 input.
 
     Example:
         >>> model = alexnet_paper(include_top=False)
         >>> tuple(model.get_layer("conv1").output.shape), tuple(model.output.shape)
         ((None, 55, 55, 96), (None, 6, 6, 256))
     """
-    return create("alexnet_paper", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def alexnet_small(input_shape=None, num_classes=None, **kwargs):
-    """AlexNet's layout at CIFAR-10 size: 5,871,434 trainable parameters (32x32x3, 10 classes).
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 15x15.
-        num_classes: default 10.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``,
-            ``dropout``, ``lrn``, ``fc_units``; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(ALEXNET_SMALL, trainable_params=5_871_434, macs=182_220_800, aliases=("alexnet_cifar",))
+def alexnet_small():
+    """AlexNet's layout at CIFAR-10 size: 5x5/3x3 kernels, stride 1, LRN, 1024-unit dense layers.
 
     Example:
         >>> from deepkit.models import count_trainable
         >>> count_trainable(alexnet_small())
         5871434
     """
-    return create("alexnet_small", input_shape=input_shape, num_classes=num_classes, **kwargs)

@@ -10,18 +10,17 @@ widths are Table 1 of the paper (``INCEPTION``). Layers are named after the modu
 ``maxpool1``, ``conv2`` (1x1), ``conv3`` (3x3), ``maxpool2`` as in torchvision.
 
 - ``googlenet_paper``: the paper: convolutions with biases and ReLU, a true 5x5 branch, LRN after
-  ``maxpool1`` and after ``conv3`` (as the paper's figure 3 and the Caffe model), dropout 0.4;
-  6,998,552 trainable parameters, 13,378,280 with the auxiliary classifiers.
+  ``maxpool1`` and after ``conv3`` (as the paper's figure 3 and the Caffe model), dropout 0.4.
 - ``googlenet``: torchvision: every convolution bias-free + BatchNorm (eps 1e-3) + ReLU
   (``BasicConv2d``), a 3x3 kernel in the "5x5" branch (torchvision's known deviation), no LRN, 2x2 last
-  max-pool, dropout 0.2; 6,624,904 trainable parameters, 13,004,888 with the auxiliary classifiers.
-- ``cifar_googlenet``: CIFAR-10 size (below), BatchNorm, true 5x5 branch; 5,983,402 trainable
-  parameters, 7,188,158 with the auxiliary classifiers.
+  max-pool, dropout 0.2.
+- ``cifar_googlenet``: CIFAR-10 size (below), BatchNorm, true 5x5 branch.
 
-(224x224x3, 1000 classes; CIFAR: 32x32x3, 10 classes.) About 1.5 G multiply-adds at 224x224 (the paper's
-"1.5 billion multiply-adds at inference time"): 1.58 G for ``googlenet_paper``, 1.50 G for ``googlenet``,
-0.12 G for ``cifar_googlenet``. Max-poolings use ``padding="same"``, which for these
-sizes is PyTorch's / Caffe's ``ceil_mode=True``: 224 -> 112 -> 56 -> 28 -> 14 -> 7 as Table 1.
+Each is one ``@register_model`` declaration at the end of this file, with its published counts (with and
+without the auxiliary classifiers). (224x224x3, 1000 classes; CIFAR: 32x32x3, 10 classes.) About 1.5 G
+multiply-adds at 224x224, the paper's "1.5 billion multiply-adds at inference time". Max-poolings use
+``padding="same"``, which for these sizes is PyTorch's / Caffe's ``ceil_mode=True``: 224 -> 112 -> 56
+-> 28 -> 14 -> 7 as Table 1.
 
 Auxiliary classifiers (``aux_logits=True``, section 5): after ``inception4a`` and ``inception4d``, a 5x5
 average pool with stride 3 (14x14 -> 4x4), a 1x1 convolution with 128 filters, a 1024-unit dense layer,
@@ -43,11 +42,10 @@ Example:
 ['branch5x5_reduce_conv', 'branch5x5_conv'], ['branchpool_pool', 'branchpool_proj_conv']])
 """
 
-import functools
 import math
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import ModelInfo, create, register_model
+from deepkit.models.registry import Family, register_model, variants
 
 PAPER = "Szegedy et al. 2015, Going deeper with convolutions"
 
@@ -62,12 +60,6 @@ INCEPTION = {
     "4e": (256, 160, 320, 32, 128, 128),
     "5a": (256, 160, 320, 32, 128, 128),
     "5b": (384, 192, 384, 48, 128, 128),
-}
-# Trainable parameters at the default input shape and classes, without / with the auxiliary classifiers.
-GOOGLENETS = {
-    "googlenet_paper": dict(style="paper", trainable_params=6_998_552, aux_params=13_378_280, macs=1_582_671_872),
-    "googlenet": dict(style="torchvision", trainable_params=6_624_904, aux_params=13_004_888, macs=1_498_376_192),
-    "cifar_googlenet": dict(style="cifar", trainable_params=5_983_402, aux_params=7_188_158, macs=121_260_032),
 }
 # Per style: BatchNorm convolutions, kernel of the "5x5" branch, LRN, last max-pool, dropout, stem.
 STYLES = {
@@ -143,10 +135,11 @@ def _aux(units, name, num_classes, act, pool, dropout=0.7):
 def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, classifier_activation, name,
                    aux_logits=False, dropout=None, bn_momentum=0.9, bn_epsilon=1e-3,
                    kernel_initializer="glorot_uniform"):
-    """Spec data of a GoogLeNet from its row of ``GOOGLENETS``.
+    """Spec data of a GoogLeNet from its declared row.
 
     Args:
-        variant: ``"googlenet_paper"``, ``"googlenet"`` (torchvision) or ``"cifar_googlenet"``.
+        variant: ``"googlenet_paper"``, ``"googlenet"`` (torchvision) or ``"cifar_googlenet"``, or a dict
+            ``{"style": "paper" | "torchvision" | "cifar"}``.
         input_shape: (H, W, C); at least 32x32 (16x16 for the CIFAR stem), and at least 65x65 (CIFAR: 32x32)
             with ``aux_logits`` so that ``inception4a`` is large enough for the 5x5 auxiliary pool.
         num_classes: classes of ``fc`` (and of the auxiliary classifiers).
@@ -172,7 +165,7 @@ def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, clas
         >>> [e["parallel"]["name"] for e in data["layers"] if "parallel" in e][-2:]
         ['inception5a', 'inception5b']
     """
-    style = STYLES[GOOGLENETS[variant]["style"]]
+    style = STYLES[(GOOGLENETS[variant] if isinstance(variant, str) else variant)["style"]]
     units = _Units(style["batch_norm"], bn_momentum, bn_epsilon, kernel_initializer)
     dropout = style["dropout"] if dropout is None else dropout
     if aux_logits:
@@ -223,84 +216,58 @@ def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, clas
     return spec(name, input_shape, layers)
 
 
-def _register(name, input_shape, num_classes, paper, description, min_size, reason, aliases=()):
-    row = GOOGLENETS[name]
-    register_model(ModelInfo(
-        name=name, family="googlenet", spec_fn=functools.partial(googlenet_spec, name), input_shape=input_shape,
-        num_classes=num_classes, options={"aux_logits": False, "dropout": None, "bn_momentum": 0.9,
-                                          "bn_epsilon": 1e-3, "kernel_initializer": "glorot_uniform"},
-        paper=paper, trainable_params=row["trainable_params"], macs=row["macs"], description=description,
-        min_size=min_size, min_size_reason=reason), aliases=aliases)
-
-
 _HALVES = ("it halves the image five times (conv1, maxpool1, maxpool2, maxpool3, maxpool4), so inception5 "
            "gets a single pixel from a 32x32 image; a smaller one leaves it less than a pixel of image.")
-_register("googlenet_paper", (224, 224, 3), 1000, PAPER + ", Table 1 and figure 3",
-          "GoogLeNet as published: Inception modules with biases, 5x5 branch, LRN in the stem",
-          32, _HALVES)
-_register("googlenet", (224, 224, 3), 1000, PAPER + " (torchvision's reading)",
-          "GoogLeNet as torchvision: BatchNorm convolutions, 3x3 kernels in the 5x5 branch",
-          32, _HALVES, aliases=("inception_v1",))
-_register("cifar_googlenet", (32, 32, 3), 10, PAPER + " (CIFAR-10 stem by deepkit)",
-          "GoogLeNet at CIFAR-10 size: 3x3 stride-1 conv1, Inception modules at 8x8, 4x4, 2x2, BatchNorm",
-          16, "it halves the image four times (maxpool1 to maxpool4), so inception5 gets a single pixel from a "
-              "16x16 image.")
+_OPTIONS = {"aux_logits": False, "dropout": None, "bn_momentum": 0.9, "bn_epsilon": 1e-3,
+            "kernel_initializer": "glorot_uniform"}
+GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000, options=_OPTIONS,
+                   paper=PAPER + " (torchvision's reading)", min_size=32, min_size_reason=_HALVES)
+GOOGLENET_PAPER = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000, options=_OPTIONS,
+                         paper=PAPER + ", Table 1 and figure 3", min_size=32, min_size_reason=_HALVES)
+CIFAR_GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(32, 32, 3), num_classes=10, options=_OPTIONS,
+                         paper=PAPER + " (CIFAR-10 stem by deepkit)", min_size=16,
+                         min_size_reason=("it halves the image four times (maxpool1 to maxpool4), so inception5 "
+                                          "gets a single pixel from a 16x16 image."))
+
+# ----------------------------------------------------------------------------- the variants, as published
+# aux_params: the published trainable parameters with the auxiliary classifiers (aux_logits=True).
 
 
-def googlenet(input_shape=None, num_classes=None, **kwargs):
-    """torchvision's GoogLeNet: 6,624,904 trainable parameters (13,004,888 with ``aux_logits=True``).
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32 (65x65 with the auxiliary classifiers).
-        num_classes: default 1000.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name`` and the
-            options of :func:`googlenet_spec` (``aux_logits``, ``dropout``...); see
-            :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``; with ``aux_logits=True`` it returns a dict ``{"fc", "aux1", "aux2"}``.
+@register_model(GOOGLENET, style="torchvision", aux_params=13_004_888, trainable_params=6_624_904, macs=1_498_376_192,
+                aliases=("inception_v1",))
+def googlenet():
+    """GoogLeNet as torchvision: BatchNorm convolutions, 3x3 kernels in the 5x5 branch.
 
     Example:
         >>> model = googlenet(input_shape=(64, 64, 3), include_top=False)
         >>> tuple(model.get_layer("inception4a_concat").output.shape), tuple(model.output.shape)
         ((None, 4, 4, 512), (None, 2, 2, 1024))
     """
-    return create("googlenet", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def googlenet_paper(input_shape=None, num_classes=None, **kwargs):
-    """The paper's GoogLeNet: 6,998,552 trainable parameters (13,378,280 with ``aux_logits=True``).
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32 (65x65 with the auxiliary classifiers).
-        num_classes: default 1000.
-        **kwargs: as :func:`googlenet`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(GOOGLENET_PAPER, style="paper", aux_params=13_378_280, trainable_params=6_998_552,
+                macs=1_582_671_872)
+def googlenet_paper():
+    """GoogLeNet as published: Inception modules with biases, 5x5 branch, LRN in the stem.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [e["LRN"]["name"] for e in get_spec("googlenet_paper")["layers"] if "LRN" in e]
         ['norm1', 'norm2']
     """
-    return create("googlenet_paper", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_googlenet(input_shape=None, num_classes=None, **kwargs):
-    """GoogLeNet at CIFAR-10 size: 5,983,402 trainable parameters (32x32x3, 10 classes).
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 16x16 (32x32 with the auxiliary classifiers).
-        num_classes: default 10.
-        **kwargs: as :func:`googlenet`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_GOOGLENET, style="cifar", aux_params=7_188_158, trainable_params=5_983_402,
+                macs=121_260_032)
+def cifar_googlenet():
+    """GoogLeNet at CIFAR-10 size: 3x3 stride-1 conv1, Inception modules at 8x8, 4x4, 2x2, BatchNorm.
 
     Example:
         >>> model = cifar_googlenet(include_top=False)
         >>> [tuple(model.get_layer(n).output.shape)[1:3] for n in ("inception3a_concat", "inception5b_concat")]
         [(8, 8), (2, 2)]
     """
-    return create("cifar_googlenet", input_shape=input_shape, num_classes=num_classes, **kwargs)
+
+
+# The declared rows by name (``googlenet_spec("googlenet", ...)`` reads them).
+GOOGLENETS = variants("googlenet")

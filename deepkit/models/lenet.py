@@ -9,14 +9,16 @@ wrong build.
 
 Two variants:
 
-======================  ===========  ===========================================================
-name                    trainable    what
-======================  ===========  ===========================================================
-``lenet5``              61,706       the common modern reading: full C3, average pooling, tanh,
-                                     dense softmax output (6*26 + 16*151 + 120*401 + 84*121 + 10*85)
-``lenet5_paper``        60,000       the paper's own: C3 connection table (Table I), trainable
-                                     subsampling, scaled tanh, Euclidean RBF output with fixed centres
-======================  ===========  ===========================================================
+======================  ===========================================================
+name                    what
+======================  ===========================================================
+``lenet5``              the common modern reading: full C3, average pooling, tanh,
+                        dense softmax output (6*26 + 16*151 + 120*401 + 84*121 + 10*85)
+``lenet5_paper``        the paper's own: C3 connection table (Table I), trainable
+                        subsampling, scaled tanh, Euclidean RBF output with fixed centres
+======================  ===========================================================
+
+Each is one ``@register_model`` declaration at the end of this file, with its published counts.
 
 Example:
     >>> from deepkit.models import lenet5, count_trainable
@@ -25,7 +27,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import ModelInfo, create, register_model
+from deepkit.models.registry import Family, register_model
 
 # Table I of the paper: which S2 maps (rows 0-5) each C3 map (0-15) takes as input.
 PAPER_C3_TABLE = (
@@ -149,55 +151,35 @@ def lenet5_paper_spec(input_shape, num_classes, include_top, pooling, classifier
     return spec(name, input_shape, layers)
 
 
-_SMALL = ("every input smaller than 32x32 is zero-padded to 32x32.")
+_SMALL = "every input smaller than 32x32 is zero-padded to 32x32."
+LENET = Family("lenet", lenet5_spec, input_shape=(28, 28, 1), num_classes=10,
+               options={"activation": "tanh", "subsampling": "avg"}, paper=PAPER, min_size=1, min_size_reason=_SMALL)
+LENET_PAPER = Family("lenet", lenet5_paper_spec, input_shape=(28, 28, 1), num_classes=10, options={"rbf_seed": 0},
+                     paper=PAPER, min_size=1, min_size_reason=_SMALL)
 
-register_model(ModelInfo(
-    name="lenet5", family="lenet", spec_fn=lenet5_spec, input_shape=(28, 28, 1), num_classes=10,
-    options={"activation": "tanh", "subsampling": "avg"}, paper=PAPER, trainable_params=61_706, macs=416_520,
-    description="LeNet-5, full C3 (the common reading), tanh and average pooling; 28x28 padded to 32x32",
-    min_size=1, min_size_reason=_SMALL), aliases=("lenet",))
-register_model(ModelInfo(
-    name="lenet5_paper", family="lenet", spec_fn=lenet5_paper_spec, input_shape=(28, 28, 1), num_classes=10,
-    options={"rbf_seed": 0}, paper=PAPER, trainable_params=60_000, macs=328_096,
-    description="LeNet-5 as published: C3 connection table, trainable subsampling, scaled tanh, RBF output",
-    min_size=1, min_size_reason=_SMALL))
+# ----------------------------------------------------------------------------- the variants, as published
 
 
-def lenet5(input_shape=None, num_classes=None, **kwargs):
-    """LeNet-5 with a full C3 (the common variant): 61,706 trainable parameters for 10 classes.
+@register_model(LENET, trainable_params=61_706, macs=416_520, aliases=("lenet",))
+def lenet5():
+    """LeNet-5, full C3 (the common reading), tanh and average pooling; 28x28 padded to 32x32.
 
-    Args:
-        input_shape: (H, W, C) or (H, W); default (28, 28, 1), zero-padded to 32x32 inside the model.
-        num_classes: default 10.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``,
-            ``activation`` ("tanh"), ``subsampling`` ("avg" or "max"); see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+    Accepts (H, W, C) or (H, W) inputs; ``activation`` ("tanh") and ``subsampling`` ("avg" or "max")
+    are its options.
 
     Example:
         >>> model = lenet5(input_shape=(28, 28))  # MNIST arrays as they come
         >>> [layer.name for layer in model.layers[1:4]]
         ['reshape', 'pad', 'c1']
     """
-    return create("lenet5", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def lenet5_paper(input_shape=None, num_classes=None, **kwargs):
-    """LeNet-5 as published in 1998: 60,000 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C) or (H, W); default (28, 28, 1), zero-padded to 32x32 inside the model.
-        num_classes: default 10.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``,
-            ``rbf_seed``; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(LENET_PAPER, trainable_params=60_000, macs=328_096)
+def lenet5_paper():
+    """LeNet-5 as published: C3 connection table, trainable subsampling, scaled tanh, RBF output.
 
     Example:
         >>> from deepkit.models import count_trainable
         >>> count_trainable(lenet5_paper())
         60000
     """
-    return create("lenet5_paper", input_shape=input_shape, num_classes=num_classes, **kwargs)

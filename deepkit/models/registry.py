@@ -1,9 +1,12 @@
 """The zoo's registry: model names -> spec builders, as timm's ``register_model`` / ``create_model``.
 
-Each family module (``lenet.py``, ``alexnet.py``, ``resnet.py``) writes its variants as a small table
-and registers one spec builder per variant. :func:`create` turns a name into a ``deepkit.Model`` through
-the declarative spec (so ``model.to_spec()`` prints the network), and :func:`get_spec` gives the spec
-without building anything.
+Each family module (``lenet.py``, ``alexnet.py``, ``resnet.py``...) describes what its variants share
+once, as a :class:`Family` (the spec builder, default input and classes, options, paper, minimum size),
+and declares every variant once, with ``@register_model``: its architecture row and its published
+counts sit next to its builder, and the decorator registers it and exports it as
+``deepkit.models.<name>``. :func:`create` turns a name into a ``deepkit.Model`` through the declarative
+spec (so ``model.to_spec()`` prints the network), and :func:`get_spec` gives the spec without building
+anything.
 
 Example:
     >>> from deepkit.models import list_models
@@ -12,15 +15,19 @@ Example:
 """
 
 import dataclasses
-import difflib
 import fnmatch
+import functools
+import inspect
 import math
 import os
+import types
 
 from deepkit.errors import SpecError
+from deepkit.naming import did_you_mean, suggest
 
 _REGISTRY = {}
 _ALIASES = {}
+_BUILDERS = {}
 
 # Arguments every zoo model takes (keras.applications style), with their defaults.
 COMMON_ARGS = ("input_shape", "num_classes", "include_top", "pooling", "classifier_activation", "weights",
@@ -47,6 +54,7 @@ class ModelInfo:
         min_size_reason: why, for the error message.
         macs: multiply-adds of one forward pass at the default input shape (``deepkit.count_macs``, checked
             in the tests), or None.
+        arch: the architecture row the model was declared with (``{"block": "basic", "layers": ...}``).
 
     Example:
         >>> info = model_info("cifar_resnet20")
@@ -66,26 +74,152 @@ class ModelInfo:
     min_size: int = 1
     min_size_reason: str = ""
     macs: int = None
+    arch: dict = dataclasses.field(default_factory=dict)
 
 
-def register_model(info, aliases=()):
-    """Add a model to the registry.
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """What the variants of one family share, declared once per family module.
 
     Args:
-        info: a :class:`ModelInfo`.
-        aliases: other names :func:`create` accepts for it (not listed by :func:`list_models`).
+        name: the family, e.g. ``"resnet"`` (``ModelInfo.family``).
+        spec_fn: the spec builder, ``spec_fn(arch, input_shape, num_classes, include_top, pooling,
+            classifier_activation, name, **options)`` where ``arch`` is the variant's architecture row
+            (the keyword arguments of :func:`register_model` that are not counts); variants declared
+            without a row call ``spec_fn(input_shape, ...)``.
+        input_shape: default input shape (height, width, channels).
+        num_classes: default number of classes.
+        options: the family-specific keyword arguments of :func:`create` and their defaults.
+        paper: the reference.
+        min_size: smallest height/width the network accepts.
+        min_size_reason: why, for the error message.
+
+    Example:
+        >>> from deepkit.models.resnet import CIFAR_RESNET
+        >>> CIFAR_RESNET.input_shape, CIFAR_RESNET.options["shortcut"]
+        ((32, 32, 3), 'A')
+    """
+
+    name: str
+    spec_fn: object
+    input_shape: tuple
+    num_classes: int
+    options: dict
+    paper: str
+    min_size: int = 1
+    min_size_reason: str = ""
+
+
+def _published(info):
+    """One line of published numbers for a builder's docstring."""
+    parts = []
+    if info.trainable_params is not None:
+        parts.append(f"{info.trainable_params:,} trainable parameters")
+    if info.macs is not None:
+        scale, unit = (1e9, "G") if info.macs >= 1e9 else (1e6, "M")
+        parts.append(f"{info.macs / scale:.2f} {unit} multiply-adds")
+    size = "x".join(str(d) for d in info.input_shape)
+    return f"Published: {', '.join(parts) or 'no counts'} at {size} and {info.num_classes} classes ({info.paper})."
+
+
+def _builder_doc(info, doc):
+    """The builder's docstring: the declaration's own text, then the published counts, Args and Returns."""
+    text = inspect.cleandoc(doc) if doc else info.description
+    body, found, example = text.partition("\nExample:")
+    options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
+    least = f", at least {info.min_size}x{info.min_size}" if info.min_size > 1 else ""
+    lines = [body.rstrip(), "", _published(info), "", "Args:",
+             f"    input_shape: (H, W, C); default {tuple(info.input_shape)}{least}.",
+             f"    num_classes: default {info.num_classes}.",
+             "    **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``"
+             + (f" and the family options {options}" if options else "") + "; see :func:`deepkit.models.create`.",
+             "", "Returns:", "    A ``deepkit.Model``."]
+    if found:
+        lines += ["", "Example:" + example]
+    return "\n".join(lines) + "\n"
+
+
+def _builder(info, declared):
+    """``create(info.name, ...)`` as a function of the declaring module (so doctest and autodoc find it there)."""
+    def make(name, build):
+        def builder(input_shape=None, num_classes=None, **kwargs):
+            return build(name, input_shape=input_shape, num_classes=num_classes, **kwargs)
+        return builder
+
+    template = make(info.name, create)
+    fn = types.FunctionType(template.__code__, declared.__globals__, declared.__name__, template.__defaults__,
+                            template.__closure__)
+    fn.__qualname__ = declared.__qualname__
+    fn.__doc__ = _builder_doc(info, declared.__doc__)
+    return fn
+
+
+def register_model(info=None, aliases=(), *, family=None, trainable_params=None, macs=None, paper=None,
+                   input_shape=None, num_classes=None, options=None, min_size=None, min_size_reason=None,
+                   description=None, **arch):
+    """Declare a zoo model once: ``@register_model(family, counts..., **arch)`` on its builder, as timm's.
+
+    The decorated function names the model and documents it (its docstring: a summary line, details,
+    an ``Example:``); its body is not used. The decorator registers the model, with the published
+    counts and the architecture row given here, and returns its builder ``name(input_shape=None,
+    num_classes=None, **kwargs)`` = ``create(name, ...)``, exported as ``deepkit.models.<name>``; the
+    builder's docstring adds the published counts, ``Args`` and ``Returns``.
+
+    Called with a :class:`ModelInfo` (``register_model(info, aliases=...)``) it registers that directly.
+
+    Args:
+        info: a :class:`Family` (positional, for the decorator form) or a complete :class:`ModelInfo`.
+        aliases: other names :func:`create` accepts (not listed by :func:`list_models`).
+        family: the :class:`Family` (when not given positionally).
+        trainable_params: the published trainable parameter count at the default input shape and classes.
+        macs: multiply-adds of one forward pass at the default input shape (checked by the tests).
+        paper, input_shape, num_classes, options, min_size, min_size_reason: override the family's.
+        description: one line; default: the first line of the docstring.
+        **arch: the architecture row passed to the family's ``spec_fn`` (``block="basic", layers=(2, 2, 2, 2)``).
 
     Returns:
-        The ``info``.
+        The decorator (which returns the builder), or the registered ``ModelInfo``.
 
     Raises:
         ValueError: the name is already taken.
 
     Example:
-        >>> from deepkit.models.registry import model_info
-        >>> model_info("lenet5").trainable_params
-        61706
+        >>> from deepkit.models.registry import Family, register_model
+        >>> from deepkit.models.lenet import lenet5_spec
+        >>> tiny = Family("demo", lenet5_spec, (32, 32, 1), 10, {"activation": "tanh", "subsampling": "avg"}, "-")
+        >>> @register_model(tiny, trainable_params=61_706, aliases=("demo_net",))
+        ... def demo_lenet():
+        ...     "A LeNet-5 declared again under another name."
+        >>> count_trainable(demo_lenet()), model_info("demo_net").name
+        (61706, 'demo_lenet')
+        >>> unregister_model("demo_lenet")
     """
+    if isinstance(info, ModelInfo):
+        return _add(info, aliases)
+    family = family or info
+    if not isinstance(family, Family):
+        raise TypeError(f"register_model: expected a Family or a ModelInfo. Received: {info!r}")
+
+    def decorate(declared):
+        spec_fn = functools.partial(family.spec_fn, dict(arch)) if arch else family.spec_fn
+        summary = inspect.cleandoc(declared.__doc__ or declared.__name__).split("\n", 1)[0].rstrip(".")
+        model = ModelInfo(
+            name=declared.__name__, family=family.name, spec_fn=spec_fn,
+            input_shape=tuple(input_shape or family.input_shape), num_classes=num_classes or family.num_classes,
+            options=dict(family.options if options is None else options), paper=paper or family.paper,
+            trainable_params=trainable_params, description=description or summary,
+            min_size=family.min_size if min_size is None else min_size,
+            min_size_reason=family.min_size_reason if min_size_reason is None else min_size_reason,
+            macs=macs, arch=dict(arch))
+        _add(model, aliases)
+        builder = _builder(model, declared)
+        _BUILDERS[model.name] = builder
+        return builder
+
+    return decorate
+
+
+def _add(info, aliases):
     for key in (info.name, *aliases):
         if key in _REGISTRY or key in _ALIASES:
             raise ValueError(f"register_model: the model name '{key}' is already registered.")
@@ -93,6 +227,57 @@ def register_model(info, aliases=()):
     for alias in aliases:
         _ALIASES[alias] = info.name
     return info
+
+
+def unregister_model(name):
+    """Remove a model (and its aliases) from the registry: the undo of :func:`register_model`.
+
+    Args:
+        name: a registered name.
+
+    Returns:
+        None.
+
+    Example:
+        >>> "lenet5" in list_models()
+        True
+    """
+    name = resolve(name)
+    del _REGISTRY[name]
+    _BUILDERS.pop(name, None)
+    for alias in [a for a, target in _ALIASES.items() if target == name]:
+        del _ALIASES[alias]
+
+
+def builders():
+    """The builder functions declared with ``@register_model``, by name (what ``deepkit.models`` exports).
+
+    Returns:
+        A dict name -> function.
+
+    Example:
+        >>> builders()["resnet50"].__module__
+        'deepkit.models.resnet'
+    """
+    return dict(_BUILDERS)
+
+
+def variants(family):
+    """The declared rows of one family: name -> architecture row plus its published counts.
+
+    Args:
+        family: a family name (``"resnet"``) or :class:`Family`.
+
+    Returns:
+        A dict ``{name: {**arch, "trainable_params": ..., "macs": ...}}`` in declaration order.
+
+    Example:
+        >>> variants("cifar_resnet")["cifar_resnet20"]
+        {'n': 3, 'trainable_params': 269722, 'macs': 40551040}
+    """
+    key = family.name if isinstance(family, Family) else family
+    return {name: {**info.arch, "trainable_params": info.trainable_params, "macs": info.macs}
+            for name, info in _REGISTRY.items() if info.family == key}
 
 
 def list_models(filter=None):
@@ -148,16 +333,10 @@ def resolve(name):
             for key in table:
                 if _canonical(key) == wanted or _canonical(key).replace("_", "") == wanted.replace("_", ""):
                     return key if table is _REGISTRY else _ALIASES[key]
-    wanted = _canonical(name)
-    scored = []
-    for table in (_REGISTRY, _ALIASES):
-        for key in table:
-            ratio = difflib.SequenceMatcher(None, wanted, key).ratio()
-            prefix = len(os.path.commonprefix([wanted, key]))
-            if ratio >= 0.6:
-                scored.append((-ratio, -prefix, table is _ALIASES, key))
-    close = list(dict.fromkeys(_ALIASES.get(k, k) for *_, k in sorted(scored)))[:4]
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    # Registered names first; aliases ("resnet56" for cifar_resnet56) only when no name is close.
+    close = suggest(_canonical(name), _REGISTRY) or list(dict.fromkeys(
+        _ALIASES[c] for c in suggest(_canonical(name), _ALIASES)))
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"deepkit.models: unknown model {name!r}.{hint} "
                      f"Available: {', '.join(sorted(_REGISTRY))}.")
 
@@ -251,8 +430,7 @@ def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         valid = sorted(set(COMMON_ARGS) | set(info.options))
-        close = difflib.get_close_matches(unknown[0], valid, n=2)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(unknown[0], valid)
         raise ValueError(f"deepkit.models '{info.name}': unknown argument {unknown[0]!r}.{hint} "
                          f"Valid arguments: {', '.join(valid)}.")
     input_shape = _check_shape(info, info.input_shape if input_shape is None else input_shape)
@@ -297,7 +475,7 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
         >>> create("resnet51")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: deepkit.models: unknown model 'resnet51'. Did you mean 'resnet50', ...
+        ValueError: deepkit.models: unknown model 'resnet51'. Did you mean 'resnet50' or ...
     """
     from deepkit.spec import from_spec
 

@@ -1,7 +1,7 @@
 """Residual networks (He, Zhang, Ren & Sun, "Deep residual learning for image recognition", CVPR 2016,
 arXiv:1512.03385): the ImageNet family of Table 1 and the CIFAR-10 family of section 4.2.
 
-Each family is a table of depths, as in timm's ``resnet.py``; the spec builders below expand a row into
+Each variant is a row of depths, as in timm's ``resnet.py``; the spec builders below expand a row into
 the spec that ``model.to_spec()`` prints. Layer names follow torchvision (``conv1``, ``bn1``,
 ``layer2_block0_conv1``, ``layer2_block0_downsample_conv``, ``fc``), so ``model.get_layer(...)`` reads like
 ``model.layer2[0].conv1`` there.
@@ -9,15 +9,15 @@ the spec that ``model.to_spec()`` prints. Layer names follow torchvision (``conv
 ImageNet ResNets (224x224x3, 1000 classes; bias-free convolutions, BatchNorm with torchvision's
 epsilon 1e-5 and momentum 0.1, i.e. Keras ``momentum=0.9``):
 
-=============  ===========  ===================  ======================================================
-name           block        blocks per stage     trainable parameters (= torchvision)
-=============  ===========  ===================  ======================================================
-``resnet18``   basic        2, 2, 2, 2           11,689,512
-``resnet34``   basic        3, 4, 6, 3           21,797,672
-``resnet50``   bottleneck   3, 4, 6, 3           25,557,032
-``resnet101``  bottleneck   3, 4, 23, 3          44,549,160
-``resnet152``  bottleneck   3, 8, 36, 3          60,192,808
-=============  ===========  ===================  ======================================================
+=============  ===========  ===================
+name           block        blocks per stage
+=============  ===========  ===================
+``resnet18``   basic        2, 2, 2, 2
+``resnet34``   basic        3, 4, 6, 3
+``resnet50``   bottleneck   3, 4, 6, 3
+``resnet101``  bottleneck   3, 4, 23, 3
+``resnet152``  bottleneck   3, 8, 36, 3
+=============  ===========  ===================
 
 Stride placement: by default a downsampling bottleneck has its stride in the 3x3 convolution, as
 torchvision ("ResNet v1.5"): ResNet-50 then needs 4.09 G multiply-adds. ``stride_in_1x1=True`` puts it in
@@ -30,18 +30,21 @@ CIFAR-10 ResNets (32x32x3, 10 classes; depth 6n+2: a 3x3 convolution, three stag
 with 16, 32 and 64 filters, global average pooling, a 10-way dense layer; "option A" identity shortcuts
 that subsample and zero-pad channels, :class:`deepkit.layers.ChannelPadShortcut`):
 
-====================  ====  ===============
-name                  n     trainable
-====================  ====  ===============
-``cifar_resnet20``    3     269,722
-``cifar_resnet32``    5     464,154
-``cifar_resnet44``    7     658,586
-``cifar_resnet56``    9     853,018
-``cifar_resnet110``   18    1,727,962
-``cifar_resnet1202``  200   19,421,274
-====================  ====  ===============
+====================  ====
+name                  n
+====================  ====
+``cifar_resnet20``    3
+``cifar_resnet32``    5
+``cifar_resnet44``    7
+``cifar_resnet56``    9
+``cifar_resnet110``   18
+``cifar_resnet1202``  200
+====================  ====
 
-(``97,216 n - 21,926`` trainable parameters; ResNet-20 needs 40.6 M multiply-adds.)
+(``97,216 n - 21,926`` trainable parameters.)
+
+Each variant is one ``@register_model`` declaration at the end of this file, with its published counts
+(``deepkit models`` lists them); both families share one stage builder, :func:`resnet_stages`.
 
 Example:
     >>> from deepkit.models import create, count_trainable
@@ -49,29 +52,10 @@ Example:
     269722
 """
 
-import functools
-
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import ModelInfo, create, register_model
+from deepkit.models.registry import Family, register_model, variants
 
 PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition"
-
-# timm-style tables: one line per variant.
-IMAGENET_RESNETS = {
-    "resnet18": dict(block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344),
-    "resnet34": dict(block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408),
-    "resnet50": dict(block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256),
-    "resnet101": dict(block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440),
-    "resnet152": dict(block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624),
-}
-CIFAR_RESNETS = {
-    "cifar_resnet20": dict(n=3, trainable_params=269_722, macs=40_551_040),
-    "cifar_resnet32": dict(n=5, trainable_params=464_154, macs=68_862_592),
-    "cifar_resnet44": dict(n=7, trainable_params=658_586, macs=97_174_144),
-    "cifar_resnet56": dict(n=9, trainable_params=853_018, macs=125_485_696),
-    "cifar_resnet110": dict(n=18, trainable_params=1_727_962, macs=252_887_680),
-    "cifar_resnet1202": dict(n=200, trainable_params=19_421_274, macs=2_829_238_912),
-}
 EXPANSION = {"basic": 1, "bottleneck": 4}
 
 
@@ -96,25 +80,29 @@ class _Style:
                      gamma_initializer="zeros" if (last and self.zero_last) else None, name=name)
 
 
-def _basic_block(style, prefix, planes, strides, shortcut):
-    main = [*style.conv(planes, 3, strides, f"{prefix}_conv1"), style.bn(f"{prefix}_bn1"),
+def _basic_block(style, prefix, planes, strides, stride_in_1x1):
+    return [*style.conv(planes, 3, strides, f"{prefix}_conv1"), style.bn(f"{prefix}_bn1"),
             layer("ReLU", name=f"{prefix}_relu1"),
             *style.conv(planes, 3, 1, f"{prefix}_conv2"), style.bn(f"{prefix}_bn2", last=True)]
-    return main, shortcut
 
 
-def _bottleneck_block(style, prefix, planes, strides, shortcut, stride_in_1x1):
+def _bottleneck_block(style, prefix, planes, strides, stride_in_1x1):
     s1, s3 = (strides, 1) if stride_in_1x1 else (1, strides)
-    main = [*style.conv(planes, 1, s1, f"{prefix}_conv1"), style.bn(f"{prefix}_bn1"),
+    return [*style.conv(planes, 1, s1, f"{prefix}_conv1"), style.bn(f"{prefix}_bn1"),
             layer("ReLU", name=f"{prefix}_relu1"),
             *style.conv(planes, 3, s3, f"{prefix}_conv2"), style.bn(f"{prefix}_bn2"),
             layer("ReLU", name=f"{prefix}_relu2"),
             *style.conv(planes * 4, 1, 1, f"{prefix}_conv3"), style.bn(f"{prefix}_bn3", last=True)]
-    return main, shortcut
 
 
-def _projection(style, prefix, filters, strides):
-    """Option B shortcut: 1x1 convolution with the block's stride, then BatchNorm (torchvision's downsample)."""
+_BLOCKS = {"basic": _basic_block, "bottleneck": _bottleneck_block}
+
+
+def _shortcut(style, kind, prefix, filters, strides):
+    """Option A: parameter-free subsample and zero-pad; option B: 1x1 convolution and BatchNorm
+    (torchvision's downsample)."""
+    if kind == "A":
+        return [layer("ChannelPadShortcut", filters=filters, strides=strides, name=f"{prefix}_shortcut")]
     return [*style.conv(filters, 1, strides, f"{prefix}_downsample_conv"), style.bn(f"{prefix}_downsample_bn")]
 
 
@@ -127,10 +115,54 @@ def _residual(main, shortcut, name):
     return {"residual": body}
 
 
+def resnet_stages(style, block, depths, widths, inplanes, shortcut="B", stride_in_1x1=False):
+    """The residual stages of either ResNet family: one ``sequential`` entry per stage (``layer1``...).
+
+    Each stage but the first starts with a stride-2 block; a block whose stride or width changes gets
+    a shortcut of the given kind, the others an identity.
+
+    Args:
+        style: the ``_Style`` (BatchNorm and convolution constants).
+        block: ``"basic"`` or ``"bottleneck"``.
+        depths: blocks per stage.
+        widths: planes per stage (the bottleneck's output is 4 times wider).
+        inplanes: channels entering the first stage.
+        shortcut: ``"A"`` (subsample and zero-pad) or ``"B"`` (projection).
+        stride_in_1x1: bottlenecks downsample in their first 1x1 convolution.
+
+    Returns:
+        A list of spec entries.
+
+    Example:
+        >>> stages = resnet_stages(_Style(1e-5, 0.9, "he_normal", False), "basic", (1, 1), (16, 32), 16, "A")
+        >>> [e["sequential"]["name"] for e in stages]
+        ['layer1', 'layer2']
+        >>> stages[1]["sequential"]["layers"][0]["residual"]["shortcut"]
+        [{'ChannelPadShortcut': {'filters': 32, 'strides': 2, 'name': 'layer2_block0_shortcut'}}]
+    """
+    stages = []
+    for stage, (blocks, planes) in enumerate(zip(depths, widths), start=1):
+        entries = []
+        for b in range(blocks):
+            strides = 2 if (b == 0 and stage > 1) else 1
+            prefix = f"layer{stage}_block{b}"
+            out = planes * EXPANSION[block]
+            short = _shortcut(style, shortcut, prefix, out, strides) if (strides != 1 or inplanes != out) else None
+            entries.append(_residual(_BLOCKS[block](style, prefix, planes, strides, stride_in_1x1), short,
+                                     f"block{b}"))
+            inplanes = out
+        stages.append({"sequential": {"layers": entries, "name": f"layer{stage}"}})
+    return stages
+
+
+def _classifier(classes, act):
+    return [layer("GlobalAveragePooling2D", name="avgpool"), layer("Dense", units=classes, activation=act, name="fc")]
+
+
 def resnet_spec(variant, input_shape, num_classes, include_top, pooling, classifier_activation, name,
                 stride_in_1x1=False, zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9,
                 kernel_initializer="he_normal"):
-    """Spec data of an ImageNet ResNet from its row of ``IMAGENET_RESNETS``.
+    """Spec data of an ImageNet ResNet from its declared row.
 
     Args:
         variant: ``"resnet18"`` ... ``"resnet152"``, or a dict ``{"block": "basic"|"bottleneck",
@@ -164,35 +196,16 @@ def resnet_spec(variant, input_shape, num_classes, include_top, pooling, classif
     layers = [*style.conv(64, 7, 2, "conv1"), style.bn("bn1"), layer("ReLU", name="relu"),
               layer("ZeroPadding2D", padding=1, name="maxpool_pad"),
               layer("MaxPooling2D", pool_size=3, strides=2, name="maxpool")]
-    inplanes = 64
-    for stage, (blocks, planes) in enumerate(zip(depths, (64, 128, 256, 512)), start=1):
-        stage_layers = []
-        for b in range(blocks):
-            strides = 2 if (b == 0 and stage > 1) else 1
-            prefix = f"layer{stage}_block{b}"
-            out = planes * EXPANSION[block]
-            shortcut = _projection(style, prefix, out, strides) if (strides != 1 or inplanes != out) else None
-            if block == "basic":
-                main, shortcut = _basic_block(style, prefix, planes, strides, shortcut)
-            else:
-                main, shortcut = _bottleneck_block(style, prefix, planes, strides, shortcut, stride_in_1x1)
-            stage_layers.append(_residual(main, shortcut, f"block{b}"))
-            inplanes = out
-        layers.append({"sequential": {"layers": stage_layers, "name": f"layer{stage}"}})
-
-    def classifier(classes, act):
-        return [layer("GlobalAveragePooling2D", name="avgpool"),
-                layer("Dense", units=classes, activation=act, name="fc")]
-
+    layers += resnet_stages(style, block, depths, (64, 128, 256, 512), 64, "B", stride_in_1x1)
     layers += head(include_top=include_top, pooling=pooling, num_classes=num_classes,
-                   classifier_activation=classifier_activation, classifier=classifier)
+                   classifier_activation=classifier_activation, classifier=_classifier)
     return spec(name, input_shape, layers)
 
 
 def cifar_resnet_spec(variant, input_shape, num_classes, include_top, pooling, classifier_activation, name,
                       shortcut="A", zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9,
                       kernel_initializer="he_normal"):
-    """Spec data of a CIFAR ResNet (depth 6n+2) from its row of ``CIFAR_RESNETS``.
+    """Spec data of a CIFAR ResNet (depth 6n+2) from its declared row.
 
     Args:
         variant: ``"cifar_resnet20"`` ... ``"cifar_resnet1202"``, or a dict ``{"n": blocks_per_stage}``.
@@ -222,104 +235,58 @@ def cifar_resnet_spec(variant, input_shape, num_classes, include_top, pooling, c
         raise ValueError(f"deepkit.models cifar_resnet: shortcut must be 'A' or 'B'. Received: shortcut={shortcut!r}")
     style = _Style(bn_epsilon, bn_momentum, kernel_initializer, zero_init_residual)
     layers = [*style.conv(16, 3, 1, "conv1"), style.bn("bn1"), layer("ReLU", name="relu")]
-    inplanes = 16
-    for stage, planes in enumerate((16, 32, 64), start=1):
-        stage_layers = []
-        for b in range(n):
-            strides = 2 if (b == 0 and stage > 1) else 1
-            prefix = f"layer{stage}_block{b}"
-            short = None
-            if strides != 1 or inplanes != planes:
-                short = ([layer("ChannelPadShortcut", filters=planes, strides=strides, name=f"{prefix}_shortcut")]
-                         if str(shortcut).upper() == "A" else _projection(style, prefix, planes, strides))
-            main, short = _basic_block(style, prefix, planes, strides, short)
-            stage_layers.append(_residual(main, short, f"block{b}"))
-            inplanes = planes
-        layers.append({"sequential": {"layers": stage_layers, "name": f"layer{stage}"}})
-
-    def classifier(classes, act):
-        return [layer("GlobalAveragePooling2D", name="avgpool"),
-                layer("Dense", units=classes, activation=act, name="fc")]
-
+    layers += resnet_stages(style, "basic", (n, n, n), (16, 32, 64), 16, str(shortcut).upper())
     layers += head(include_top=include_top, pooling=pooling, num_classes=num_classes,
-                   classifier_activation=classifier_activation, classifier=classifier)
+                   classifier_activation=classifier_activation, classifier=_classifier)
     return spec(name, input_shape, layers)
 
 
-_RESNET_OPTIONS = {"stride_in_1x1": False, "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
-                   "kernel_initializer": "he_normal"}
-_CIFAR_OPTIONS = {"shortcut": "A", "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
-                  "kernel_initializer": "he_normal"}
+RESNET = Family(
+    "resnet", resnet_spec, input_shape=(224, 224, 3), num_classes=1000,
+    options={"stride_in_1x1": False, "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
+             "kernel_initializer": "he_normal"},
+    paper=PAPER + ", Table 1", min_size=32,
+    min_size_reason=("it halves the image five times (stem convolution, max-pool, layer2, layer3, layer4), so "
+                     "layer4 would see less than one pixel of a smaller image (keras.applications has the same "
+                     "minimum)."))
+CIFAR_RESNET = Family(
+    "cifar_resnet", cifar_resnet_spec, input_shape=(32, 32, 3), num_classes=10,
+    options={"shortcut": "A", "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
+             "kernel_initializer": "he_normal"},
+    paper=PAPER + ", section 4.2", min_size=4,
+    min_size_reason="it halves the image twice (layer2, layer3), so layer3 needs 4x4 inputs.")
 
-for _name, _row in IMAGENET_RESNETS.items():
-    register_model(ModelInfo(
-        name=_name, family="resnet", spec_fn=functools.partial(resnet_spec, _name), input_shape=(224, 224, 3),
-        num_classes=1000, options=dict(_RESNET_OPTIONS), paper=PAPER + ", Table 1",
-        trainable_params=_row["trainable_params"], macs=_row["macs"],
-        description=f"ImageNet ResNet-{_name[6:]}: {_row['block']} blocks {_row['layers']}, torchvision layout",
-        min_size=32, min_size_reason=("it halves the image five times (stem convolution, max-pool, layer2, "
-                                      "layer3, layer4), so layer4 would see less than one pixel of a smaller "
-                                      "image (keras.applications has the same minimum).")))
-for _name, _row in CIFAR_RESNETS.items():
-    register_model(ModelInfo(
-        name=_name, family="cifar_resnet", spec_fn=functools.partial(cifar_resnet_spec, _name),
-        input_shape=(32, 32, 3), num_classes=10, options=dict(_CIFAR_OPTIONS), paper=PAPER + ", section 4.2",
-        trainable_params=_row["trainable_params"], macs=_row["macs"],
-        description=f"CIFAR-10 ResNet-{_name[12:]}: 3 stages of {_row['n']} basic blocks, option A shortcuts",
-        min_size=4, min_size_reason="it halves the image twice (layer2, layer3), so layer3 needs 4x4 inputs."),
-        aliases=(_name[6:],))
+# ----------------------------------------------------------------------------- the variants, as published
 
 
-def resnet18(input_shape=None, num_classes=None, **kwargs):
-    """ResNet-18 for ImageNet: 11,689,512 trainable parameters, 1.8 G multiply-adds at 224x224.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name`` and the
-            options of :func:`resnet_spec`; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(RESNET, block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344)
+def resnet18():
+    """ImageNet ResNet-18: basic blocks (2, 2, 2, 2), torchvision layout.
 
     Example:
         >>> model = resnet18(input_shape=(32, 32, 3), num_classes=10)
         >>> tuple(model.get_layer("layer4_block1_conv2").output.shape)
         (None, 1, 1, 512)
     """
-    return create("resnet18", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def resnet34(input_shape=None, num_classes=None, **kwargs):
-    """ResNet-34 for ImageNet: 21,797,672 trainable parameters, 3.6 G multiply-adds at 224x224.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`resnet18`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(RESNET, block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408)
+def resnet34():
+    """ImageNet ResNet-34: basic blocks (3, 4, 6, 3), torchvision layout.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [len(e["sequential"]["layers"]) for e in get_spec("resnet34")["layers"] if "sequential" in e]
         [3, 4, 6, 3]
     """
-    return create("resnet34", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def resnet50(input_shape=None, num_classes=None, **kwargs):
-    """ResNet-50 for ImageNet: 25,557,032 trainable parameters; 4.1 G multiply-adds (3.8 G with
-    ``stride_in_1x1=True``) at 224x224.
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256)
+def resnet50():
+    """ImageNet ResNet-50: bottleneck blocks (3, 4, 6, 3), torchvision layout.
 
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`resnet18`; ``stride_in_1x1=True`` is the paper's / keras.applications' layout.
-
-    Returns:
-        A ``deepkit.Model``.
+    The stride of a downsampling block sits in its 3x3 convolution (torchvision, "v1.5");
+    ``stride_in_1x1=True`` is the paper's / keras.applications' layout (3.86 G multiply-adds).
 
     Example:
         >>> from deepkit.models import get_spec
@@ -327,157 +294,98 @@ def resnet50(input_shape=None, num_classes=None, **kwargs):
         >>> [next(iter(e.values()))["name"] for e in block["layers"]][3:5]  # the stride sits in the 3x3
         ['layer2_block0_conv2_pad', 'layer2_block0_conv2']
     """
-    return create("resnet50", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def resnet101(input_shape=None, num_classes=None, **kwargs):
-    """ResNet-101 for ImageNet: 44,549,160 trainable parameters, 7.8 G multiply-adds at 224x224.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`resnet18`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440)
+def resnet101():
+    """ImageNet ResNet-101: bottleneck blocks (3, 4, 23, 3), torchvision layout.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("resnet101")["layers"][8]["sequential"]["layers"])  # blocks of layer3
         23
     """
-    return create("resnet101", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def resnet152(input_shape=None, num_classes=None, **kwargs):
-    """ResNet-152 for ImageNet: 60,192,808 trainable parameters, 11.5 G multiply-adds at 224x224.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`resnet18`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(RESNET, block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624)
+def resnet152():
+    """ImageNet ResNet-152: bottleneck blocks (3, 8, 36, 3), torchvision layout.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [len(e["sequential"]["layers"]) for e in get_spec("resnet152")["layers"] if "sequential" in e]
         [3, 8, 36, 3]
     """
-    return create("resnet152", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet20(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-20 (option A): 269,722 trainable parameters, 40.6 M multiply-adds.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name`` and the
-            options of :func:`cifar_resnet_spec` (``shortcut="B"``...); see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_RESNET, n=3, trainable_params=269_722, macs=40_551_040, aliases=("resnet20",))
+def cifar_resnet20():
+    """CIFAR-10 ResNet-20: 3 stages of 3 basic blocks, option A shortcuts.
 
     Example:
         >>> import deepkit
         >>> round(deepkit.count_macs(cifar_resnet20()) / 1e6, 1)
         40.6
     """
-    return create("cifar_resnet20", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet32(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-32 (option A): 464,154 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_resnet20`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_RESNET, n=5, trainable_params=464_154, macs=68_862_592, aliases=("resnet32",))
+def cifar_resnet32():
+    """CIFAR-10 ResNet-32: 3 stages of 5 basic blocks, option A shortcuts.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("cifar_resnet32")["layers"][3]["sequential"]["layers"])  # blocks per stage
         5
     """
-    return create("cifar_resnet32", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet44(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-44 (option A): 658,586 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_resnet20`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_RESNET, n=7, trainable_params=658_586, macs=97_174_144, aliases=("resnet44",))
+def cifar_resnet44():
+    """CIFAR-10 ResNet-44: 3 stages of 7 basic blocks, option A shortcuts.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("cifar_resnet44")["layers"][3]["sequential"]["layers"])  # blocks per stage
         7
     """
-    return create("cifar_resnet44", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet56(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-56 (option A): 853,018 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_resnet20`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_RESNET, n=9, trainable_params=853_018, macs=125_485_696, aliases=("resnet56",))
+def cifar_resnet56():
+    """CIFAR-10 ResNet-56: 3 stages of 9 basic blocks, option A shortcuts.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("cifar_resnet56")["layers"][5]["sequential"]["layers"])  # blocks of layer3
         9
     """
-    return create("cifar_resnet56", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet110(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-110 (option A): 1,727,962 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_resnet20`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_RESNET, n=18, trainable_params=1_727_962, macs=252_887_680, aliases=("resnet110",))
+def cifar_resnet110():
+    """CIFAR-10 ResNet-110: 3 stages of 18 basic blocks, option A shortcuts.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("cifar_resnet110")["layers"][3]["sequential"]["layers"])
         18
     """
-    return create("cifar_resnet110", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_resnet1202(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 ResNet-1202 (option A): 19,421,274 trainable parameters ("19.4M" in the paper).
+@register_model(CIFAR_RESNET, n=200, trainable_params=19_421_274, macs=2_829_238_912, aliases=("resnet1202",))
+def cifar_resnet1202():
+    """CIFAR-10 ResNet-1202: 3 stages of 200 basic blocks, option A shortcuts ("19.4M" parameters in the paper).
 
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3).
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_resnet20`.
-
-    Returns:
-        A ``deepkit.Model`` (building it takes a while: about 4,000 layers).
+    Building it takes a while: about 4,000 layers.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> len(get_spec("cifar_resnet1202")["layers"][3]["sequential"]["layers"])
         200
     """
-    return create("cifar_resnet1202", input_shape=input_shape, num_classes=num_classes, **kwargs)
+
+
+# The declared rows by name (``resnet_spec("resnet50", ...)`` reads them).
+IMAGENET_RESNETS = variants(RESNET)
+CIFAR_RESNETS = variants(CIFAR_RESNET)

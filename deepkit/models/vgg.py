@@ -8,17 +8,20 @@ classes) with dropout 0.5 after the first two. Layer names follow ``keras.applic
 ``block3_pool``, ``fc1``, ``fc2``, ``predictions``), so its VGG16/VGG19 weights load by name
 (:func:`deepkit.models.convert.from_keras_applications`).
 
-==================  ======  =================  ===========================  ==========================
-name                config  convs per block    trainable (224x224, 1000)    with ``_bn`` (= torchvision)
-==================  ======  =================  ===========================  ==========================
-``vgg11``           A       1, 1, 2, 2, 2      132,863,336                  132,868,840
-``vgg13``           B       2, 2, 2, 2, 2      133,047,848                  133,053,736
-``vgg16``           D       2, 2, 3, 3, 3      138,357,544                  138,365,992
-``vgg19``           E       2, 2, 4, 4, 4      143,667,240                  143,678,248
-==================  ======  =================  ===========================  ==========================
+==================  ======  =================
+name                config  convs per block
+==================  ======  =================
+``vgg11``           A       1, 1, 2, 2, 2
+``vgg13``           B       2, 2, 2, 2, 2
+``vgg16``           D       2, 2, 3, 3, 3
+``vgg19``           E       2, 2, 4, 4, 4
+==================  ======  =================
 
-VGG-16 needs 15.5 G multiply-adds at 224x224. The ``_bn`` variants (torchvision's ``vgg16_bn``) put a
-BatchNorm between each convolution (which keeps its bias) and its ReLU. The top follows
+Each variant (and its ``_bn`` and ``cifar_`` sibling) is one ``@register_model`` declaration at the end
+of this file, with its published counts (torchvision's; keras.applications' for VGG16/VGG19).
+
+The ``_bn`` variants (torchvision's ``vgg16_bn``) put a BatchNorm between each convolution (which keeps
+its bias) and its ReLU. The top follows
 ``keras.applications`` and the paper: ``Flatten`` after ``block5_pool`` (7x7x512 = 25,088 inputs to
 ``fc1`` at 224x224), so ``fc1`` grows with the input size; torchvision instead averages to 7x7 first.
 
@@ -26,8 +29,7 @@ CIFAR-10 VGG (``cifar_vgg11`` ... ``cifar_vgg19``, 32x32x3, 10 classes): the ste
 since VGG's first layers are already 3x3 convolutions with stride 1 that keep 32x32; the five poolings
 take 32x32 to 1x1x512, so the three 4096-unit dense layers (which would hold 119 M of the 134 M weights
 for a 512-vector) become one 512 -> classes layer, and every convolution is followed by BatchNorm so the
-deep stacks train from scratch (the common CIFAR VGG, e.g. Liu's pytorch-cifar). ``cifar_vgg16``:
-14,728,266 trainable parameters, 313 M multiply-adds.
+deep stacks train from scratch (the common CIFAR VGG, e.g. Liu's pytorch-cifar).
 
 Example:
     >>> from deepkit.models import get_spec
@@ -36,33 +38,12 @@ Example:
     ('block3', ['block3_conv1', 'block3_conv2', 'block3_conv3', 'block3_pool'])
 """
 
-import functools
-
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import ModelInfo, create, register_model
+from deepkit.models.registry import Family, register_model, variants
 
 PAPER = "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image recognition"
 
 WIDTHS = (64, 128, 256, 512, 512)
-# Table 1 of the paper: convolutions per block; trainable parameters at 224x224x3 and 1000 classes
-# (torchvision's counts, also keras.applications' for VGG16/VGG19).
-VGGS = {
-    "vgg11": dict(config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, bn_params=132_868_840,
-                  macs=7_609_090_048),
-    "vgg13": dict(config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, bn_params=133_053_736,
-                  macs=11_308_466_176),
-    "vgg16": dict(config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, bn_params=138_365_992,
-                  macs=15_470_264_320),
-    "vgg19": dict(config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, bn_params=143_678_248,
-                  macs=19_632_062_464),
-}
-# CIFAR-10 size (32x32x3, 10 classes, BatchNorm): convolutions + 2 * BN channels + 512 * 10 + 10.
-CIFAR_VGGS = {
-    "cifar_vgg11": dict(layers=(1, 1, 2, 2, 2), trainable_params=9_231_114, macs=152_769_536),
-    "cifar_vgg13": dict(layers=(2, 2, 2, 2, 2), trainable_params=9_416_010, macs=228_267_008),
-    "cifar_vgg16": dict(layers=(2, 2, 3, 3, 3), trainable_params=14_728_266, macs=313_201_664),
-    "cifar_vgg19": dict(layers=(2, 2, 4, 4, 4), trainable_params=20_040_522, macs=398_136_320),
-}
 MIN_SIZE_REASON = ("its five 2x2 max-poolings with stride 2 halve the image five times, so block5_pool needs a "
                    "32x32 input to keep a 1x1 map (keras.applications' VGG has the same minimum).")
 
@@ -101,7 +82,8 @@ def vgg_spec(variant, input_shape, num_classes, include_top, pooling, classifier
     """Spec data of an ImageNet VGG from its row of ``VGGS``.
 
     Args:
-        variant: ``"vgg11"`` ... ``"vgg19"``, or a dict ``{"layers": (n1, ..., n5)}`` for another depth.
+        variant: ``"vgg11"`` ... ``"vgg19_bn"``, or a dict ``{"layers": (n1, ..., n5)}`` for another depth
+            (``"batch_norm": True`` in it overrides ``batch_norm``).
         input_shape: (H, W, C), at least 32x32; with ``include_top`` the size must be known (``fc1``
             follows a ``Flatten``).
         num_classes: classes of ``predictions``.
@@ -126,7 +108,8 @@ def vgg_spec(variant, input_shape, num_classes, include_top, pooling, classifier
         (['block1', 'block2', 'block3', 'block4', 'block5'], {'Dense': {'units': 1000, 'activation': 'softmax', \
 'name': 'predictions'}})
     """
-    depths = _check_depths((VGGS[variant] if isinstance(variant, str) else variant)["layers"])
+    row = VGGS[variant] if isinstance(variant, str) else variant
+    depths, batch_norm = _check_depths(row["layers"]), row.get("batch_norm", batch_norm)
     if include_top and (input_shape[0] is None or input_shape[1] is None):
         raise ValueError(f"deepkit.models '{name}' with include_top=True needs a known input size (fc1 follows "
                          f"a Flatten). Received: input_shape={tuple(input_shape)}")
@@ -193,256 +176,155 @@ def cifar_vgg_spec(variant, input_shape, num_classes, include_top, pooling, clas
     return spec(name, input_shape, layers)
 
 
-_OPTIONS = {"dropout": 0.5, "fc_units": 4096, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
-            "kernel_initializer": "glorot_uniform"}
-for _name, _row in VGGS.items():
-    for _bn in (False, True):
-        register_model(ModelInfo(
-            name=_name + ("_bn" if _bn else ""), family="vgg",
-            spec_fn=functools.partial(vgg_spec, _name, batch_norm=_bn), input_shape=(224, 224, 3),
-            num_classes=1000, options=dict(_OPTIONS), paper=PAPER + f", Table 1 configuration {_row['config']}",
-            trainable_params=_row["bn_params" if _bn else "trainable_params"], macs=_row["macs"],
-            description=(f"VGG-{_name[3:]} (configuration {_row['config']}): {sum(_row['layers'])} 3x3 convolutions "
-                         f"in blocks {_row['layers']}, three dense layers"
-                         + (", BatchNorm after every convolution (torchvision)" if _bn else "")),
-            min_size=32, min_size_reason=MIN_SIZE_REASON))
-for _name, _row in CIFAR_VGGS.items():
-    register_model(ModelInfo(
-        name=_name, family="cifar_vgg", spec_fn=functools.partial(cifar_vgg_spec, _name), input_shape=(32, 32, 3),
-        num_classes=10, options={"batch_norm": True, "dropout": 0.0, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
-                                 "kernel_initializer": "he_normal"},
-        paper=PAPER + " (CIFAR-10 size: one dense layer, BatchNorm)", trainable_params=_row["trainable_params"],
-        macs=_row["macs"],
-        description=(f"CIFAR-10 VGG-{_name[9:]}: VGG's blocks {_row['layers']} with BatchNorm, 1x1x512 -> "
-                     "one dense layer"),
-        min_size=32, min_size_reason=MIN_SIZE_REASON))
+VGG = Family("vgg", vgg_spec, input_shape=(224, 224, 3), num_classes=1000,
+             options={"dropout": 0.5, "fc_units": 4096, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
+                      "kernel_initializer": "glorot_uniform"},
+             paper=PAPER + ", Table 1", min_size=32, min_size_reason=MIN_SIZE_REASON)
+CIFAR_VGG = Family("cifar_vgg", cifar_vgg_spec, input_shape=(32, 32, 3), num_classes=10,
+                   options={"batch_norm": True, "dropout": 0.0, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
+                            "kernel_initializer": "he_normal"},
+                   paper=PAPER + " (CIFAR-10 size: one dense layer, BatchNorm)", min_size=32,
+                   min_size_reason=MIN_SIZE_REASON)
+
+# ----------------------------------------------------------------------------- the variants, as published
 
 
-def vgg11(input_shape=None, num_classes=None, **kwargs):
-    """VGG-11 (configuration A): 132,863,336 trainable parameters at 224x224x3 and 1000 classes.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name`` and the
-            options of :func:`vgg_spec`; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, macs=7_609_090_048)
+def vgg11():
+    """VGG-11 (configuration A): 8 3x3 convolutions in blocks (1, 1, 2, 2, 2), three dense layers.
 
     Example:
         >>> model = vgg11(input_shape=(32, 32, 3), include_top=False)
         >>> tuple(model.output.shape)
         (None, 1, 1, 512)
     """
-    return create("vgg11", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg13(input_shape=None, num_classes=None, **kwargs):
-    """VGG-13 (configuration B): 133,047,848 trainable parameters at 224x224x3 and 1000 classes.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, macs=11_308_466_176)
+def vgg13():
+    """VGG-13 (configuration B): 10 3x3 convolutions in blocks (2, 2, 2, 2, 2), three dense layers.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [len(e["sequential"]["layers"]) - 1 for e in get_spec("vgg13")["layers"][:5]]
         [2, 2, 2, 2, 2]
     """
-    return create("vgg13", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg16(input_shape=None, num_classes=None, **kwargs):
-    """VGG-16 (configuration D): 138,357,544 trainable parameters, 15.5 G multiply-adds at 224x224x3.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, macs=15_470_264_320)
+def vgg16():
+    """VGG-16 (configuration D): 13 3x3 convolutions in blocks (2, 2, 3, 3, 3), three dense layers.
 
     Example:
         >>> model = vgg16(input_shape=(64, 64, 3), num_classes=10, fc_units=256)
         >>> tuple(model.get_layer("fc1").kernel.shape)  # 2x2x512 after block5_pool
         (2048, 256)
     """
-    return create("vgg16", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg19(input_shape=None, num_classes=None, **kwargs):
-    """VGG-19 (configuration E): 143,667,240 trainable parameters at 224x224x3 and 1000 classes.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, macs=19_632_062_464)
+def vgg19():
+    """VGG-19 (configuration E): 16 3x3 convolutions in blocks (2, 2, 4, 4, 4), three dense layers.
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [len(e["sequential"]["layers"]) - 1 for e in get_spec("vgg19")["layers"][:5]]
         [2, 2, 4, 4, 4]
     """
-    return create("vgg19", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg11_bn(input_shape=None, num_classes=None, **kwargs):
-    """VGG-11 with batch norm (torchvision's ``vgg11_bn``): 132,868,840 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), batch_norm=True,
+                trainable_params=132_868_840, macs=7_609_090_048)
+def vgg11_bn():
+    """VGG-11 (configuration A) with BatchNorm after every convolution (torchvision's ``vgg11_bn``).
 
     Example:
         >>> from deepkit.models import get_spec
         >>> [next(iter(e)) for e in get_spec("vgg11_bn")["layers"][0]["sequential"]["layers"]]
         ['Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D']
     """
-    return create("vgg11_bn", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg13_bn(input_shape=None, num_classes=None, **kwargs):
-    """VGG-13 with batch norm (torchvision's ``vgg13_bn``): 133,053,736 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), batch_norm=True,
+                trainable_params=133_053_736, macs=11_308_466_176)
+def vgg13_bn():
+    """VGG-13 (configuration B) with BatchNorm after every convolution (torchvision's ``vgg13_bn``).
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("vgg13_bn").trainable_params - model_info("vgg13").trainable_params  # gamma, beta
         5888
     """
-    return create("vgg13_bn", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg16_bn(input_shape=None, num_classes=None, **kwargs):
-    """VGG-16 with batch norm (torchvision's ``vgg16_bn``): 138,365,992 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), batch_norm=True,
+                trainable_params=138_365_992, macs=15_470_264_320)
+def vgg16_bn():
+    """VGG-16 (configuration D) with BatchNorm after every convolution (torchvision's ``vgg16_bn``).
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("vgg16_bn").trainable_params
         138365992
     """
-    return create("vgg16_bn", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def vgg19_bn(input_shape=None, num_classes=None, **kwargs):
-    """VGG-19 with batch norm (torchvision's ``vgg19_bn``): 143,678,248 trainable parameters.
-
-    Args:
-        input_shape: (H, W, C), default (224, 224, 3), at least 32x32.
-        num_classes: default 1000.
-        **kwargs: as :func:`vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), batch_norm=True,
+                trainable_params=143_678_248, macs=19_632_062_464)
+def vgg19_bn():
+    """VGG-19 (configuration E) with BatchNorm after every convolution (torchvision's ``vgg19_bn``).
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("vgg19_bn").trainable_params
         143678248
     """
-    return create("vgg19_bn", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_vgg11(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 VGG-11 with BatchNorm: 9,231,114 trainable parameters at 32x32x3 and 10 classes.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 32x32.
-        num_classes: default 10.
-        **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name`` and the
-            options of :func:`cifar_vgg_spec`; see :func:`deepkit.models.create`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_VGG, layers=(1, 1, 2, 2, 2), trainable_params=9_231_114, macs=152_769_536)
+def cifar_vgg11():
+    """CIFAR-10 VGG-11: VGG's blocks (1, 1, 2, 2, 2) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
         >>> from deepkit.models import count_trainable
         >>> count_trainable(cifar_vgg11())
         9231114
     """
-    return create("cifar_vgg11", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_vgg13(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 VGG-13 with BatchNorm: 9,416,010 trainable parameters at 32x32x3 and 10 classes.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 32x32.
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_VGG, layers=(2, 2, 2, 2, 2), trainable_params=9_416_010, macs=228_267_008)
+def cifar_vgg13():
+    """CIFAR-10 VGG-13: VGG's blocks (2, 2, 2, 2, 2) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("cifar_vgg13").trainable_params
         9416010
     """
-    return create("cifar_vgg13", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_vgg16(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 VGG-16 with BatchNorm: 14,728,266 trainable parameters, 313 M multiply-adds at 32x32x3.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 32x32.
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_VGG, layers=(2, 2, 3, 3, 3), trainable_params=14_728_266, macs=313_201_664)
+def cifar_vgg16():
+    """CIFAR-10 VGG-16: VGG's blocks (2, 2, 3, 3, 3) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("cifar_vgg16").trainable_params
         14728266
     """
-    return create("cifar_vgg16", input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
-def cifar_vgg19(input_shape=None, num_classes=None, **kwargs):
-    """CIFAR-10 VGG-19 with BatchNorm: 20,040,522 trainable parameters at 32x32x3 and 10 classes.
-
-    Args:
-        input_shape: (H, W, C), default (32, 32, 3), at least 32x32.
-        num_classes: default 10.
-        **kwargs: as :func:`cifar_vgg11`.
-
-    Returns:
-        A ``deepkit.Model``.
+@register_model(CIFAR_VGG, layers=(2, 2, 4, 4, 4), trainable_params=20_040_522, macs=398_136_320)
+def cifar_vgg19():
+    """CIFAR-10 VGG-19: VGG's blocks (2, 2, 4, 4, 4) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
         >>> from deepkit.models import model_info
         >>> model_info("cifar_vgg19").trainable_params
         20040522
     """
-    return create("cifar_vgg19", input_shape=input_shape, num_classes=num_classes, **kwargs)
+
+
+# The declared rows by name (``vgg_spec("vgg16", ...)`` reads them).
+VGGS = variants(VGG)
+CIFAR_VGGS = variants(CIFAR_VGG)

@@ -10,11 +10,11 @@ Example:
     'Conv2D'
 """
 
-import difflib
 import inspect
 
 import keras
 
+from deepkit import naming
 from deepkit.errors import SpecError
 
 # Layers that would let a spec run arbitrary code or load foreign artifacts.
@@ -90,7 +90,7 @@ def layer_names():
 
 
 def suggest(name, candidates, n=3):
-    """Close matches of ``name`` among ``candidates`` (case-insensitive), best first.
+    """Close matches of ``name`` among ``candidates``: :func:`deepkit.naming.suggest`.
 
     Args:
         name: the misspelt name.
@@ -104,13 +104,11 @@ def suggest(name, candidates, n=3):
         >>> suggest("conv2", ["Conv2D", "Conv1D", "Dense"])
         ['Conv2D', 'Conv1D']
     """
-    lowered = {c.lower(): c for c in candidates}
-    matches = difflib.get_close_matches(str(name).lower(), list(lowered), n=n, cutoff=0.6)
-    return [lowered[m] for m in matches]
+    return naming.suggest(name, candidates, n=n)
 
 
 def did_you_mean(name, candidates):
-    """A ``" Did you mean 'X'?"`` phrase, or an empty string when nothing is close.
+    """A ``" Did you mean 'X'?"`` phrase: :func:`deepkit.naming.did_you_mean`.
 
     Args:
         name: the misspelt name.
@@ -123,10 +121,7 @@ def did_you_mean(name, candidates):
         >>> did_you_mean("Dense2", ["Dense", "Conv2D"])
         " Did you mean 'Dense'?"
     """
-    close = suggest(name, candidates)
-    if not close:
-        return ""
-    return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return naming.did_you_mean(name, candidates)
 
 
 def get_layer_class(name, *, path=None, line=None, column=None, source=None):

@@ -16,6 +16,9 @@ state of layers such as ``Dropout``. This module keeps Keras' callback model and
   from before the last batch with a finite loss, with a message that says when and why.
 - :func:`save_model` writes a ``.keras`` file atomically (temporary file, fsync, rename).
 
+The module is over 600 lines as one cohesive thing: crash-safe state on disk, whose parts share one
+directory layout and one atomic write-then-rename protocol.
+
 Example:
     >>> import os, tempfile, numpy as np, keras
     >>> from deepkit.train.checkpoint import Checkpoint, latest_checkpoint

@@ -14,6 +14,9 @@ of them for multi-input / multi-output models) are checked. ``tf.data`` datasets
 reading them would consume or duplicate the stream. Backend tensors get the shape and dtype checks
 but not the NaN scan (it would copy device memory to the host).
 
+The module is over 600 lines as one cohesive thing: the data checks of ``fit``/``evaluate``, one
+walk over the model's inputs and outputs that shares its shape, dtype and label helpers.
+
 Example:
     >>> import numpy as np, keras
     >>> from deepkit.train.checks import check_fit_data
@@ -26,12 +29,12 @@ Example:
 """
 
 import inspect
-import re
 
 import keras
 import numpy as np
 
 from deepkit.errors import DataError
+from deepkit.naming import to_snake_case
 
 __all__ = ["check_fit_data", "loss_kind"]
 
@@ -56,10 +59,6 @@ def _shape_str(shape):
 
 def _index_str(name, index):
     return f"{name}[{', '.join(str(int(i)) for i in index)}]"
-
-
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def loss_name(loss):
@@ -87,7 +86,7 @@ def loss_name(loss):
     if fn is not None and hasattr(fn, "__name__"):
         return fn.__name__
     if isinstance(loss, keras.losses.Loss):
-        return _snake(type(loss).__name__)
+        return to_snake_case(type(loss).__name__)
     name = getattr(loss, "__name__", None)
     return name.lower() if isinstance(name, str) else None
 

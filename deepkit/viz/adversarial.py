@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
+from deepkit.probabilities import as_probabilities
 from deepkit.viz import attribution as _attr
 
 __all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
@@ -67,7 +68,8 @@ def predict_proba(model, images, batch_size=64):
         batch_size: Images per call.
 
     Returns:
-        float32 ``(N, classes)``.
+        float32 ``(N, C)`` probabilities (``C = 2`` for one logit), as
+        :func:`deepkit.probabilities.as_probabilities`.
 
     Example:
         >>> import numpy as np, keras
@@ -80,11 +82,7 @@ def predict_proba(model, images, batch_size=64):
     lm = _attr.logit_model(model)
     fn = _attr._cached(lm, "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]))
     logits = _attr._run_chunked(fn, [x], _attr._check_batch_size(batch_size, "predict_proba"))
-    if logits.shape[-1] == 1:
-        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype("float32")
+    return as_probabilities(logits, from_logits=True)
 
 
 def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_range=(0.0, 1.0),

@@ -8,6 +8,7 @@ draws them side by side.
 
 import numpy as np
 
+from deepkit.probabilities import predict_proba  # one rule for the package: (N, C) float32
 from deepkit.viz.plotting import new_figure, save_png
 
 __all__ = [
@@ -18,45 +19,6 @@ __all__ = [
     "mlp",
     "compare_boundaries",
 ]
-
-
-def _as_probabilities(out):
-    """Model outputs -> (N, K) class probabilities (softmax/sigmoid applied to logits)."""
-    out = np.asarray(out, np.float64)
-    if out.ndim == 1:
-        out = out[:, None]
-    if out.shape[1] == 1:
-        p = out[:, 0]
-        if p.min() < 0 or p.max() > 1:
-            p = 1.0 / (1.0 + np.exp(-p))
-        return np.stack([1.0 - p, p], axis=1)
-    if out.min() < 0 or out.max() > 1 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
-        e = np.exp(out - out.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    return out
-
-
-def predict_proba(model, x, batch_size=4096):
-    """Class probabilities ``(N, K)`` of a classifier, whatever its output layer.
-
-    Args:
-        model: a ``keras.Model`` ending in softmax, sigmoid (one unit) or raw
-            logits (a softmax / sigmoid is applied).
-        x: inputs.
-        batch_size: inputs per forward pass.
-
-    Returns:
-        A float64 array ``(N, K)`` with rows summing to 1 (``K = 2`` for one
-        sigmoid unit).
-
-    Example:
-        >>> import keras
-        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-        >>> predict_proba(m, np.zeros((4, 2))).sum(axis=1).round(6).tolist()
-        [1.0, 1.0, 1.0, 1.0]
-    """
-    return _as_probabilities(model.predict(np.asarray(x, np.float32), batch_size=batch_size,
-                                           verbose=0))
 
 
 def _check_xy(x, y, where):

@@ -12,9 +12,9 @@ through nested models (``"backbone/stage2/conv1"``), by a unique name anywhere i
 or passed as the layer object itself.
 """
 
-import difflib
-
 import keras
+
+from deepkit.naming import suggest
 
 __all__ = [
     "resolve_layer",
@@ -109,12 +109,7 @@ def _find_chain(model, target):
 
 
 def _suggest(name, candidates):
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
-    if not close:
-        # Also try matching the last path component, e.g. "conv" vs "stage1/conv_1".
-        tails = {c.rsplit("/", 1)[-1]: c for c in candidates}
-        close = [tails[t] for t in difflib.get_close_matches(name, list(tails), n=3, cutoff=0.5)]
-    return close
+    return suggest(name, candidates)
 
 
 def _resolve_with_chain(model, layer):
