@@ -12,7 +12,7 @@ recipe                     target (test)   schedule
 ``alexnet_small_cifar10``  (none)          SGD momentum 0.9, weight decay 5e-4 as AlexNet, lr 0.01 divided by
                                            10 at 50 % and 75 %, batch 128, 60 epochs, flip + pad-and-crop
 ``vgg16_cifar10``          (none)          CIFAR VGG-16 (BatchNorm): SGD momentum 0.9, weight decay 5e-4 as
-                                           VGG, lr 0.05 divided by 10 at 50 % and 75 %, batch 128, 160
+                                           VGG, lr 0.01 divided by 10 at 50 % and 75 %, batch 128, 160
                                            epochs, flip + pad-and-crop
 ``googlenet_cifar10``      (none)          CIFAR GoogLeNet with both auxiliary classifiers, their losses
                                            weighted 0.3 (Szegedy et al. sec. 5); SGD momentum 0.9, weight
@@ -135,10 +135,10 @@ RECIPES = {r.name: r for r in [
     Recipe("alexnet_small_cifar10", "alexnet_small", "cifar10", batch_size=128, optimizer="sgd",
            learning_rate=0.01, milestones=(0.5, 0.75), weight_decay=5e-4, epochs=60, flip=True, pad_crop=4,
            reference="Krizhevsky et al. 2012 (SGD 0.9, weight decay 5e-4, lr 0.01 / 10)"),
-    Recipe("vgg16_cifar10", "cifar_vgg16", "cifar10", batch_size=128, optimizer="sgd", learning_rate=0.05,
+    Recipe("vgg16_cifar10", "cifar_vgg16", "cifar10", batch_size=128, optimizer="sgd", learning_rate=0.01,
            milestones=(0.5, 0.75), weight_decay=5e-4, epochs=160, flip=True, pad_crop=4,
-           reference="Simonyan & Zisserman 2015 (SGD 0.9, weight decay 5e-4, lr / 10 steps); BatchNorm lets "
-                     "lr 0.05 train all 16 layers from scratch"),
+           reference="Simonyan & Zisserman 2015, sec. 3.1 (SGD 0.9, weight decay 5e-4, lr 0.01 divided by 10); "
+                     "BatchNorm lets all 16 layers train from scratch (lr 0.05 diverges in the first steps)"),
     Recipe("googlenet_cifar10", "cifar_googlenet", "cifar10", batch_size=128, optimizer="sgd", learning_rate=0.05,
            milestones=(0.5, 0.75), weight_decay=5e-4, epochs=100, flip=True, pad_crop=4, aux_weight=0.3,
            reference="Szegedy et al. 2015, sec. 5 (auxiliary losses weighted 0.3); BatchNorm convolutions"),
