@@ -4,6 +4,10 @@
   ``importlib.import_module("...")``, ``__import__("...")``);
 - ``keras.src`` is named only in ``deepkit/backend/keras_internals.py``;
 - the Keras private attributes deepkit relies on are reached only under ``deepkit/backend/``;
+- data flows one way: the spec language (``deepkit/spec/``) imports nothing from the models that train
+  (``deepkit/core/``), ``deepkit/train/``, ``deepkit/models/`` or ``deepkit/viz/``; ``deepkit/models/``
+  imports nothing from ``deepkit/viz/`` (lazy aliases kept for former import paths resolve by name, at
+  run time, and are not imports);
 - no module imports another module's private name (``from deepkit.a import _b``, ``from . import _b``,
   ``mod._b`` where ``mod`` is another deepkit module). A private *module* used inside its own package
   (``deepkit/datasets/_common.py`` by ``deepkit/datasets/images.py``) and a public module imported under
@@ -30,6 +34,11 @@ KERAS_PRIVATE_ATTRIBUTES = frozenset({
     "_compile_loss", "_compile_metrics", "_get_metrics_result_or_logs", "_should_eval",
     "_assert_compile_called", "_maybe_rebuild", "_deferred_initialize", "_record_training_state_sharding_spec",
 })
+#: Packages that must not import others (data flows spec -> models -> train -> viz).
+MUST_NOT_IMPORT = {
+    "deepkit.spec": ("deepkit.core", "deepkit.train", "deepkit.models", "deepkit.viz"),
+    "deepkit.models": ("deepkit.viz",),
+}
 
 
 def _private(name):
@@ -94,7 +103,13 @@ def check_file(path, package):
     def report(node, what):
         found.append(f"{rel.as_posix()}:{node.lineno}: {what}")
 
-    def check_import_target(node, dotted, how):
+    owner, forbidden = next(((owner, banned) for owner, banned in MUST_NOT_IMPORT.items()
+                             if module == owner or module.startswith(owner + ".")), (None, ()))
+
+    def check_import_target(node, dotted, how, statement=True):
+        for banned in forbidden if statement else ():
+            if dotted == banned or dotted.startswith(banned + "."):
+                report(node, f"imports '{dotted}' ({how}); {owner} must not depend on {banned}")
         top = dotted.split(".")[0]
         if top in FRAMEWORKS and not in_backend:
             report(node, f"imports the framework '{dotted}' ({how}) outside deepkit/backend/")
@@ -117,7 +132,7 @@ def check_file(path, package):
                       else node.module or "")
             for alias in node.names:
                 full = f"{source}.{alias.name}" if source else alias.name
-                check_import_target(node, source, "from-import")
+                check_import_target(node, full if package.is_module(full) else source, "from-import")
                 if source == "keras" and alias.name == "src":
                     check_import_target(node, "keras.src", "from-import")
                 if source.split(".")[0] == PACKAGE:
@@ -134,7 +149,7 @@ def check_file(path, package):
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
-                check_import_target(node, node.args[0].value, f"{name}()")
+                check_import_target(node, node.args[0].value, f"{name}()", statement=False)
             if name in ("getattr", "hasattr", "setattr", "delattr") and len(node.args) >= 2 \
                     and isinstance(node.args[1], ast.Constant) and node.args[1].value in KERAS_PRIVATE_ATTRIBUTES \
                     and not in_backend:
@@ -227,6 +242,17 @@ def test_the_checker_flags(tmp_path, source, what):
     found = _tree(tmp_path, {"deepkit/a.py": source, "deepkit/b.py": "def _helper():\n    pass\n",
                              "deepkit/sub/_private.py": ""})
     assert len(found) == 1 and found[0].startswith("deepkit/a.py:") and what in found[0], found
+
+
+@pytest.mark.parametrize("source, what", [
+    ("from deepkit.core import model\n", "imports 'deepkit.core.model' (from-import); deepkit.spec must not depend on deepkit.core"),
+    ("def f():\n    from deepkit.train import fit\n", "deepkit.spec must not depend on deepkit.train"),
+    ("import deepkit.viz.layers\n", "deepkit.spec must not depend on deepkit.viz"),
+])
+def test_the_checker_flags_a_dependency_against_the_flow(tmp_path, source, what):
+    found = _tree(tmp_path, {"deepkit/spec/a.py": source, "deepkit/core/model.py": "", "deepkit/train/__init__.py": "",
+                             "deepkit/viz/layers.py": ""})
+    assert len(found) == 1 and found[0].startswith("deepkit/spec/a.py:") and what in found[0], found
 
 
 @pytest.mark.parametrize("files", [

@@ -1,7 +1,7 @@
 """Write the API reference pages (``docs/api/generated/*.rst``) from the package itself.
 
 Every public module of deepkit gets one page. An object is documented once, under the shortest public
-path that exports it (``deepkit.Sequential``, not ``deepkit.spec.model.Sequential``); pages of modules
+path that exports it (``deepkit.Sequential``, not ``deepkit.core.sequential.Sequential``); pages of modules
 that re-export it list it in their summary table with a link to that place. A module that cannot be
 imported (still being written, or an optional dependency missing) is skipped and reported, never
 guessed at.
