@@ -1,9 +1,14 @@
-"""The one module of deepkit that names Keras internals (``keras.src``), and the Keras versions they fit.
+"""The one module of deepkit that names Keras internals (``keras.src`` and private attributes such as
+``_keras_history``, ``_jax_state``, ``_initial_epoch``), and the Keras versions they fit.
 
-A few jobs have no public Keras API: the fast fit path reuses ``fit``'s own data splitting, class weights
-and log conversion; the jax loops run steps inside a stateless scope; specs are built in Keras' safe mode
-whatever the global setting; checkpoints save the global seed generator; the multi-worker patch replaces
-two functions of the TensorFlow trainer. Internals can move between releases, so this module checks the
+A few jobs have no public Keras API: the fast fit path reuses ``fit``'s own data splitting, class weights,
+log conversion, symbolic build, resume epoch and (on jax) its way of holding the model state; specs are
+built in Keras' safe mode whatever the global setting, with weights sized before they are allocated;
+``deepkit.Sequential`` reads Keras' layer list before it is built; checkpoints save the global seed
+generator; the multi-worker fix replaces two functions of the TensorFlow trainer. Each is behind one small
+function below whose docstring names the internal, why deepkit needs it, and the Keras releases checked
+(3.10, the floor, to 3.15); ``tests/test_layout.py`` fails on a use anywhere else. Internals can move
+between releases, so this module checks the
 Keras version once, when it is first imported, against the range deepkit is tested on
 (:data:`KERAS_LOWEST` .. :data:`KERAS_NEWEST_TESTED`; CI runs the lowest and the newest):
 
@@ -714,7 +719,9 @@ def global_seed_generator():
     """The ``keras.random.SeedGenerator`` that unseeded ``keras.random`` calls draw from.
 
     Keras keeps it in its global state under ``"global_seed_generator"`` (named
-    ``GLOBAL_SEED_GENERATOR`` from Keras 3.11 on) and creates it on first use.
+    ``GLOBAL_SEED_GENERATOR`` from Keras 3.11 on) and creates it on first use. Internal:
+    ``keras.src.backend.common.global_state``. Why: checkpoints save and restore the state of unseeded random
+    draws. Checked on Keras 3.10-3.15.
 
     Returns:
         The generator, or None before the first unseeded random call.
