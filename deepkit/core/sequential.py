@@ -32,6 +32,7 @@ from deepkit.core.model import SpecModelMixin
 from deepkit.errors import SpecError
 from deepkit.spec import nodes as N
 from deepkit.spec.block import BLOCK_NAMES, Block
+from deepkit.spec.build import is_auto_name
 from deepkit.spec.parse import INPUT_NAMES, Document, check_data_limits, parse_entry
 
 __all__ = ["Block", "Sequential"]
@@ -55,11 +56,6 @@ class _DataNode(N.Node):
 
     def to_data(self):
         return self.data
-
-
-def _is_auto_layer_name(layer):
-    base = N.to_snake_case(type(layer).__name__)
-    return re.fullmatch(re.escape(base) + r"(_\d+)?", layer.name) is not None
 
 
 @keras.saving.register_keras_serializable(package="deepkit", name="Sequential")
@@ -256,7 +252,7 @@ class Sequential(SpecModelMixin, keras.Sequential):
                 nodes.append(_DataNode({"sequential": body}))
             else:
                 node = N.LayerNode(instance=layer, where=N.Where(("layers", i)))
-                node.explicit_name = None if _is_auto_layer_name(layer) else layer.name
+                node.explicit_name = None if is_auto_name(layer) else layer.name
                 node.base_dtype = policy
                 nodes.append(node)
         input_shape = None

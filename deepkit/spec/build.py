@@ -11,6 +11,7 @@ Example:
     {'name': 'model', 'input_shape': [4], 'layers': [{'Dense': 3}]}
 """
 
+import re
 import sys
 
 import keras
@@ -22,11 +23,11 @@ from deepkit.backend.variables import allocate as allocate_weights
 from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import (BuildContext, Group, LayerNode, Parallel, Repeat, Residual, SideOutput, Where,
-                                build_sequence, is_auto_name, to_snake_case)
+                                build_sequence, to_snake_case)
 from deepkit.spec.parse import Document, get_limit, parse_entry
 from deepkit.summary import check_weights_fit
 
-__all__ = ["build_model", "check_python_layers", "format_spec", "layers_spec"]
+__all__ = ["build_model", "check_python_layers", "format_spec", "is_auto_name", "layers_spec"]
 
 
 def format_spec(data, format=None):
@@ -186,6 +187,26 @@ def _dtype_policy(document):
     except Exception as exc:
         raise SpecError(f"unknown Keras dtype policy {name!r}; expected e.g. 'float32', "
                         f"'mixed_float16' or 'mixed_bfloat16' ({exc}).", path="dtype_policy") from exc
+
+
+def is_auto_name(layer, auto=None):
+    """Whether a layer's name is one deepkit or Keras would have made up (``dense``, ``dense_7``), so a spec omits it.
+
+    Args:
+        layer: a Keras layer.
+        auto: the name deepkit would give it at its place in a spec, if known.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import keras
+        >>> is_auto_name(keras.layers.Dense(2, name="dense_7")), is_auto_name(keras.layers.Dense(2, name="out"))
+        (True, False)
+    """
+    if auto is not None and layer.name == auto:
+        return True
+    return re.fullmatch(re.escape(to_snake_case(type(layer).__name__)) + r"(_\d+)?", layer.name) is not None
 
 
 def layers_spec(model):

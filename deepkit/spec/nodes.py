@@ -929,6 +929,3 @@ class SideOutput(_Block):
     def to_data(self):
         """The block as spec data: ``{"side_output": {"layers": [...], "name": ...}}``."""
         return {"side_output": {"layers": [n.to_data() for n in self.layers], "name": self.name}}
-
-
-is_auto_name = _is_auto_name  # the public name other modules use (deepkit.spec.build)
