@@ -57,30 +57,30 @@ class Block(keras.Model):
                             f"Received: {type(spec).__name__} {spec!r}")
         super().__init__(name=name or node.name or BLOCK_NAMES[type(node)], **kwargs)
         self.node = node
-        self._graph = None
+        self._functional = None  # named as keras.Sequential names its graph: graph walkers treat both alike
 
     def build(self, input_shape):
         inputs = keras.Input(batch_shape=tuple(input_shape), name=f"{self.name}_input")
         with safe_mode():
             outputs = self.node.build(inputs, N.BuildContext())
-        self._graph = keras.Model(inputs=inputs, outputs=outputs, name=f"{self.name}_graph")
+        self._functional = keras.Model(inputs=inputs, outputs=outputs, name=f"{self.name}_graph")
 
     def call(self, inputs, training=None):
-        return self._graph.call(inputs, training=training)
+        return self._functional.call(inputs, training=training)
 
     def compute_output_shape(self, input_shape):
-        if self._graph is None:  # ask a throwaway copy, so that this block stays unbuilt
+        if self._functional is None:  # ask a throwaway copy, so that this block stays unbuilt
             probe = type(self).from_config(self.get_config())
             probe.build(input_shape)
-            return probe._graph.compute_output_shape(input_shape)
-        return self._graph.compute_output_shape(input_shape)
+            return probe._functional.compute_output_shape(input_shape)
+        return self._functional.compute_output_shape(input_shape)
 
     @property
     def layers(self):
         """The layers of the block once built (its input layer left out), else an empty list."""
-        if self._graph is None:
+        if self._functional is None:
             return []
-        return [layer for layer in self._graph.layers if not isinstance(layer, keras.layers.InputLayer)]
+        return [layer for layer in self._functional.layers if not isinstance(layer, keras.layers.InputLayer)]
 
     def to_spec(self):
         """The block as spec data.
