@@ -11,8 +11,8 @@ Example:
 import importlib
 
 from deepkit.errors import DataError, DeepkitError, SpecError
-from deepkit.spec import (Group, Model, Parallel, Repeat, Residual, Sequential, from_spec, register_layer,
-                          to_spec)
+from deepkit.core import Model, Sequential, from_spec, to_spec
+from deepkit.spec import Group, Parallel, Repeat, Residual, register_layer
 from deepkit.summary import count_macs, summary
 
 __version__ = "0.1.0"

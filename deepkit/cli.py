@@ -148,7 +148,8 @@ def _load_model(spec, input_shape=None, num_classes=None):
     if spec.lower().endswith((".keras", ".h5", ".hdf5")):
         return load_model_file(spec)
     if spec.lower().endswith((".yaml", ".yml", ".json")):
-        from deepkit.spec import build_document, load_document
+        from deepkit.core import build_document
+        from deepkit.spec import load_document
 
         document = load_document(spec)  # the spec's own input shape wins over the data's
         return build_document(document, input_shape=document.input_shape or input_shape)

@@ -13,8 +13,9 @@ backend and put the usual boilerplate in one place:
   in CI (must run before the backend starts).
 - :func:`tf_config`: the ``TF_CONFIG`` JSON for a list of worker addresses.
 
-The tensorflow/jax imports below are lazy and local to the functions that need them (the backend
-switch point of this module), like ``deepkit/backend``.
+The engines themselves are backend code (``deepkit/backend/tensorflow/distribute.py`` for
+``tf.distribute``, ``deepkit/backend/distribution.py`` for ``keras.distribution``), picked by
+:mod:`deepkit.backend`; this module imports no framework.
 
 Example:
     >>> import keras, deepkit
@@ -28,22 +29,12 @@ Example:
 
 import contextlib
 import dataclasses
-import importlib
 import json
 import numbers
-import os
 
-import keras
+from deepkit import backend
 
 __all__ = ["Replicas", "data_parallel", "multi_worker", "tf_config", "virtual_cpu_devices", "global_batch_size"]
-
-
-def _backend():
-    return keras.backend.backend()
-
-
-def _tf():
-    return importlib.import_module("tensorflow")
 
 
 @dataclasses.dataclass
@@ -115,37 +106,7 @@ def virtual_cpu_devices(n):
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"virtual_cpu_devices: n must be a positive integer. Received: n={n!r}")
-    backend = _backend()
-    if backend == "jax":
-        jax = importlib.import_module("jax")
-        try:
-            jax.config.update("jax_num_cpu_devices", int(n))
-        except RuntimeError:  # JAX has started: fine if it already has n CPU devices
-            current = keras.distribution.list_devices("cpu")
-            if len(current) == n:
-                return current
-            raise RuntimeError(
-                f"virtual_cpu_devices: JAX has already started with {len(current)} CPU device(s); call "
-                f"virtual_cpu_devices({n}) before the first JAX operation, or start Python with "
-                f"XLA_FLAGS=--xla_force_host_platform_device_count={n}."
-            ) from None
-        return keras.distribution.list_devices("cpu")
-    if backend == "tensorflow":
-        tf = _tf()
-        cpus = tf.config.list_physical_devices("CPU")
-        try:
-            tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * int(n))
-        except RuntimeError:
-            current = tf.config.list_logical_devices("CPU")
-            if len(current) == n:
-                return [d.name for d in current]
-            raise RuntimeError(
-                f"virtual_cpu_devices: TensorFlow's runtime has already started with {len(current)} CPU "
-                f"device(s); call virtual_cpu_devices({n}) right after importing keras, before any "
-                "tensor is created."
-            ) from None
-        return [d.name for d in tf.config.list_logical_devices("CPU")]
-    raise RuntimeError(f"virtual_cpu_devices: not supported on the {backend!r} backend (use jax or tensorflow).")
+    return backend.virtual_cpu_devices(int(n))
 
 
 @contextlib.contextmanager
@@ -175,26 +136,8 @@ def data_parallel(devices=None, *, tpu=None):
         >>> replicas.num_replicas == len(replicas.devices)
         True
     """
-    backend = _backend()
-    if backend == "tensorflow":
-        tf = _tf()
-        if tpu is not None:
-            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if tpu == "local" else tpu)
-            tf.config.experimental_connect_to_cluster(resolver)
-            tf.tpu.experimental.initialize_tpu_system(resolver)
-            strategy = tf.distribute.TPUStrategy(resolver)
-        else:
-            strategy = tf.distribute.MirroredStrategy(devices=devices)
-        with strategy.scope():
-            yield Replicas(backend, strategy, strategy.num_replicas_in_sync, list(strategy.extended.worker_devices))
-        return
-    if tpu is not None:
-        raise ValueError(f"data_parallel: tpu= is for the tensorflow backend; on {backend} the TPU cores are "
-                         f"the default devices. Received: tpu={tpu!r}")
-    devices = list(devices) if devices is not None else keras.distribution.list_devices()
-    distribution = keras.distribution.DataParallel(devices=devices)
-    with distribution.scope():
-        yield Replicas(backend, distribution, len(devices), devices)
+    with backend.data_parallel(devices, tpu=tpu) as (engine, num_replicas, names):
+        yield Replicas(backend.name(), engine, num_replicas, list(names))
 
 
 def tf_config(workers, index, *, task_type="worker"):
@@ -218,60 +161,6 @@ def tf_config(workers, index, *, task_type="worker"):
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(workers):
         raise ValueError(f"tf_config: index must be in [0, {len(workers)}). Received: index={index!r}")
     return json.dumps({"cluster": {task_type: workers}, "task": {"type": task_type, "index": index}})
-
-
-@contextlib.contextmanager
-def _keras_multi_worker_fixes(tf):
-    """Work around two Keras 3 bugs that stop ``fit`` under ``MultiWorkerMirroredStrategy``.
-
-    keras-team/keras#20585 (tensorflow/tensorflow#72388): (1) ``_maybe_symbolic_build`` averages a
-    peeked input batch across workers with an eager collective, which fails on ``PerReplica``
-    values; it only needs the shapes, so the local replica's batch is used instead. (2) the
-    per-step logs (scalars) are averaged with ``strategy.reduce("MEAN", v, axis=0)``, invalid for
-    rank-0 values; ``axis=None`` averages across replicas as intended. Both patches are active only
-    inside :func:`multi_worker` and are skipped if Keras' internals have changed.
-    """
-    try:
-        from keras import tree
-
-        from deepkit.backend.keras_internals import tensorflow_trainer
-
-        tf_trainer = tensorflow_trainer()
-        trainer_cls = tf_trainer.TensorFlowTrainer
-        original_build = trainer_cls._maybe_symbolic_build
-        original_reduce = tf_trainer.reduce_per_replica
-        is_multi_worker = tf_trainer._collective_all_reduce_multi_worker
-    except (ImportError, AttributeError):  # pragma: no cover - a Keras that changed these internals
-        yield
-        return
-
-    def maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self._distribute_strategy is None:
-            return
-        if iterator is not None:
-            for _, _, it in iterator:
-                batch = next(it)
-                data_batch = tree.map_structure(
-                    lambda v: self.distribute_strategy.experimental_local_results(v)[0]
-                    if isinstance(v, tf.distribute.DistributedValues) else v,
-                    batch,
-                )
-                break
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and is_multi_worker(strategy):
-            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
-        return original_reduce(values, strategy, reduction)
-
-    trainer_cls._maybe_symbolic_build = maybe_symbolic_build
-    tf_trainer.reduce_per_replica = reduce_per_replica
-    try:
-        yield
-    finally:
-        trainer_cls._maybe_symbolic_build = original_build
-        tf_trainer.reduce_per_replica = original_reduce
 
 
 @contextlib.contextmanager
@@ -303,23 +192,12 @@ def multi_worker(workers=None, index=None):
         >>> tf_config(["10.0.0.1:2222", "10.0.0.2:2222"], 0).startswith('{"cluster"')
         True
     """
-    backend = _backend()
     if (workers is None) != (index is None):
         raise ValueError("multi_worker: give both workers and index, or neither (to read them from the "
                          f"environment). Received: workers={workers!r}, index={index!r}")
-    if backend == "tensorflow":
-        if workers is not None:
-            os.environ["TF_CONFIG"] = tf_config(workers, index)
-        tf = _tf()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        with _keras_multi_worker_fixes(tf), strategy.scope():
-            yield Replicas(backend, strategy, strategy.num_replicas_in_sync, list(strategy.extended.worker_devices))
-        return
+    cluster = None
     if workers is not None:
-        keras.distribution.initialize(job_addresses=",".join(workers), num_processes=len(workers), process_id=index)
-    else:
-        keras.distribution.initialize()
-    devices = keras.distribution.list_devices()
-    distribution = keras.distribution.DataParallel(devices=devices)
-    with distribution.scope():
-        yield Replicas(backend, distribution, len(devices), devices)
+        tf_config(workers, index)  # checks the addresses and the index
+        cluster = {"workers": list(workers), "index": index}
+    with backend.multi_worker(cluster) as (engine, num_replicas, names):
+        yield Replicas(backend.name(), engine, num_replicas, list(names))

@@ -317,7 +317,7 @@ def summary(model, print_fn=None, input_shape=None):
     """
     print_fn = print_fn or print
     if not isinstance(model, keras.Model):
-        from deepkit.spec.model import build_document
+        from deepkit.core.model import build_document
         from deepkit.spec.parse import load_document
 
         document = load_document(model)

@@ -234,4 +234,4 @@ def test_loading_without_import_deepkit_says_to_import_it(tmp_path):
     assert result.stdout.strip().endswith("False")
     result = fresh_python("import sys, keras, deepkit\nm = keras.saving.load_model(sys.argv[1])\n"
                           "print(type(m).__module__, m.to_spec())", tmp_path / "m.keras")
-    assert "deepkit.spec.model {'input_shape': [3], 'layers': [{'Dense': 2}]}" in result.stdout, result.stderr[-2000:]
+    assert "deepkit.core.model {'input_shape': [3], 'layers': [{'Dense': 2}]}" in result.stdout, result.stderr[-2000:]

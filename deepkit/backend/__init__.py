@@ -1,25 +1,237 @@
 """Backend-specific code: the only package of deepkit that imports tensorflow, jax or torch.
 
-Everything else in deepkit computes with ``keras.ops``. What Keras 3 does not offer as an op
-lives here, one small function per backend, chosen by ``keras.backend.backend()``:
+Everything else in deepkit computes with ``keras.ops`` and asks this package for what Keras 3 does not
+offer as an op. Laid out like Keras' own ``keras/src/backend/<name>/``::
 
-- :mod:`deepkit.backend.gradients`: ``value_and_grad`` (tf.GradientTape / jax.value_and_grad /
-  torch.autograd) and ``jit`` (jax.jit over Keras variables passed as arguments through
-  ``keras.StatelessScope``, ``tf.function``, plain eager torch), used by deepkit.viz.
-- :mod:`deepkit.backend.keras_internals`: the one module that names Keras internals (``keras.src``); it
-  checks the Keras version once against the supported range.
-- :mod:`deepkit.backend.variables`: weights created with their shapes only and allocated later (a
-  model is sized before allocation), and the free memory of a jax/torch accelerator.
+    backend/
+      __init__.py        this switch: name(), implementation(), fit_loop(), accelerator_kind(), ...
+      keras_internals.py the one module that names Keras internals (keras.src, private attributes),
+                         each behind a small function saying why and for which Keras versions
+      gradients.py       value_and_grad / jit for any backend (deepkit.viz); argument checks they share
+      loops.py           what the fast fit path's loops share: the Loops interface, FastPathUnsupported
+      variables.py       weights sized first, allocated later (Keras only, no framework)
+      saving.py          Keras' safe mode while specs build layers
+      distribution.py    data parallelism through keras.distribution (jax, torch)
+      tensorflow/        gradients (GradientTape, tf.function), loops (tf.while_loop), device, distribute
+      jax/               gradients (value_and_grad, jax.jit), loops (lax.scan), device
+      torch/             gradients (autograd), device
 
-Submodules are imported lazily so that ``import deepkit`` does not pay for them.
+A backend package imports nothing on its own; its modules import the framework and are imported on
+first use, for the active backend only, so ``import deepkit`` on one backend never imports another
+framework.
+
+Example:
+    >>> import deepkit.backend as backend
+    >>> backend.name() in ("tensorflow", "jax", "torch", "numpy")
+    True
+    >>> backend.accelerator_kind() in ("cpu", "gpu", "tpu")
+    True
 """
 
 import importlib
 
-__all__ = ["gradients", "variables"]
+import keras
+
+__all__ = ["name", "implementation", "fit_loop", "fit_loop_unsupported", "accelerator_kind", "device_memory",
+           "virtual_cpu_devices", "data_parallel", "multi_worker", "FastPathUnsupported"]
+
+#: What each backend package implements (module names under ``deepkit/backend/<name>/``).
+IMPLEMENTED = {
+    "tensorflow": ("gradients", "loops", "device", "distribute"),
+    "jax": ("gradients", "loops", "device"),
+    "torch": ("gradients", "device"),
+}
+
+_SUBMODULES = ("gradients", "keras_internals", "loops", "saving", "variables", "distribution")
 
 
-def __getattr__(name):
-    if name in __all__:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def __getattr__(attr):
+    if attr in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{attr}")
+    if attr == "FastPathUnsupported":
+        return importlib.import_module(f"{__name__}.loops").FastPathUnsupported
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def name():
+    """The active Keras backend.
+
+    Returns:
+        ``"tensorflow"``, ``"jax"``, ``"torch"`` or ``"numpy"``.
+
+    Example:
+        >>> name() == keras.backend.backend()
+        True
+    """
+    return keras.backend.backend()
+
+
+def implementation(part, backend=None):
+    """The module ``deepkit.backend.<backend>.<part>``, imported now, or None where that backend has none.
+
+    Args:
+        part: ``"gradients"``, ``"loops"``, ``"device"`` or ``"distribute"``.
+        backend: a backend name; the active one by default.
+
+    Returns:
+        A module, or None.
+
+    Example:
+        >>> implementation("loops", "torch") is None
+        True
+    """
+    backend = backend or name()
+    if part not in IMPLEMENTED.get(backend, ()):
+        return None
+    return importlib.import_module(f"{__name__}.{backend}.{part}")
+
+
+def fit_loop_unsupported(model=None):
+    """Why the fast fit path's compiled loops cannot train ``model`` here ("" when they can).
+
+    Args:
+        model: a compiled ``keras.Model``, or None to ask about the backend only.
+
+    Returns:
+        A sentence, or "".
+
+    Example:
+        >>> keras.backend.backend() in ("jax", "tensorflow") or bool(fit_loop_unsupported())
+        True
+    """
+    from deepkit.backend.loops import backend_supports_fast_path
+
+    ok, reason = backend_supports_fast_path()
+    if not ok:
+        return reason
+    return "" if model is None else implementation("loops").fit_loop_unsupported(model)
+
+
+def fit_loop(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
+    """The fast fit path's compiled loops for ``model`` on the active backend.
+
+    Args:
+        model: a compiled and built ``keras.Model``.
+        augment: a :class:`deepkit.train.Augment` run on each training batch on the device, or None.
+        jit_compile: XLA for the tensorflow loop (None: ``model.jit_compile``); jax is always compiled.
+        unroll: jax only: training steps per iteration of the compiled loop.
+        in_graph_loop: jax only: a call's steps in one compiled ``lax.scan`` (None: on GPU/TPU).
+
+    Returns:
+        An object with the :class:`deepkit.backend.loops.Loops` interface.
+
+    Raises:
+        FastPathUnsupported: the backend has no compiled loops, or they cannot train this model.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> m.compile(optimizer="sgd", loss="mse")
+        >>> if not fit_loop_unsupported(m):
+        ...     print(hasattr(fit_loop(m), "train"))
+        ... else:
+        ...     print(True)
+        True
+    """
+    from deepkit.backend.loops import FastPathUnsupported
+
+    reason = fit_loop_unsupported(model)
+    if reason:
+        raise FastPathUnsupported(reason)
+    return implementation("loops").make_fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll,
+                                                 in_graph_loop=in_graph_loop)
+
+
+def accelerator_kind():
+    """The kind of the active backend's default device.
+
+    Returns:
+        ``"gpu"``, ``"tpu"`` or ``"cpu"``.
+
+    Example:
+        >>> accelerator_kind() in ("cpu", "gpu", "tpu")
+        True
+    """
+    device = implementation("device")
+    return "cpu" if device is None else device.accelerator_kind()
+
+
+def device_memory():
+    """Free memory of the accelerator Keras computes on, when the backend can say; else None.
+
+    Returns:
+        ``(bytes_free, device_name)`` for a jax or torch GPU/TPU, or None (CPU, or tensorflow, which
+        does not report the size of a device's memory).
+
+    Example:
+        >>> info = device_memory()
+        >>> info is None or info[0] >= 0
+        True
+    """
+    device = implementation("device")
+    try:
+        return None if device is None else device.free_memory()
+    except Exception:  # an accelerator that does not report: the caller falls back to host memory
+        return None
+
+
+def virtual_cpu_devices(n):
+    """Split the host CPU into ``n`` devices (before the backend starts); see :mod:`deepkit.distribute`.
+
+    Args:
+        n: a positive int.
+
+    Returns:
+        The device names now visible to the backend.
+
+    Raises:
+        RuntimeError: the backend already started with another number, or has no such setting.
+
+    Example:
+        >>> keras.backend.backend() not in ("jax", "tensorflow") or len(virtual_cpu_devices(1)) >= 1
+        True
+    """
+    device = implementation("device")
+    if device is None or not hasattr(device, "virtual_cpu_devices"):
+        raise RuntimeError(f"virtual_cpu_devices: not supported on the {name()!r} backend (use jax or tensorflow).")
+    return device.virtual_cpu_devices(n)
+
+
+def data_parallel(devices=None, tpu=None):
+    """One model replica per device of this host: ``tf.distribute`` on TensorFlow, else ``keras.distribution``.
+
+    Args:
+        devices: device names, or None for all devices of the default kind.
+        tpu: TensorFlow only: a Cloud TPU name or address (``"local"`` on a TPU VM).
+
+    Returns:
+        A context manager yielding ``(engine, num_replicas, device_names)``.
+
+    Example:
+        >>> if keras.backend.backend() in ("tensorflow", "jax"):  # keras.distribution has no torch devices here
+        ...     with data_parallel() as (engine, replicas, devices):
+        ...         print(replicas >= 1)
+        ... else:
+        ...     print(True)
+        True
+    """
+    distribute = implementation("distribute") or importlib.import_module(f"{__name__}.distribution")
+    return distribute.data_parallel(devices, tpu=tpu)
+
+
+def multi_worker(cluster=None):
+    """Synchronous data parallelism across processes: ``MultiWorkerMirroredStrategy`` or ``keras.distribution``.
+
+    Args:
+        cluster: ``{"workers": ["host:port", ...], "index": i}``, or None to read the cluster from the
+            environment.
+
+    Returns:
+        A context manager yielding ``(engine, num_replicas, device_names)``.
+
+    Example:
+        >>> callable(multi_worker)
+        True
+    """
+    distribute = implementation("distribute") or importlib.import_module(f"{__name__}.distribution")
+    return distribute.multi_worker(cluster)

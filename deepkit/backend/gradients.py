@@ -1,9 +1,10 @@
-"""Gradients and compilation for any Keras backend: the only backend-specific code of deepkit.viz.
+"""Gradients and compilation for any Keras backend: what deepkit.viz differentiates and compiles with.
 
 Keras 3 has no ``keras.ops.grad``. Its own trainers compute gradients per backend
 (``keras/src/backend/*/trainer.py``): ``tf.GradientTape`` on TensorFlow,
 ``jax.value_and_grad`` over ``stateless_call`` on JAX, ``torch.autograd`` on PyTorch. This
-module does the same for arbitrary functions written with ``keras.ops``:
+module does the same for arbitrary functions written with ``keras.ops``; the framework code is in
+``deepkit/backend/<name>/gradients.py``, chosen by :func:`deepkit.backend.implementation`:
 
 - :func:`value_and_grad` turns ``fn(*args) -> scalar`` (or ``(scalar, aux)``) into
   ``g(*args) -> (value, grads)``, differentiating with respect to ``args[argnums]``.
@@ -22,7 +23,8 @@ import functools
 import keras
 import numpy as np
 
-__all__ = ["value_and_grad", "jit", "backend_name"]
+__all__ = ["value_and_grad", "jit", "backend_name", "to_numpy", "check_argnums", "split_aux", "float_tensor",
+           "eager"]
 
 
 def backend_name():
@@ -38,7 +40,23 @@ def backend_name():
     return keras.backend.backend()
 
 
-def _normalize_argnums(argnums, nargs):
+def check_argnums(argnums, nargs):
+    """Check ``argnums`` against the number of positional arguments (shared by the backends).
+
+    Args:
+        argnums: an int or a tuple of ints.
+        nargs: how many positional arguments the call has.
+
+    Returns:
+        ``(single, positions)``: whether ``argnums`` was one int, and the positions, non-negative.
+
+    Raises:
+        ValueError: an empty tuple, or a position out of range.
+
+    Example:
+        >>> check_argnums(-1, 3), check_argnums((0, 2), 3)
+        ((True, (2,)), (False, (0, 2)))
+    """
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
     if not nums:
@@ -52,7 +70,23 @@ def _normalize_argnums(argnums, nargs):
     return single, tuple(n % nargs for n in nums)
 
 
-def _split(out, has_aux):
+def split_aux(out, has_aux):
+    """``(value, aux)`` of what a differentiated function returned (``aux`` None without ``has_aux``).
+
+    Args:
+        out: the function's result.
+        has_aux: whether it must be a pair ``(scalar, aux)``.
+
+    Returns:
+        A pair.
+
+    Raises:
+        ValueError: ``has_aux`` but ``out`` is not a pair.
+
+    Example:
+        >>> split_aux((1.0, "aux"), True), split_aux(1.0, False)
+        ((1.0, 'aux'), (1.0, None))
+    """
     if not has_aux:
         return out, None
     if not isinstance(out, (tuple, list)) or len(out) != 2:
@@ -64,91 +98,58 @@ def _split(out, has_aux):
     return out[0], out[1]
 
 
-def _float_tensor(x):
+def float_tensor(x):
+    """``x`` as a backend tensor of a floating dtype (``floatx`` for integer input), to differentiate.
+
+    Args:
+        x: an array or tensor.
+
+    Returns:
+        A tensor.
+
+    Example:
+        >>> keras.backend.standardize_dtype(float_tensor(np.arange(3)).dtype)
+        'float32'
+    """
     x = keras.ops.convert_to_tensor(x)
     if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(x.dtype)):
         x = keras.ops.cast(x, keras.backend.floatx())
     return x
 
 
-def _tf_value_and_grad(fn, argnums, has_aux):
-    import tensorflow as tf
+def eager(fn):
+    """``fn`` run as it is, numpy arguments converted to tensors (Keras calls do not mix the two).
+
+    Args:
+        fn: a function of tensors.
+
+    Returns:
+        The wrapped function.
+
+    Example:
+        >>> keras.ops.convert_to_numpy(eager(lambda x: x + 1)(np.zeros(2, "float32"))).tolist()
+        [1.0, 1.0]
+    """
 
     @functools.wraps(fn)
-    def wrapped(*args):
-        single, nums = _normalize_argnums(argnums, len(args))
-        args = list(args)
-        for i in nums:
-            args[i] = _float_tensor(args[i])
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            for i in nums:
-                tape.watch(args[i])
-            value, aux = _split(fn(*args), has_aux)
-        grads = tape.gradient(
-            value, [args[i] for i in nums], unconnected_gradients=tf.UnconnectedGradients.ZERO
-        )
-        out = (value, aux) if has_aux else value
-        return out, (grads[0] if single else tuple(grads))
+    def call(*args):
+        return fn(*[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args])
 
-    return wrapped
+    return call
 
 
-def _jax_value_and_grad(fn, argnums, has_aux):
-    import jax
+def _gradients_module():
+    from deepkit.backend import implementation
 
-    @functools.wraps(fn)
-    def wrapped(*args):
-        single, nums = _normalize_argnums(argnums, len(args))
-        args = list(args)
-        for i in nums:
-            args[i] = _float_tensor(args[i])
-        g = jax.value_and_grad(fn, argnums=nums[0] if single else nums, has_aux=has_aux)
-        return g(*args)
-
-    return wrapped
-
-
-def _torch_value_and_grad(fn, argnums, has_aux):
-    import torch
-
-    def detach(tree):
-        return keras.tree.map_structure(
-            lambda t: t.detach() if isinstance(t, torch.Tensor) else t, tree
-        )
-
-    @functools.wraps(fn)
-    def wrapped(*args):
-        single, nums = _normalize_argnums(argnums, len(args))
-        args = list(args)
-        for i in nums:
-            args[i] = _float_tensor(args[i]).detach().requires_grad_(True)
-        with torch.enable_grad():
-            value, aux = _split(fn(*args), has_aux)
-            if value.requires_grad:
-                grads = torch.autograd.grad(value, [args[i] for i in nums], allow_unused=True)
-            else:
-                grads = [None] * len(nums)
-        grads = [torch.zeros_like(args[i]) if g is None else g for i, g in zip(nums, grads)]
-        value = value.detach()
-        out = (value, detach(aux)) if has_aux else value
-        return out, (grads[0] if single else tuple(grads))
-
-    return wrapped
-
-
-def _numpy_unsupported(fn, argnums, has_aux):
-    raise NotImplementedError(
-        "Gradients need the tensorflow, jax or torch Keras backend; the numpy backend cannot "
-        "differentiate. Set KERAS_BACKEND to one of those. Received: backend='numpy'"
-    )
-
-
-_VALUE_AND_GRAD = {
-    "tensorflow": _tf_value_and_grad,
-    "jax": _jax_value_and_grad,
-    "torch": _torch_value_and_grad,
-    "numpy": _numpy_unsupported,
-}
+    backend = backend_name()
+    module = implementation("gradients", backend)
+    if module is None:
+        if backend == "numpy":
+            raise NotImplementedError(
+                "Gradients need the tensorflow, jax or torch Keras backend; the numpy backend cannot "
+                "differentiate. Set KERAS_BACKEND to one of those. Received: backend='numpy'")
+        raise NotImplementedError(f"Unsupported Keras backend. Received: backend={backend!r}")
+    return module
 
 
 def value_and_grad(fn, argnums=0, has_aux=False):
@@ -178,10 +179,7 @@ def value_and_grad(fn, argnums=0, has_aux=False):
         >>> float(value), keras.ops.convert_to_numpy(grad).tolist()
         (14.0, [2.0, 4.0, 6.0])
     """
-    backend = backend_name()
-    if backend not in _VALUE_AND_GRAD:
-        raise NotImplementedError(f"Unsupported Keras backend. Received: backend={backend!r}")
-    return _VALUE_AND_GRAD[backend](fn, argnums, has_aux)
+    return _gradients_module().value_and_grad(fn, argnums, has_aux)
 
 
 def _collect_variables(models, variables):
@@ -228,34 +226,9 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
         >>> keras.ops.convert_to_numpy(f(np.ones((1, 3), "float32"))).tolist()
         [[6.0, 6.0]]
     """
-    backend = backend_name()
-    if not enabled or backend not in ("jax", "tensorflow"):
-
-        @functools.wraps(fn)
-        def eager(*args):
-            # Keras calls do not mix numpy arrays and tensors (torch, or jit disabled).
-            return fn(*[keras.ops.convert_to_tensor(a) if isinstance(a, np.ndarray) else a for a in args])
-
-        return eager
-    if backend == "jax":
-        import jax
-
-        variables = _collect_variables(models, variables)
-
-        def pure(values, *args):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                return fn(*args)
-
-        compiled = jax.jit(pure)
-
-        @functools.wraps(fn)
-        def call(*args):
-            return compiled([v.value for v in variables], *args)
-
-        return call
-    import tensorflow as tf
-
-    return tf.function(fn, jit_compile=jit_compile)
+    if not enabled or backend_name() not in ("jax", "tensorflow"):
+        return eager(fn)
+    return _gradients_module().jit(fn, _collect_variables(models, variables), jit_compile=jit_compile)
 
 
 def to_numpy(x):
@@ -275,5 +248,3 @@ def to_numpy(x):
         lambda t: t if isinstance(t, np.ndarray) else keras.ops.convert_to_numpy(t), x
     )
 
-
-__all__.append("to_numpy")

@@ -1,9 +1,16 @@
-"""The one module of deepkit that names Keras internals (``keras.src``), and the Keras versions they fit.
+"""The one module of deepkit that names Keras internals (``keras.src`` and private attributes such as
+``_keras_history``, ``_jax_state``, ``_initial_epoch``), and the Keras versions they fit.
 
-A few jobs have no public Keras API: the fast fit path reuses ``fit``'s own data splitting, class weights
-and log conversion; the jax loops run steps inside a stateless scope; specs are built in Keras' safe mode
-whatever the global setting; checkpoints save the global seed generator; the multi-worker patch replaces
-two functions of the TensorFlow trainer. Internals can move between releases, so this module checks the
+A few jobs have no public Keras API: the fast fit path reuses ``fit``'s own data splitting, class weights,
+log conversion, symbolic build, resume epoch and (on jax) its way of holding the model state; specs are
+built in Keras' safe mode whatever the global setting, with weights sized before they are allocated;
+``deepkit.Sequential`` reads Keras' layer list before it is built; checkpoints save the global seed
+generator; the multi-worker fix replaces two functions of the TensorFlow trainer. Each is behind one small
+function below whose docstring names the internal, why deepkit needs it, and the Keras releases checked
+(3.10, the floor, to 3.15); ``tests/test_layout.py`` fails on a use anywhere else. The module is long by
+design and one cohesive thing: the complete list of what deepkit borrows from Keras, in one place, so that a
+Keras upgrade is checked against one file. Internals can move
+between releases, so this module checks the
 Keras version once, when it is first imported, against the range deepkit is tested on
 (:data:`KERAS_LOWEST` .. :data:`KERAS_NEWEST_TESTED`; CI runs the lowest and the newest):
 
@@ -17,6 +24,7 @@ Example:
     ((3, 10, 0), 'Keras 3.10 to 3.15')
 """
 
+import contextlib
 import importlib
 import re
 import warnings
@@ -135,12 +143,587 @@ global_state = _internal("keras.src.backend.common.global_state")
 in_stateless_scope = _internal("keras.src.backend.common.stateless_scope", "in_stateless_scope")
 _seed_generator = _internal("keras.src.random.seed_generator")
 
+# ------------------------------------------------------------------------------------------------------
+# Keras private attributes and methods deepkit relies on. Each function names one, says why deepkit needs
+# it, and the Keras releases it was checked on: 3.10 (the floor, ci/constraints-floors.txt) to 3.15.
+# ------------------------------------------------------------------------------------------------------
+def producing_layer(tensor):
+    """The layer whose call made a symbolic tensor, or None for anything else.
+
+    Internal: ``KerasTensor._keras_history`` (``(operation, node_index, tensor_index)``); Keras exports no
+    accessor for it. Why: a model's output layers (kept float32 under mixed precision), the main output's
+    name in a spec with side outputs, ``keras.Input`` tensors given to ``deepkit.Sequential``. Checked on
+    Keras 3.10-3.15.
+
+    Args:
+        tensor: any object; a ``keras.KerasTensor`` made by a layer call or ``keras.Input``.
+
+    Returns:
+        The layer (an ``InputLayer`` for ``keras.Input``), or None.
+
+    Example:
+        >>> import keras
+        >>> producing_layer(keras.Input((3,))).__class__.__name__, producing_layer(1.0)
+        ('InputLayer', None)
+    """
+    history = getattr(tensor, "_keras_history", None)
+    return None if history is None else history[0]
+
+
+def inbound_node_count(layer):
+    """How many times a layer has been called on symbolic inputs (2 or more: a shared layer).
+
+    Internal: ``Layer._inbound_nodes``. Why: ``to_spec`` of a plain Keras model refuses shared layers, which
+    a list of spec entries cannot express. Checked on Keras 3.10-3.15.
+
+    Args:
+        layer: a ``keras.layers.Layer``.
+
+    Returns:
+        An int.
+
+    Example:
+        >>> import keras
+        >>> dense = keras.layers.Dense(2)
+        >>> _ = dense(keras.Input((3,))); _ = dense(keras.Input((3,)))
+        >>> inbound_node_count(dense)
+        2
+    """
+    return len(getattr(layer, "_inbound_nodes", None) or [])
+
+
+def flatten_layers(layer, include_self=True, recursive=True):
+    """The layers inside a layer or model, nested ones included when ``recursive``.
+
+    Internal: ``Layer._flatten_layers``. Why: switching the compute dtype of every leaf layer of a built
+    model for mixed-precision training (``model.layers`` lists only the top level). Checked on Keras 3.10-3.15.
+
+    Args:
+        layer: a Keras layer or model.
+        include_self: list the layer itself first.
+        recursive: descend into nested layers.
+
+    Returns:
+        A list of layers.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> [type(l).__name__ for l in flatten_layers(m, include_self=False)]
+        ['InputLayer', 'Dense']
+    """
+    return list(layer._flatten_layers(include_self=include_self, recursive=recursive))
+
+
+def sequential_layers(model):
+    """All layers of a ``keras.Sequential``, its ``InputLayer`` included (``model.layers`` leaves it out).
+
+    Internal: ``Sequential._layers``. Why: ``deepkit.Sequential`` reads its input shape and the names in use
+    before the model is built. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Sequential``.
+
+    Returns:
+        The list of layers (Keras' own list: do not modify it).
+
+    Example:
+        >>> import keras
+        >>> [type(l).__name__ for l in sequential_layers(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))]
+        ['InputLayer', 'Dense']
+    """
+    return model._layers
+
+
+def sequential_graph(model):
+    """The functional model a built ``keras.Sequential`` runs, or None before it is built.
+
+    Internal: ``Sequential._functional``. Why: ``deepkit.Sequential.input``/``output`` of a model built by
+    a call (Keras' own properties raise then). Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Sequential``.
+
+    Returns:
+        A functional ``keras.Model`` or None.
+
+    Example:
+        >>> import keras
+        >>> sequential_graph(keras.Sequential([keras.layers.Dense(1)])) is None
+        True
+    """
+    return getattr(model, "_functional", None)
+
+
+def rebuild_sequential(model):
+    """Build a ``keras.Sequential`` now when its input shape is known (as ``add(rebuild=True)`` does).
+
+    Internal: ``Sequential._maybe_rebuild``. Why: ``deepkit.Sequential`` adds all its entries first and builds
+    once. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Sequential``.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential()
+        >>> m.add(keras.Input((2,)), rebuild=False); m.add(keras.layers.Dense(1), rebuild=False)
+        >>> rebuild_sequential(m); m.built
+        True
+    """
+    model._maybe_rebuild()
+
+
+def assert_compiled(model, method):
+    """Raise Keras' own error when ``model`` has not been compiled.
+
+    Internal: ``Trainer._assert_compile_called``. Why: the fast fit path refuses an uncompiled model with the
+    message ``keras.Model.fit`` gives. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+        method: the name of the method asking (``"fit"``).
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: the model is not compiled.
+
+    Example:
+        >>> import keras
+        >>> assert_compiled(keras.Sequential([keras.layers.Dense(1)]), "fit")
+        Traceback (most recent call last):
+        ...
+        ValueError: You must call `compile()` before using the model.
+    """
+    model._assert_compile_called(method)
+
+
+def symbolic_build(model, data_batch):
+    """Build a compiled model's variables (layers, metrics, optimizer) from one batch, as ``fit`` does.
+
+    Internal: ``Trainer._symbolic_build``. Why: the fast fit path builds the model before tracing its loops,
+    the TensorFlow multi-worker fix builds it on the local replica's batch. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a compiled ``keras.Model``.
+        data_batch: ``(x, y, sample_weight)`` of one batch.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> m = keras.Sequential([keras.layers.Dense(1)]); m.compile(optimizer="sgd", loss="mse")
+        >>> symbolic_build(m, (np.zeros((2, 3), "float32"), np.zeros((2, 1), "float32"), None)); m.built
+        True
+    """
+    model._symbolic_build(data_batch=data_batch)
+
+
+def compile_state(model):
+    """What ``compile()`` made: ``(optimizer, loss container, metrics container)``; a new compile makes new ones.
+
+    Internal: ``Trainer._compile_loss`` and ``Trainer._compile_metrics``. Why: the fast fit path keeps its
+    traced programs across ``fit`` calls until the model is compiled again. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        A tuple of three objects (None where not compiled).
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)]); m.compile(optimizer="sgd", loss="mse")
+        >>> len(compile_state(m))
+        3
+    """
+    return (getattr(model, "optimizer", None), getattr(model, "_compile_loss", None),
+            getattr(model, "_compile_metrics", None))
+
+
+def metrics_result_or_logs(model, logs):
+    """The epoch's logs as ``fit`` reports them: the model's metrics, else the step's own logs.
+
+    Internal: ``Trainer._get_metrics_result_or_logs``. Why: the fast fit path gives History and callbacks
+    exactly what ``fit`` gives, custom ``train_step`` logs included. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a compiled ``keras.Model``.
+        logs: the last step's logs.
+
+    Returns:
+        A dict.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]); m.compile(loss="mse")
+        >>> sorted(metrics_result_or_logs(m, {"loss": 0.0}))
+        ['loss']
+    """
+    return model._get_metrics_result_or_logs(logs)
+
+
+def should_evaluate(model, epoch, validation_freq):
+    """Whether ``fit`` validates after ``epoch`` (0-based) for this ``validation_freq``.
+
+    Internal: ``Trainer._should_eval``. Why: the fast fit path validates on the same epochs as ``fit``.
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+        epoch: the epoch index.
+        validation_freq: an int (or a list of epochs, as Keras allows).
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)])
+        >>> should_evaluate(m, 0, 2), should_evaluate(m, 1, 2)
+        (False, True)
+    """
+    return bool(model._should_eval(epoch, validation_freq))
+
+
+def initial_epoch(model):
+    """The epoch ``fit`` resumes from when a callback set one (``BackupAndRestore``), else None.
+
+    Internal: ``Trainer._initial_epoch``. Why: ``deepkit.train.checkpoint.Checkpoint`` resumes as
+    ``BackupAndRestore`` does and the fast fit path honours it as ``fit`` does. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        An int or None.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)])
+        >>> set_initial_epoch(m, 3); initial_epoch(m)
+        3
+    """
+    return getattr(model, "_initial_epoch", None)
+
+
+def set_initial_epoch(model, epoch):
+    """Set (or, with None, clear) the epoch ``fit`` resumes from; see :func:`initial_epoch`.
+
+    Internal: ``Trainer._initial_epoch``, read by ``fit`` when training begins. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+        epoch: an int, or None.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)])
+        >>> set_initial_epoch(m, None); initial_epoch(m) is None
+        True
+    """
+    model._initial_epoch = epoch
+
+
+def distribute_strategy(model):
+    """The ``tf.distribute`` strategy a model was built under, or None (always None off TensorFlow).
+
+    Internal: ``Trainer._distribute_strategy`` (the public ``distribute_strategy`` falls back to the default
+    strategy). Why: the fast fit path runs on one device and leaves distributed models to ``fit``. Checked on
+    Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        The strategy or None.
+
+    Example:
+        >>> import keras
+        >>> distribute_strategy(keras.Sequential([keras.layers.Dense(1)])) is None
+        True
+    """
+    return getattr(model, "_distribute_strategy", None)
+
+
+def attach(model, key, value):
+    """Keep ``value`` on ``model`` under ``key``, past Keras' attribute tracking.
+
+    Internal: ``Layer.__setattr__`` tracks (and wraps) what is set on a layer; ``object.__setattr__`` goes
+    past it. Why: the fast fit path caches its compiled loops on the model (collected with it). Checked on
+    Keras 3.10-3.15.
+
+    Args:
+        model: a Keras layer or model.
+        key: a name starting with ``_deepkit_``.
+        value: anything.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)])
+        >>> attach(m, "_deepkit_note", {"a": 1}); attached(m, "_deepkit_note")
+        {'a': 1}
+    """
+    if not key.startswith("_deepkit_"):
+        raise ValueError(f"attach: the key must start with '_deepkit_'. Received: key={key!r}")
+    object.__setattr__(model, key, value)
+
+
+def attached(model, key, default=None):
+    """What :func:`attach` kept on ``model`` under ``key``, else ``default``.
+
+    Args:
+        model: a Keras layer or model.
+        key: the key given to :func:`attach`.
+        default: returned when nothing is attached.
+
+    Returns:
+        The value.
+
+    Example:
+        >>> import keras
+        >>> attached(keras.Sequential(), "_deepkit_note", 0)
+        0
+    """
+    return getattr(model, key, default)
+
+
+def has_value(variable):
+    """Whether a Keras variable holds a value (False: created with its shape only, allocation deferred).
+
+    Internal: ``Variable._value`` (None while the initialization is deferred). Why: deepkit sizes a model
+    before allocating its weights. Checked on Keras 3.10-3.15.
+
+    Args:
+        variable: a ``keras.Variable``.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import keras
+        >>> has_value(keras.Variable(1.0))
+        True
+    """
+    return getattr(variable, "_value", True) is not None
+
+
+def deferred_initialize(variable):
+    """Allocate a variable whose initialization was deferred (created inside a ``StatelessScope``).
+
+    Internal: ``Variable._deferred_initialize``. Why: allocating one model's weights, not every pending variable
+    of the process as ``initialize_all_variables`` would. Checked on Keras 3.10-3.15.
+
+    Args:
+        variable: a ``keras.Variable`` without value.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> with keras.StatelessScope(initialize_variables=False):
+        ...     v = keras.Variable(keras.initializers.Ones(), shape=(2,))
+        >>> deferred_initialize(v); has_value(v)
+        True
+        >>> pending_variables()[:] = [p for p in pending_variables() if p is not v]  # allocated: not pending
+    """
+    variable._deferred_initialize()
+
+
+def pending_variables():
+    """The variables created with deferred initialization and not yet allocated (Keras' own list).
+
+    Internal: ``global_state`` ``"uninitialized_variables"``. Why: allocating or discarding one model's
+    deferred weights. Checked on Keras 3.10-3.15.
+
+    Returns:
+        Keras' list (modify it in place to forget variables).
+
+    Example:
+        >>> isinstance(pending_variables(), list)
+        True
+    """
+    return global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+
+
+# -- the jax trainer's state (Keras' jax fit holds the variables' values outside the model while it runs)
+
+
+def jax_state(model):
+    """The model state Keras' jax trainer holds outside the variables during ``fit``, or None.
+
+    Internal: ``JAXTrainer._jax_state`` (a dict of value lists keyed ``trainable_variables``, ...). Why: the
+    fast fit path holds the state the same way, so callbacks can ``model.jax_state_sync()`` as under ``fit``.
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model`` on the jax backend.
+
+    Returns:
+        The dict or None.
+
+    Example:
+        >>> import keras
+        >>> jax_state(keras.Sequential([keras.layers.Dense(1)])) is None
+        True
+    """
+    return getattr(model, "_jax_state", None)
+
+
+def jax_state_synced(model):
+    """Whether the model's variables hold the values of its jax state (``JAXTrainer._jax_state_synced``).
+
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model`` on the jax backend.
+
+    Returns:
+        A bool (True when no state is held).
+
+    Example:
+        >>> import keras
+        >>> jax_state_synced(keras.Sequential([keras.layers.Dense(1)]))
+        True
+    """
+    return jax_state(model) is None or bool(getattr(model, "_jax_state_synced", True))
+
+
+def set_jax_state(model, state):
+    """Hold ``state`` as Keras' jax trainer does, the variables marked out of date (None: release it).
+
+    Internal: ``JAXTrainer._jax_state`` and ``_jax_state_synced``, read by ``model.jax_state_sync()``.
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a ``keras.Model`` on the jax backend.
+        state: a dict keyed like Keras' (``trainable_variables``, ``non_trainable_variables``,
+            ``optimizer_variables``, ``metrics_variables``), or None.
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)])
+        >>> set_jax_state(m, None); jax_state(m) is None
+        True
+    """
+    model._jax_state = state
+    if state is not None:
+        model._jax_state_synced = False
+
+
+def take_jax_state(model, optimizer_variables, purge=True):
+    """The model's state as the jax ``train_step``/``test_step`` take it, as ``fit`` gathers it.
+
+    Internal: ``JAXTrainer._get_jax_state``; with ``purge`` the variables give up their values (the state
+    owns them until :func:`set_jax_state` / ``jax_state_sync``), so their memory is not held twice.
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        model: a compiled, built ``keras.Model`` on the jax backend.
+        optimizer_variables: include the optimizer's variables (training).
+        purge: release the variables' own values.
+
+    Returns:
+        A tuple of lists: trainable, non-trainable, (optimizer,) metrics variables' values.
+
+    Example:
+        >>> import keras
+        >>> keras.backend.backend() != "jax" or callable(take_jax_state)
+        True
+    """
+    record_jax_state_sharding(model)  # Keras 3.10 reads it while the variables still hold their values
+    state = model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                 optimizer_variables=optimizer_variables, metrics_variables=True,
+                                 purge_model_variables=purge)
+    if purge:
+        model._jax_state_synced = False
+    return state
+
+
+@contextlib.contextmanager
+def tensorflow_multi_worker_fixes(local_value):
+    """Work around two Keras 3 bugs that stop ``fit`` under TensorFlow's ``MultiWorkerMirroredStrategy``.
+
+    keras-team/keras#20585 (tensorflow/tensorflow#72388): (1) ``Trainer._maybe_symbolic_build`` averages a
+    peeked input batch across workers with an eager collective, which fails on ``PerReplica`` values; it only
+    needs the shapes, so the local replica's batch is used instead. (2) ``reduce_per_replica`` averages the
+    per-step logs (scalars) with ``strategy.reduce("MEAN", v, axis=0)``, invalid for rank-0 values;
+    ``axis=None`` averages across replicas as intended. Internals: ``keras.src.backend.tensorflow.trainer``'s
+    ``TensorFlowTrainer._maybe_symbolic_build``, ``reduce_per_replica`` and
+    ``_collective_all_reduce_multi_worker``, and ``Trainer._distribute_strategy``. The patches are active only
+    inside the block and are skipped where these internals are missing. Checked on Keras 3.10-3.15.
+
+    Args:
+        local_value: ``local_value(strategy, v)``: the local replica's value of a distributed value, ``v``
+            otherwise (given by the TensorFlow backend, the only one that knows its types).
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> callable(tensorflow_multi_worker_fixes)
+        True
+    """
+    try:
+        from keras import tree
+
+        tf_trainer = tensorflow_trainer()
+        trainer_cls = tf_trainer.TensorFlowTrainer
+        original_build = trainer_cls._maybe_symbolic_build
+        original_reduce = tf_trainer.reduce_per_replica
+        is_multi_worker = tf_trainer._collective_all_reduce_multi_worker
+    except (ImportError, AttributeError):  # pragma: no cover - a Keras that changed these internals
+        yield
+        return
+
+    def maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return
+        if iterator is not None:
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(lambda v: local_value(self.distribute_strategy, v), next(it))
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and is_multi_worker(strategy):
+            return tree.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original_reduce(values, strategy, reduction)
+
+    trainer_cls._maybe_symbolic_build = maybe_symbolic_build
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        trainer_cls._maybe_symbolic_build = original_build
+        tf_trainer.reduce_per_replica = original_reduce
+
+
 
 def global_seed_generator():
     """The ``keras.random.SeedGenerator`` that unseeded ``keras.random`` calls draw from.
 
     Keras keeps it in its global state under ``"global_seed_generator"`` (named
-    ``GLOBAL_SEED_GENERATOR`` from Keras 3.11 on) and creates it on first use.
+    ``GLOBAL_SEED_GENERATOR`` from Keras 3.11 on) and creates it on first use. Internal:
+    ``keras.src.backend.common.global_state``. Why: checkpoints save and restore the state of unseeded random
+    draws. Checked on Keras 3.10-3.15.
 
     Returns:
         The generator, or None before the first unseeded random call.

@@ -97,6 +97,10 @@ class Loops:
             augmentation).
         sync(): write the device state back into the model's variables (a no-op on
             tensorflow, whose variables are updated in place).
+        finish(): ``sync()``, then give the variables back to the model (at the end of a fit,
+            also when it failed).
+        prepare(data, shuffle, batches, val, val_batches): trace the programs a fit will run,
+            raising :class:`FastPathUnsupported` for a step the loop cannot carry.
         memory_budget(): bytes of device memory the fast path may fill with data.
 
     Example:
@@ -131,7 +135,7 @@ def backend_supports_fast_path(backend=None):
 
 
 def make_loops(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
-    """Build the compiled loops for ``model`` on the current Keras backend.
+    """Build the compiled loops for ``model`` on the current Keras backend (:func:`deepkit.backend.fit_loop`).
 
     Args:
         model: a compiled and built ``keras.Model``.
@@ -164,17 +168,13 @@ def make_loops(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=No
     ok, reason = backend_supports_fast_path()
     if not ok:
         raise ValueError(f"make_loops: {reason}")
-    if keras.backend.backend() == "jax":
-        from deepkit.backend.jax_loops import JaxLoops
+    from deepkit.backend import fit_loop
 
-        return JaxLoops(model, augment=augment, unroll=unroll, in_graph_loop=in_graph_loop)
-    from deepkit.backend.tensorflow_loops import TensorFlowLoops
-
-    return TensorFlowLoops(model, augment=augment, jit_compile=jit_compile)
+    return fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll, in_graph_loop=in_graph_loop)
 
 
 def accelerator_kind():
-    """The kind of the default device of the current backend.
+    """The kind of the default device of the current backend (:func:`deepkit.backend.accelerator_kind`).
 
     Returns:
         ``"gpu"``, ``"tpu"`` or ``"cpu"``.
@@ -183,23 +183,9 @@ def accelerator_kind():
         >>> accelerator_kind() in ("cpu", "gpu", "tpu")
         True
     """
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
+    from deepkit.backend import accelerator_kind as kind
 
-        platform = jax.devices()[0].platform
-        return {"cuda": "gpu", "rocm": "gpu"}.get(platform, platform)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        if tf.config.list_physical_devices("TPU"):
-            return "tpu"
-        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-    if backend == "torch":
-        import torch
-
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    return "cpu"
+    return kind()
 
 
 def host_available_bytes():

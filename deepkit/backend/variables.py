@@ -70,13 +70,15 @@ def is_allocated(variable):
         >>> is_allocated(keras.Variable(1.0))
         True
     """
-    return getattr(variable, "_value", True) is not None
+    from deepkit.backend.keras_internals import has_value
+
+    return has_value(variable)
 
 
 def _pending():
-    from deepkit.backend.keras_internals import global_state
+    from deepkit.backend.keras_internals import pending_variables
 
-    return global_state.get_global_attribute("uninitialized_variables", [], set_to_default=True)
+    return pending_variables()
 
 
 def discard(variables):
@@ -123,9 +125,11 @@ def allocate(variables, scope=None):
     # In creation order, as Keras would have allocated them: the same random draws for the same seed.
     ordered = [v for v in _pending() if id(v) in ids]
     ordered += [v for v in variables if id(v) not in {id(o) for o in ordered}]
+    from deepkit.backend.keras_internals import deferred_initialize
+
     for variable in ordered:
         if not is_allocated(variable):
-            variable._deferred_initialize()
+            deferred_initialize(variable)
     discard(variables)
     if scope is None:
         return
@@ -141,6 +145,8 @@ def allocate(variables, scope=None):
 def device_memory():
     """Free memory of the accelerator Keras computes on, when the backend can say; else None.
 
+    The same as :func:`deepkit.backend.device_memory`.
+
     Returns:
         ``(bytes_free, device_name)`` for a jax or torch GPU/TPU, or None (CPU, or tensorflow, which
         does not report the size of a device's memory).
@@ -150,23 +156,6 @@ def device_memory():
         >>> info is None or info[0] >= 0
         True
     """
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
+    from deepkit import backend
 
-            device = jax.devices()[0]
-            if device.platform == "cpu":
-                return None
-            stats = device.memory_stats() or {}
-            if "bytes_limit" in stats:
-                return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), str(device)
-        elif backend == "torch":
-            import torch
-
-            if torch.cuda.is_available():
-                free, _ = torch.cuda.mem_get_info()
-                return int(free), torch.cuda.get_device_name()
-    except Exception:  # an accelerator that does not report: fall back to host memory
-        return None
-    return None
+    return backend.device_memory()

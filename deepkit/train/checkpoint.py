@@ -42,6 +42,7 @@ import warnings
 import keras
 import numpy as np
 
+from deepkit.backend.keras_internals import set_initial_epoch
 from deepkit.errors import DeepkitError
 
 __all__ = [
@@ -436,8 +437,8 @@ class Checkpoint(keras.callbacks.Callback):
             meta = restore_checkpoint(self.model, self.directory)
             self.restored_epoch = meta["epoch"]
             self.history = {k: list(v) for k, v in meta["history"].items()}
-            # Keras' fit starts at model._initial_epoch when set (as BackupAndRestore does).
-            self.model._initial_epoch = meta["epoch"]
+            # Keras' fit starts at the model's initial epoch when set (as BackupAndRestore does).
+            set_initial_epoch(self.model, meta["epoch"])
         else:
             self.history = {}
 
@@ -448,7 +449,7 @@ class Checkpoint(keras.callbacks.Callback):
                         extra=self._extra)
 
     def on_train_end(self, logs=None):
-        self.model._initial_epoch = None
+        set_initial_epoch(self.model, None)
         if self.delete_on_end and not getattr(self.model, "stop_training", False):
             shutil.rmtree(self.directory, ignore_errors=True)
 

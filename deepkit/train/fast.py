@@ -6,13 +6,13 @@
 * the arrays go to the device once; shuffling (a device permutation per epoch), batching (a
   gather inside the loop) and augmentation (:class:`deepkit.train.Augment`) happen there;
 * all the full batches of an epoch run in one compiled call (``lax.scan`` on jax, a
-  ``tf.while_loop`` in one ``tf.function`` on tensorflow; see ``deepkit/backend/loops.py``),
+  ``tf.while_loop`` in one ``tf.function`` on tensorflow; :func:`deepkit.backend.fit_loop` gives them),
   plus one call for a last partial batch, so per-step host overhead disappears;
 * mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
 
 It keeps Keras' semantics (``tests/test_fit_conformance.py`` compares it with ``keras.Model.fit``):
 ``initial_epoch`` and the epoch that ``BackupAndRestore`` / :class:`deepkit.train.checkpoint.Checkpoint`
-resume from (``model._initial_epoch``), ``steps_per_epoch``, validation, class and sample weights,
+resume from (:func:`deepkit.backend.keras_internals.initial_epoch`), ``steps_per_epoch``, validation, class and sample weights,
 callbacks; a custom ``train_step``/``test_step`` gets the data structure Keras gives it (``(x, y)``,
 ``(x, y, sample_weight)`` or ``x``) and whatever logs it returns reach History and the callbacks.
 The programs are traced before the first callback runs, so a step the compiled loop cannot carry
@@ -33,7 +33,8 @@ import numpy as np
 import keras
 from keras import tree
 
-from deepkit.backend import loops as backend_loops
+from deepkit import backend
+from deepkit.backend import keras_internals as internals
 from deepkit.backend.keras_internals import array_slicing, data_adapter_utils, pythonify_logs
 from deepkit.train.augment import Augment
 from deepkit.train.precision import mixed_precision_scope, resolve_mixed_precision
@@ -311,13 +312,13 @@ def fit(
     if augment is not None and seed is not None and augment.seed is None:
         augment.reseed(int(seed) + 1)
     policy = resolve_mixed_precision(mixed_precision)
-    model._assert_compile_called("fit")
+    internals.assert_compiled(model, "fit")
     x_in, y_in = x, y  # for a late fallback
 
     info = {
         "path": "device",
         "reason": "in-memory arrays on a backend with compiled loops: data kept on the device",
-        "backend": keras.backend.backend(),
+        "backend": backend.name(),
         "mixed_precision": policy,
         "jit_compile": None,
         "steps_per_call": steps_per_call,
@@ -366,7 +367,7 @@ def fit(
         first = (_slice_struct(x, 0, batch_size), _slice_struct(y, 0, batch_size),
                  _slice_struct(sample_weight, 0, batch_size))
         try:
-            model._symbolic_build(data_batch=first)
+            internals.symbolic_build(model, first)
         except Exception as e:  # noqa: BLE001 - e.g. a model without call() (the guide's GAN)
             build_error = f"the model cannot be built on a batch ({type(e).__name__})"
         else:
@@ -401,7 +402,7 @@ def fit(
             return _device_loop(model, loops, dev_train, n, dev_val, n_val, batch_size, epochs,
                                 initial_epoch, verbose, callbacks, shuffle, seed, steps_per_call,
                                 val_batch, validation_freq, steps_per_epoch, info)
-        except backend_loops.FastPathUnsupported as e:
+        except backend.FastPathUnsupported as e:
             reason = f"the compiled loop cannot run this model: {e}"
     return _fallback(model, x_in, y_in, plain, augment, seed, policy, info, reason, fast)
 
@@ -418,28 +419,27 @@ def _cached_loops(model, augment, jit_compile, unroll, policy, in_graph_loop):
     Keras keeps ``model.train_function`` between ``fit`` calls; so do we, keyed by everything the
     traced programs depend on (a new ``compile()`` makes new optimizer/loss/metrics objects)."""
     key = (
-        id(model.optimizer), id(model._compile_loss), id(model._compile_metrics),
+        *(id(part) for part in internals.compile_state(model)),
         id(augment), None if augment is None else tuple(sorted(augment.get_config().items())),
         jit_compile, unroll, policy, in_graph_loop, keras.config.image_data_format(),
     )
-    per_model = getattr(model, "_deepkit_fast_loops", None)
+    per_model = internals.attached(model, "_deepkit_fast_loops")
     if per_model is None:
         per_model = {}
-        # object.__setattr__: past Keras' attribute tracking; the model <-> loops reference
-        # cycle is collected with the model.
-        object.__setattr__(model, "_deepkit_fast_loops", per_model)
+        # Kept on the model: the model <-> loops reference cycle is collected with the model.
+        internals.attach(model, "_deepkit_fast_loops", per_model)
     if key not in per_model:
         per_model.clear()  # one configuration at a time: the old programs are dropped
-        per_model[key] = backend_loops.make_loops(model, augment=augment, jit_compile=jit_compile,
-                                                  unroll=unroll, in_graph_loop=in_graph_loop)
+        per_model[key] = backend.fit_loop(model, augment=augment, jit_compile=jit_compile,
+                                          unroll=unroll, in_graph_loop=in_graph_loop)
     return per_model[key]
 
 
 def _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwargs, fast):
     if fast is False:
         return "fast=False"
-    ok, reason = backend_loops.backend_supports_fast_path()
-    if not ok:
+    reason = backend.fit_loop_unsupported()
+    if reason:
         return reason
     if x is None or not _all_arrays(x):
         return (f"the fast path takes numpy arrays; Received: x of type {type(x).__name__} "
@@ -460,13 +460,9 @@ def _why_not_fast(model, x, y, sample_weight, validation_data, shuffle, fit_kwar
         return f"the fast path supports shuffle=True/False; Received: shuffle={shuffle!r}"
     if model.run_eagerly:
         return "the model was compiled with run_eagerly=True"
-    if keras.backend.backend() == "jax" and not model.jit_compile:
-        return "the model was compiled with jit_compile=False (it may not be jittable)"
     if keras.distribution.distribution() is not None:
         return "a keras.distribution is set (the fast path runs on one device)"
-    if keras.backend.backend() == "tensorflow" and getattr(model, "_distribute_strategy", None):
-        return "the model was built under a tf.distribute strategy"
-    return ""
+    return backend.fit_loop_unsupported(model)
 
 
 def _fallback(model, x, y, plain, augment, seed, policy, info, reason, fast):
@@ -535,7 +531,7 @@ def _device_loop(model, loops, data, n, val, n_val, batch_size, epochs, initial_
     pos, perm = 0, None  # batches of the current pass already run, its permutation
     callbacks.on_train_begin()
     # As Keras: BackupAndRestore / deepkit's Checkpoint set the epoch to resume from.
-    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+    initial_epoch = internals.initial_epoch(model) or initial_epoch
     info["initial_epoch"] = initial_epoch
     try:
         for epoch in range(initial_epoch, epochs):
@@ -566,8 +562,8 @@ def _device_loop(model, loops, data, n, val, n_val, batch_size, epochs, initial_
             if pos >= steps:
                 pos = 0
             loops.sync()
-            epoch_logs = dict(model._get_metrics_result_or_logs(logs))
-            if val is not None and model._should_eval(epoch, validation_freq):
+            epoch_logs = dict(internals.metrics_result_or_logs(model, logs))
+            if val is not None and internals.should_evaluate(model, epoch, validation_freq):
                 val_logs = _evaluate(model, loops, val, n_val, val_batch, callbacks)
                 epoch_logs.update({f"val_{name}": v for name, v in val_logs.items()})
             callbacks.on_epoch_end(epoch, epoch_logs)
@@ -576,9 +572,9 @@ def _device_loop(model, loops, data, n, val, n_val, batch_size, epochs, initial_
             if model.stop_training:
                 break
     except BaseException:
-        _restore(model, loops, quiet=True)
+        _restore(loops, quiet=True)
         raise
-    _restore(model, loops)
+    _restore(loops)
     if isinstance(model.optimizer, keras.optimizers.Optimizer) and epochs > 0:
         model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=training_logs)
@@ -588,16 +584,13 @@ def _device_loop(model, loops, data, n, val, n_val, batch_size, epochs, initial_
     return history
 
 
-def _restore(model, loops, quiet=False):
-    """Write the device state back into the model (quietly while an error propagates)."""
+def _restore(loops, quiet=False):
+    """Write the device state back into the model and release it (quietly while an error propagates)."""
     try:
-        loops.sync()
+        loops.finish()
     except Exception:  # noqa: BLE001
         if not quiet:
             raise
-    finally:
-        if hasattr(model, "_jax_state"):
-            model._jax_state = None
 
 
 def _evaluate(model, loops, val, n_val, batch, callbacks):
@@ -615,6 +608,6 @@ def _evaluate(model, loops, val, n_val, batch, callbacks):
         logs = loops.test(val, full * batch, 0, 1, rem)
         callbacks.on_test_batch_end(full, logs)
     loops.sync()
-    logs = pythonify_logs(model._get_metrics_result_or_logs(logs))
+    logs = pythonify_logs(internals.metrics_result_or_logs(model, logs))
     callbacks.on_test_end(logs)
     return logs

@@ -13,7 +13,8 @@ import contextlib
 
 import keras
 
-from deepkit.backend.loops import accelerator_kind
+from deepkit.backend import accelerator_kind
+from deepkit.backend.keras_internals import flatten_layers, producing_layer
 
 POLICIES = {"bfloat16": "mixed_bfloat16", "bf16": "mixed_bfloat16", "float16": "mixed_float16",
             "fp16": "mixed_float16", "mixed_bfloat16": "mixed_bfloat16",
@@ -57,9 +58,9 @@ def resolve_mixed_precision(value):
 def _output_layers(model):
     layers = set()
     for t in getattr(model, "outputs", None) or []:
-        history = getattr(t, "_keras_history", None)
-        if history is not None:
-            layers.add(id(history.operation))
+        layer = producing_layer(t)
+        if layer is not None:
+            layers.add(id(layer))
     return layers
 
 
@@ -88,10 +89,10 @@ def mixed_precision_scope(model, policy):
         return
     keep = _output_layers(model)
     changed = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in flatten_layers(model, include_self=False, recursive=True):
         if id(layer) in keep or isinstance(layer, keras.layers.InputLayer):
             continue
-        if list(layer._flatten_layers(include_self=False, recursive=False)):
+        if flatten_layers(layer, include_self=False, recursive=False):
             continue  # containers: their leaves are switched one by one
         if layer.dtype_policy.name != "float32":
             continue

@@ -1,7 +1,7 @@
 """Write the API reference pages (``docs/api/generated/*.rst``) from the package itself.
 
 Every public module of deepkit gets one page. An object is documented once, under the shortest public
-path that exports it (``deepkit.Sequential``, not ``deepkit.spec.model.Sequential``); pages of modules
+path that exports it (``deepkit.Sequential``, not ``deepkit.core.sequential.Sequential``); pages of modules
 that re-export it list it in their summary table with a link to that place. A module that cannot be
 imported (still being written, or an optional dependency missing) is skipped and reported, never
 guessed at.
@@ -18,9 +18,9 @@ import pkgutil
 import sys
 
 PACKAGE = "deepkit"
-# Modules whose import has side effects or that are backend-specific implementation details: their
-# public functions are reached through the modules that wrap them.
-SKIP = {"deepkit.backend.tensorflow_loops", "deepkit.backend.jax_loops", "deepkit.backend.torch_loops"}
+# Packages whose modules import a framework (backend-specific implementation details; with their
+# submodules): their public functions are reached through deepkit.backend, which wraps them.
+SKIP = {"deepkit.backend.tensorflow", "deepkit.backend.jax", "deepkit.backend.torch"}
 
 
 def _is_public(name):
@@ -32,7 +32,7 @@ def discover(package=PACKAGE):
     root = importlib.import_module(package)
     names = [package]
     for info in pkgutil.walk_packages(root.__path__, prefix=package + ".", onerror=lambda name: None):
-        if _is_public(info.name) and info.name not in SKIP:
+        if _is_public(info.name) and not any(info.name == s or info.name.startswith(s + ".") for s in SKIP):
             names.append(info.name)
     return sorted(set(names), key=lambda n: (n.count("."), n))
 

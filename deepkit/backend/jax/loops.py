@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 from keras import tree
 
-from deepkit.backend.keras_internals import keras_backend, record_jax_state_sharding
+import keras
 
+from deepkit.backend.keras_internals import jax_state, jax_state_synced, set_jax_state, take_jax_state
 from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
 
 
@@ -59,9 +60,10 @@ class JaxLoops:
         >>> import keras
         >>> if keras.backend.backend() == "jax":
         ...     import numpy as np
+        ...     from deepkit.backend.keras_internals import symbolic_build
         ...     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         ...     m.compile(optimizer="sgd", loss="mse")
-        ...     m._symbolic_build(data_batch=(np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32")))
+        ...     symbolic_build(m, (np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32"), None))
         ...     loops = JaxLoops(m)
         ...     data = loops.put((np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), None))
         ...     logs = loops.train(data, None, 0, 0, 2, 4)
@@ -110,21 +112,12 @@ class JaxLoops:
     # ---------------------------------------------------------------- state
     def _state(self, train):
         m = self.model
-        held = getattr(m, "_jax_state", None)
-        if held and not m._jax_state_synced and (held.get("optimizer_variables") is not None) != train:
+        held = jax_state(m)
+        if held and not jax_state_synced(m) and (held.get("optimizer_variables") is not None) != train:
             m.jax_state_sync()  # switching between training and evaluation state
-        if getattr(m, "_jax_state", None) is None or m._jax_state_synced:
-            record_jax_state_sharding(m)  # while the variables still hold their values
-            state = m._get_jax_state(
-                trainable_variables=True,
-                non_trainable_variables=True,
-                optimizer_variables=train,
-                metrics_variables=True,
-                purge_model_variables=True,
-            )
-            m._jax_state_synced = False
-            return state
-        s = m._jax_state
+        if jax_state_synced(m):  # nothing held, or the variables are up to date: take the state from them
+            return take_jax_state(m, optimizer_variables=train, purge=True)
+        s = jax_state(m)
         keys = ("trainable_variables", "non_trainable_variables")
         keys += ("optimizer_variables", "metrics_variables") if train else ("metrics_variables",)
         return tuple(list(s[k]) for k in keys)  # plain lists: Keras wraps them in TrackedList
@@ -132,13 +125,19 @@ class JaxLoops:
     def _store(self, state, train):
         keys = ("trainable_variables", "non_trainable_variables")
         keys += ("optimizer_variables", "metrics_variables") if train else ("metrics_variables",)
-        # Setting _jax_state lets callbacks force a sync (model.jax_state_sync()), as in fit.
-        self.model._jax_state = dict(zip(keys, state))
-        self.model._jax_state_synced = False
+        # Held as Keras' jax trainer holds it, so callbacks can force a sync (model.jax_state_sync()), as in fit.
+        set_jax_state(self.model, dict(zip(keys, state)))
 
     def sync(self):
         """Write the device state back into the model variables (``model.jax_state_sync()``)."""
         self.model.jax_state_sync()
+
+    def finish(self):
+        """Write the device state back and release it: the model's variables own their values again."""
+        try:
+            self.sync()
+        finally:
+            set_jax_state(self.model, None)
 
     # ---------------------------------------------------------------- loops
     def _batch(self, data, perm, offset, i, batch):
@@ -152,7 +151,7 @@ class JaxLoops:
         if self.augment is None:
             return x, seed
         state_var = self.augment.seed_generator.state
-        with keras_backend.StatelessScope(state_mapping=[(state_var, seed)]) as scope:
+        with keras.StatelessScope(state_mapping=[(state_var, seed)]) as scope:
             x = self.augment(x)
         new_seed = scope.get_current_value(state_var)
         return x, (seed if new_seed is None else new_seed)
@@ -223,9 +222,7 @@ class JaxLoops:
 
     def _probe_state(self, train):
         """The model state as the loops take it, without purging the model's variables."""
-        record_jax_state_sharding(self.model)  # Keras 3.10's step reads it while being traced
-        return self.model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
-                                         optimizer_variables=train, metrics_variables=True)
+        return take_jax_state(self.model, optimizer_variables=train, purge=False)
 
     def prepare(self, data, shuffle, batches, val=None, val_batches=()):
         """Trace the first programs a fit will run (``jax.eval_shape``, whose trace the later
@@ -305,3 +302,44 @@ class JaxLoops:
             raise
         self._store(state, train=False)
         return logs
+
+
+def fit_loop_unsupported(model):
+    """Why the compiled jax loops cannot train ``model`` ("" when they can).
+
+    Args:
+        model: a compiled ``keras.Model``.
+
+    Returns:
+        A sentence, or "".
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.layers.Dense(1)]); m.compile(loss="mse", jit_compile=False)
+        >>> fit_loop_unsupported(m)
+        'the model was compiled with jit_compile=False (it may not be jittable)'
+    """
+    if not model.jit_compile:
+        return "the model was compiled with jit_compile=False (it may not be jittable)"
+    return ""
+
+
+def make_fit_loop(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
+    """The jax loops for ``model`` (see :func:`deepkit.backend.fit_loop`); ``jit_compile`` is ignored.
+
+    Args:
+        model: a compiled, built ``keras.Model``.
+        augment: a :class:`deepkit.train.Augment` or None.
+        jit_compile: unused (always ``jax.jit``-ed).
+        unroll: steps per iteration of the compiled loop.
+        in_graph_loop: see :class:`JaxLoops`.
+
+    Returns:
+        A :class:`JaxLoops`.
+
+    Example:
+        >>> callable(make_fit_loop)
+        True
+    """
+    del jit_compile
+    return JaxLoops(model, augment=augment, unroll=unroll, in_graph_loop=in_graph_loop)

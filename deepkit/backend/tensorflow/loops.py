@@ -10,6 +10,7 @@ bounds are tensors, so one traced program serves every chunk of steps of every e
 import tensorflow as tf
 from keras import tree
 
+from deepkit.backend.keras_internals import distribute_strategy
 from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
 
 
@@ -61,9 +62,10 @@ class TensorFlowLoops:
         >>> import keras
         >>> if keras.backend.backend() == "tensorflow":
         ...     import numpy as np
+        ...     from deepkit.backend.keras_internals import symbolic_build
         ...     m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         ...     m.compile(optimizer="sgd", loss="mse")
-        ...     m._symbolic_build(data_batch=(np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32")))
+        ...     symbolic_build(m, (np.zeros((4, 3), "float32"), np.zeros((4, 1), "float32"), None))
         ...     loops = TensorFlowLoops(m)
         ...     data = loops.put((np.ones((8, 3), "float32"), np.ones((8, 1), "float32"), None))
         ...     print(sorted(loops.train(data, None, 0, 0, 2, 4)))
@@ -102,6 +104,9 @@ class TensorFlowLoops:
         return None
 
     def sync(self):
+        """Nothing to do: tensorflow updates the model variables in place."""
+
+    def finish(self):
         """Nothing to do: tensorflow updates the model variables in place."""
 
     def _batch(self, data, perm, offset, i, batch):
@@ -228,3 +233,43 @@ class TensorFlowLoops:
             else self._test_fns[key]
         with tf.device(self.device):
             return fn(*args)
+
+
+def fit_loop_unsupported(model):
+    """Why the compiled tensorflow loop cannot train ``model`` ("" when it can).
+
+    Args:
+        model: a compiled ``keras.Model``.
+
+    Returns:
+        A sentence, or "".
+
+    Example:
+        >>> import keras
+        >>> fit_loop_unsupported(keras.Sequential([keras.layers.Dense(1)]))
+        ''
+    """
+    if distribute_strategy(model):
+        return "the model was built under a tf.distribute strategy"
+    return ""
+
+
+def make_fit_loop(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
+    """The tensorflow loop for ``model`` (see :func:`deepkit.backend.fit_loop`); jax's options are ignored.
+
+    Args:
+        model: a compiled, built ``keras.Model``.
+        augment: a :class:`deepkit.train.Augment` or None.
+        jit_compile: XLA for the loop (None: ``model.jit_compile``).
+        unroll: unused (jax only).
+        in_graph_loop: unused (jax only).
+
+    Returns:
+        A :class:`TensorFlowLoops`.
+
+    Example:
+        >>> callable(make_fit_loop)
+        True
+    """
+    del unroll, in_graph_loop
+    return TensorFlowLoops(model, augment=augment, jit_compile=jit_compile)
