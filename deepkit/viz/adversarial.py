@@ -207,7 +207,7 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
         ((2, 4, 4, 1), (2,))
     """
     from deepkit.viz.featurevis import objectives, param
-    from deepkit.viz.featurevis.render import _input_shape, render
+    from deepkit.viz.featurevis.render import image_shape, render
 
     lo, hi = _check_range(value_range, "fooling_images")
     single = np.ndim(class_index) == 0
@@ -218,7 +218,7 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
             raise ValueError(
                 f"fooling_images: class_index must be in 0..{num_classes - 1}. Received: class_index={c}"
             )
-    h, w, ch = _input_shape(model)
+    h, w, ch = image_shape(model)
     if start is None:
         start = np.random.default_rng(seed).uniform(lo, hi, (len(classes), h, w, ch))
     start = np.asarray(start, "float32")

@@ -27,13 +27,8 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
-from deepkit.viz.layers import (
-    PreActivation,
-    _graph_of,
-    _is_container,
-    intervention_model,
-    last_conv_layer,
-)
+from deepkit.viz.graph import graph_of as _graph_of
+from deepkit.viz.graph import intervention_model, last_conv_layer, logit_model
 
 __all__ = [
     "logit_model",
@@ -48,93 +43,6 @@ __all__ = [
     "pointing_game",
     "randomized_model",
 ]
-
-# ---------------------------------------------------------------------------------------------
-# Logits
-# ---------------------------------------------------------------------------------------------
-
-_SQUASHING = ("softmax", "sigmoid")
-
-
-def _activation_name(op):
-    if isinstance(op, keras.layers.Softmax):
-        return "softmax"
-    activation = getattr(op, "activation", None)
-    name = getattr(activation, "__name__", None)
-    return name if name in _SQUASHING else None
-
-
-def _logit_tensor(graph):
-    """Symbolic pre-softmax output of ``graph``'s single output, or None if already logits."""
-    out = graph.outputs[0]
-    op, node_index, _ = out._keras_history
-    node = op._inbound_nodes[node_index]
-    args = node.arguments.args
-    if isinstance(op, (keras.layers.Softmax, keras.layers.Activation)) and _activation_name(op):
-        return args[0]
-    if _activation_name(op):
-        return PreActivation(op, name=f"{op.name}_logits")(args[0])
-    if _is_container(op):
-        inner = _graph_of(op)
-        inner_logits = _logit_tensor(inner)
-        if inner_logits is not None:
-            sub = keras.Model(inner.inputs, inner_logits, name=f"{op.name}_logits")
-            return sub(*args)
-    return None
-
-
-_LOGIT_CACHE = weakref.WeakKeyDictionary()
-
-
-def logit_model(model):
-    """The model itself, or a copy sharing its weights that stops before a final softmax/sigmoid.
-
-    Args:
-        model: A functional or Sequential classifier with one input and one output of shape
-            ``(batch, classes)``.
-
-    Returns:
-        A ``keras.Model`` whose output is the class logits. If ``model`` does not end with a
-        softmax or sigmoid (as a layer or as the last layer's activation, possibly inside a
-        nested model), ``model`` is returned unchanged.
-
-    Example:
-        >>> import numpy as np, keras
-        >>> model = keras.Sequential([keras.Input((3,)),
-        ...                           keras.layers.Dense(4, activation="softmax")])
-        >>> logits = logit_model(model)
-        >>> x = np.ones((2, 3), "float32")
-        >>> probs = keras.ops.convert_to_numpy(keras.ops.softmax(logits(x)))
-        >>> bool(np.allclose(probs, keras.ops.convert_to_numpy(model(x)), atol=1e-6))
-        True
-    """
-    try:
-        cached = _LOGIT_CACHE.get(model)
-    except TypeError:
-        cached = None
-    if cached is not None:
-        return cached
-    graph = _graph_of(model)
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise ValueError(
-            f"Attribution needs a model with one input and one output; model '{model.name}' "
-            f"has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs."
-        )
-    if len(graph.outputs[0].shape) != 2:
-        raise ValueError(
-            f"Attribution needs a classifier whose output is (batch, classes); model "
-            f"'{model.name}' outputs shape {tuple(graph.outputs[0].shape)}."
-        )
-    tensor = _logit_tensor(graph)
-    result = model if tensor is None else keras.Model(
-        graph.inputs[0], tensor, name=f"{model.name}_logits"
-    )
-    try:
-        _LOGIT_CACHE[model] = result
-    except TypeError:
-        pass
-    return result
-
 
 # ---------------------------------------------------------------------------------------------
 # Shared plumbing
