@@ -17,6 +17,7 @@ Functions given to :func:`jit` must be pure apart from reading model weights: no
 Draw random numbers outside and pass them in as arguments.
 """
 
+import contextlib
 import functools
 
 import keras
@@ -277,3 +278,30 @@ def to_numpy(x):
 
 
 __all__.append("to_numpy")
+
+
+def no_grad():
+    """A context in which forward calls record nothing for differentiation.
+
+    On torch, ``torch.no_grad()``: a forward pass that is not differentiated (occlusion,
+    Score-CAM, predictions) then builds no autograd graph, which saves its memory and time.
+    TensorFlow and JAX record nothing outside a tape / ``jax.grad``, so there it does nothing.
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> with no_grad():
+        ...     y = keras.ops.sum(keras.ops.ones((2,)))
+        >>> float(to_numpy(y))
+        2.0
+    """
+    if backend_name() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
+
+
+__all__.append("no_grad")

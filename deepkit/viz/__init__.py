@@ -28,7 +28,8 @@ import importlib
 
 _SUBMODULES = (
     "activations", "adversarial", "attribution", "boundary", "callback", "curves", "dream",
-    "embedding", "featurevis", "layers", "plotting", "report", "weights",
+    "embedding", "engine", "featurevis", "graph", "layers", "plotting", "receptive", "report",
+    "weights",
 )
 
 # public name -> submodule that defines it
@@ -45,7 +46,7 @@ _EXPORTS = {
     "TopPatches": "activations", "top_k_patches": "activations",
     "plot_top_patches": "activations",
     # attribution
-    "saliency": "attribution", "smoothgrad": "attribution",
+    "saliency": "attribution", "smoothgrad": "attribution", "noise_tunnel": "attribution",
     "integrated_gradients": "attribution", "grad_cam": "attribution",
     "grad_cam_plus_plus": "attribution", "score_cam": "attribution", "occlusion": "attribution",
     "deletion_insertion": "attribution", "pointing_game": "attribution",

@@ -15,13 +15,13 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
-from deepkit.viz import attribution as _attr
+from deepkit.viz.engine import check_batch_size, engine
 
 __all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
 
 
-def _ce_grad_fn(model):
-    lm = _attr.logit_model(model)
+def _ce_grad_fn(eng):
+    lm = eng.logits
 
     def build():
         def loss(x, onehot):
@@ -41,14 +41,7 @@ def _ce_grad_fn(model):
 
         return gradients.jit(step, models=[lm])
 
-    return _attr._cached(lm, "ce_grad", build)
-
-
-def _labels(model, x, labels, batch_size, where):
-    if labels is None:
-        labels = _attr._predict_classes(model, x, batch_size)
-    onehot, _ = _attr._targets(labels, len(x), _attr._num_classes(model), where)
-    return onehot
+    return eng.compiled("ce_grad", build)
 
 
 def _check_range(value_range, where):
@@ -76,10 +69,9 @@ def predict_proba(model, images, batch_size=64):
         >>> p.shape, bool(np.allclose(p.sum(1), 1))
         ((4, 3), True)
     """
-    x = _attr._images(model, images, "predict_proba")
-    lm = _attr.logit_model(model)
-    fn = _attr._cached(lm, "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]))
-    logits = _attr._run_chunked(fn, [x], _attr._check_batch_size(batch_size, "predict_proba"))
+    eng = engine(model)
+    x = eng.images(images, "predict_proba")
+    logits = eng.predict_logits(x, check_batch_size(batch_size, "predict_proba"))
     if logits.shape[-1] == 1:
         return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
     z = logits - logits.max(axis=-1, keepdims=True)
@@ -151,23 +143,24 @@ def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, 
         >>> adv.shape
         (2, 4)
     """
-    x = _attr._images(model, images, _where)
-    batch_size = _attr._check_batch_size(batch_size, _where)
+    eng = engine(model)
+    x = eng.images(images, _where)
+    batch_size = check_batch_size(batch_size, _where)
     lo, hi = _check_range(value_range, _where)
     if not epsilon >= 0:
         raise ValueError(f"{_where}: epsilon must be >= 0. Received: epsilon={epsilon!r}")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"{_where}: steps must be a positive integer. Received: steps={steps!r}")
     step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
-    onehot = _labels(model, x, labels, batch_size, _where)
+    onehot = eng.resolved_targets(x, labels, batch_size, _where)
     sign = -1.0 if targeted else 1.0
-    fn = _ce_grad_fn(model)
+    fn = _ce_grad_fn(eng)
     adv = x.copy()
     if random_start:
         adv = np.clip(adv + np.random.default_rng(seed).uniform(-epsilon, epsilon, x.shape), lo, hi)
         adv = adv.astype("float32")
     for _ in range(steps):
-        g, _ = _attr._run_chunked(fn, [adv, onehot], batch_size)
+        g, _ = eng.run(fn, [adv, onehot], batch_size)
         adv = adv + sign * step_size * np.sign(g)
         adv = np.clip(np.clip(adv, x - epsilon, x + epsilon), lo, hi).astype("float32")
     return adv
@@ -212,7 +205,7 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
     lo, hi = _check_range(value_range, "fooling_images")
     single = np.ndim(class_index) == 0
     classes = [int(class_index)] if single else [int(c) for c in class_index]
-    num_classes = _attr._num_classes(model)
+    num_classes = engine(model).num_classes
     for c in classes:
         if not 0 <= c < num_classes:
             raise ValueError(

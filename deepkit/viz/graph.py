@@ -19,8 +19,6 @@ or passed as the layer object itself.
 
 import difflib
 
-import weakref
-
 import keras
 
 from deepkit.backend import keras_internals
@@ -762,9 +760,6 @@ def _logit_tensor(graph):
     return None
 
 
-_LOGIT_CACHE = weakref.WeakKeyDictionary()
-
-
 def logit_model(model):
     """The model itself, or a copy sharing its weights that stops before a final softmax/sigmoid.
 
@@ -775,7 +770,8 @@ def logit_model(model):
     Returns:
         A ``keras.Model`` whose output is the class logits. If ``model`` does not end with a
         softmax or sigmoid (as a layer or as the last layer's activation, possibly inside a
-        nested model), ``model`` is returned unchanged. Cached per model.
+        nested model), ``model`` is returned unchanged. Each call builds a new model;
+        :func:`deepkit.viz.engine.engine` keeps one per model.
 
     Raises:
         ValueError: For a model with several inputs or outputs, or an output that is not
@@ -791,12 +787,6 @@ def logit_model(model):
         >>> bool(np.allclose(probs, keras.ops.convert_to_numpy(model(x)), atol=1e-6))
         True
     """
-    try:
-        cached = _LOGIT_CACHE.get(model)
-    except TypeError:
-        cached = None
-    if cached is not None:
-        return cached
     graph = graph_of(model)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ValueError(
@@ -809,14 +799,9 @@ def logit_model(model):
             f"'{model.name}' outputs shape {tuple(graph.outputs[0].shape)}."
         )
     tensor = _logit_tensor(graph)
-    result = model if tensor is None else keras.Model(
-        graph.inputs[0], tensor, name=f"{model.name}_logits"
-    )
-    try:
-        _LOGIT_CACHE[model] = result
-    except TypeError:
-        pass
-    return result
+    if tensor is None:
+        return model
+    return keras.Model(graph.inputs[0], tensor, name=f"{model.name}_logits")
 
 
 def num_classes(model):

@@ -18,6 +18,7 @@ from deepkit.viz.featurevis import objectives as objectives_lib
 from deepkit.viz.featurevis import param as param_lib
 from deepkit.viz.featurevis import transform as transform_lib
 from deepkit.viz import graph as graph_lib
+from deepkit.viz.engine import engine
 
 __all__ = ["render", "evaluate"]
 
@@ -63,7 +64,7 @@ def activation_model(model, refs):
     outputs = graph_lib.symbolic_outputs(graph, unique) if unique else []
     needs_logits = objectives_lib.LOGITS in refs
     if needs_logits:
-        lm = graph_lib.logit_model(model)
+        lm = engine(model).logits
         index[_ref_key(objectives_lib.LOGITS)] = len(outputs)
         outputs = list(outputs) + [graph_lib.graph_of(lm).outputs[0]]
     if not outputs:
