@@ -13,9 +13,13 @@ gives the first call and the median of the warm calls.
 
 ``--captum`` (torch backend only) times Captum 0.7+ (``pip install captum``, the ``bench``
 extra) on the same Keras model (on the torch backend a Keras model is a ``torch.nn.Module``)
-next to deepkit: Saliency, IntegratedGradients (Riemann trapezoid, same steps), LayerGradCam
-+ LayerAttribution.interpolate, and Occlusion (same window and stride, baseline 0, the
-target-class probability), and checks that the maps agree.
+next to deepkit, the two calls alternated: Saliency, IntegratedGradients (Riemann
+trapezoid, the same 33 points), Grad-CAM from Captum's layer hooks
+(``compute_layer_gradients_and_eval``, what ``LayerGradCam`` runs, with the mean taken over
+H, W of the NHWC feature map) + ``LayerAttribution.interpolate``, and Occlusion (same window
+and stride, baseline 0, the target-class probability). Both sides evaluate 64 rows per
+forward call (deepkit ``batch_size=64``; Captum ``internal_batch_size=64`` and
+``perturbations_per_eval = 64 // images``). The maps are compared too.
 """
 
 import argparse
@@ -32,7 +36,7 @@ def _parse():
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--methods", default="saliency,integrated_gradients,smoothgrad,grad_cam,"
-                        "grad_cam_plus_plus,score_cam,occlusion")
+                        "grad_cam_plus_plus,score_cam,occlusion,occlusion_1_image")
     parser.add_argument("--captum", action="store_true", help="also time Captum (torch backend)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     return parser.parse_args()
@@ -54,6 +58,9 @@ CALLS = {
     "grad_cam_plus_plus": lambda A, m, x: A.grad_cam_plus_plus(m, x, layer="conv2", batch_size=64),
     "score_cam": lambda A, m, x: A.score_cam(m, x, layer="conv2", batch_size=64),
     "occlusion": lambda A, m, x: A.occlusion(m, x, patch_size=4, stride=2, batch_size=64),
+    # One image, 169 windows, batch_size 256: the case where padding to a power of two cost
+    # 256 rows for 169 (now 170: the windows and the clean image, in one call).
+    "occlusion_1_image": lambda A, m, x: A.occlusion(m, x[:1], patch_size=4, stride=2, batch_size=256),
 }
 
 
@@ -79,7 +86,7 @@ def _time(fn, repeat):
         t0 = time.perf_counter()
         out = fn()
         warm.append(time.perf_counter() - t0)
-    return first, statistics.median(warm), out
+    return first, statistics.median(warm) if warm else None, out
 
 
 def time_methods(model, x, methods, repeat):
@@ -120,9 +127,11 @@ def time_captum(model, x, repeat):
         ),
         "integrated_gradients": (
             lambda: A.integrated_gradients(model, x, class_index=y, steps=32, batch_size=64),
+            # Captum's trapezoid weights are 1/n (ends 1/2n) for n points, summing to
+            # (n - 1)/n; the trapezoidal rule's are 1/(n - 1): rescale by 33/32 to compare.
             lambda: IntegratedGradients(forward).attribute(
                 xt, target=target, n_steps=33, method="riemann_trapezoid",
-                internal_batch_size=64).sum(-1).detach().numpy(),
+                internal_batch_size=64).sum(-1).detach().numpy() * (33 / 32),
         ),
         "grad_cam": (
             lambda: A.grad_cam(model, x, class_index=y, layer="conv2", normalize=False, batch_size=64),
@@ -132,13 +141,19 @@ def time_captum(model, x, repeat):
             lambda: A.occlusion(model, x, class_index=y, patch_size=4, stride=2, batch_size=64),
             lambda: Occlusion(probs).attribute(
                 xt, sliding_window_shapes=(4, 4, 1), strides=(2, 2, 1), baselines=0.0,
-                target=target, perturbations_per_eval=64)[..., 0].numpy(),
+                target=target, perturbations_per_eval=max(1, 64 // len(x)))[..., 0].numpy(),
         ),
     }
     rows = {}
     for name, (ours, theirs) in pairs.items():
-        first_d, warm_d, out_d = _time(ours, repeat)
-        first_c, warm_c, out_c = _time(theirs, repeat)
+        # Alternate the two so that both see the same machine load.
+        first_d, _, out_d = _time(ours, 0)
+        first_c, _, out_c = _time(theirs, 0)
+        warm_d, warm_c = [], []
+        for _ in range(repeat):
+            warm_d.append(_time(ours, 0)[0])
+            warm_c.append(_time(theirs, 0)[0])
+        warm_d, warm_c = statistics.median(warm_d), statistics.median(warm_c)
         scale = max(float(np.abs(out_c).max()), 1e-12)
         diff = float(np.abs(np.asarray(out_d) - np.asarray(out_c)).max()) / scale
         rows[name] = {"deepkit_first_s": first_d, "deepkit_warm_s": warm_d,

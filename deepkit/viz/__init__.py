@@ -6,7 +6,9 @@ Weights (:mod:`.weights`), activations, receptive fields and top-k patches
 (:mod:`.adversarial`), PCA / t-SNE embeddings (:mod:`.embedding`), decision boundaries
 (:mod:`.boundary`), training curves and confusion matrices (:mod:`.curves`), a recording
 callback (:mod:`.callback`) and a self-contained HTML report (:mod:`.report`). Layer lookup
-and sub-models reaching into nested models live in :mod:`.layers`; image grids, overlays
+and sub-models reaching into nested models live in :mod:`.graph` (the one module that walks
+a model's graph; :mod:`.layers` is its public face); the batched, compiled calls of every
+attribution and adversarial method in the model-bound :mod:`.engine`; image grids, overlays
 and PNG output in :mod:`.plotting`.
 
 Every function returns numpy arrays or a matplotlib ``Figure`` (built without ``pyplot``),
