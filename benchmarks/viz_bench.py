@@ -19,6 +19,14 @@ CPU smoke run with small sizes::
 
     python benchmarks/viz_bench.py --quick
 
+Every attribution method, this checkout against another one (``--before``, e.g. the main
+branch), each run in a fresh process and the two alternated ``--rounds`` times, so both see
+the same machine load; ``--captum`` adds deepkit vs Captum on the torch backend
+(``pip install captum``, the ``bench`` extra). See :mod:`benchmarks.viz_methods_bench`::
+
+    python benchmarks/viz_bench.py --methods --before ../main --backends tensorflow,jax,torch
+    python benchmarks/viz_bench.py --methods --captum
+
 Weights are random (He init): timings do not depend on them. Images are real CIFAR-10 when
 ``--data`` points at the shared ``cifar10-train-jpeg.npz`` (decoded with Pillow), else
 uniform noise of the same shape. Results go to ``benchmarks/results/viz_bench_<backend>.json``.
@@ -123,8 +131,87 @@ def bench_featurevis(model, layer, channels, steps, baseline_channels, baseline_
     }
 
 
+def _methods_run(code, backend, images, repeat, captum):
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    cmd = [sys.executable, os.path.join(HERE, "viz_methods_bench.py"), "--images", str(images),
+           "--repeat", str(repeat), "--out", out]
+    if code:
+        cmd += ["--code", code]
+    if captum:
+        cmd.append("--captum")
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{backend} run of {code or ROOT} failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+    with open(out) as f:
+        result = json.load(f)
+    os.unlink(out)
+    return result
+
+
+def methods_table(args):
+    """Before/after table of every attribution method, and deepkit vs Captum on torch."""
+    import statistics
+
+    backends = args.backends.split(",")
+    runs = {}
+    for _ in range(args.rounds):
+        for backend in backends:
+            for label, code in (("before", args.before), ("after", None)):
+                if label == "before" and not args.before:
+                    continue
+                print(f"{backend}: {label}", flush=True)
+                runs.setdefault((backend, label), []).append(
+                    _methods_run(code, backend, args.images, args.repeat, False))
+    lines = [f"{args.images} images, 28x28x1 CNN (random weights), warm time = median over "
+             f"{args.rounds} alternated runs of the median of {args.repeat} calls; first = first call "
+             "(compilation included)", "",
+             "| backend | method | before first (s) | before warm (s) | after first (s) | after warm (s) | speed-up (warm) |",
+             "|---|---|---|---|---|---|---|"]
+    for backend in backends:
+        after = runs[(backend, "after")]
+        before = runs.get((backend, "before"))
+        for name in after[0]["methods"]:
+            a_first = statistics.median(r["methods"][name]["first_s"] for r in after)
+            a_warm = statistics.median(r["methods"][name]["warm_s"] for r in after)
+            if before:
+                b_first = statistics.median(r["methods"][name]["first_s"] for r in before)
+                b_warm = statistics.median(r["methods"][name]["warm_s"] for r in before)
+                lines.append(f"| {backend} | {name} | {b_first:.3f} | {b_warm:.3f} | {a_first:.3f} | "
+                             f"{a_warm:.3f} | {b_warm / a_warm:.2f}x |")
+            else:
+                lines.append(f"| {backend} | {name} | | | {a_first:.3f} | {a_warm:.3f} | |")
+    if args.captum:
+        rounds = [_methods_run(None, "torch", args.images, args.repeat, True) for _ in range(args.rounds)]
+        lines += ["", "| method (torch backend) | deepkit warm (s) | Captum warm (s) | Captum / deepkit | "
+                  "max difference (relative to the largest value) |", "|---|---|---|---|---|"]
+        for name in rounds[0]["captum"]:
+            d = statistics.median(r["captum"][name]["deepkit_warm_s"] for r in rounds)
+            c = statistics.median(r["captum"][name]["captum_warm_s"] for r in rounds)
+            diff = max(r["captum"][name]["max_rel_difference"] for r in rounds)
+            lines.append(f"| {name} | {d:.3f} | {c:.3f} | {c / d:.2f} | {diff:.1e} |")
+    text = "\n".join(lines)
+    print(text)
+    out = args.out or os.path.join(HERE, "results", "viz_methods_cpu.md")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        f.write(text + "\n")
+    return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", action="store_true",
+                        help="time every attribution method (see viz_methods_bench.py)")
+    parser.add_argument("--before", default=None, help="with --methods: a checkout to compare against")
+    parser.add_argument("--backends", default="tensorflow,jax", help="with --methods")
+    parser.add_argument("--rounds", type=int, default=2, help="with --methods: alternated runs")
+    parser.add_argument("--repeat", type=int, default=3, help="with --methods: warm calls per run")
+    parser.add_argument("--captum", action="store_true", help="with --methods: deepkit vs Captum (torch)")
     parser.add_argument("--quick", action="store_true", help="small CPU smoke sizes")
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--channels", type=int, default=None)
@@ -134,6 +221,9 @@ def main(argv=None):
     parser.add_argument("--layer", default=None, help="feature visualization layer (default: stage 2 output)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.methods:
+        args.images = args.images or 32
+        return methods_table(args)
 
     quick = args.quick
     n = args.images or (128 if quick else 1000)

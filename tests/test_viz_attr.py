@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from deepkit.viz import attribution as A
+from deepkit.viz.attribution.metrics import gaussian_blur
 
 
 def _np(t):
@@ -182,7 +183,7 @@ def test_pointing_game_and_randomized_model():
 def test_blur_baseline_and_occlusion_logit_score():
     x = np.zeros((1, 9, 9, 1), "float32")
     x[0, 4, 4] = 1.0
-    blurred = A._blur(x, sigma=1.0)
+    blurred = gaussian_blur(x, sigma=1.0)
     assert abs(blurred.sum() - 1.0) < 1e-5 and blurred[0, 4, 4, 0] < 0.2
     np.testing.assert_allclose(blurred[0, :, :, 0], blurred[0, :, :, 0].T, atol=1e-7)
     model = keras.Sequential([keras.Input((9, 9, 1)), keras.layers.Flatten(),

@@ -2,8 +2,8 @@
 
 A digits CNN is trained here on the current backend and saved as ``.keras``; the other two
 backends (TensorFlow, JAX, PyTorch minus the current one) load it in subprocesses with
-``KERAS_BACKEND`` set (run in parallel) and compute saliency, Grad-CAM, Grad-CAM++ and
-Integrated Gradients for the same images; each subprocess first checks the gradient shim
+``KERAS_BACKEND`` set (run in parallel) and compute every registered attribution method
+(``deepkit.viz.attribution.list_methods()``) for the same images; each subprocess first checks the gradient shim
 against an analytic gradient. Tolerance: every map is divided by its image's maximum |value|, and the
 normalised maps must agree to 1e-4 (float32 convolutions in different libraries differ by
 about 1e-6 relative; 1e-4 leaves room for summation order in the gradients while any real
@@ -48,27 +48,38 @@ SCRIPT = textwrap.dedent(
     model = keras.saving.load_model(sys.argv[1])
     data = np.load(sys.argv[2])
     x, y = data["x"], data["y"]
-    np.savez(
-        sys.argv[3],
-        backend=keras.backend.backend(),
-        saliency=A.saliency(model, x, class_index=y, batch_size=16),
-        grad_cam=A.grad_cam(model, x, class_index=y, layer="conv2", batch_size=16),
-        grad_cam_plus_plus=A.grad_cam_plus_plus(model, x, layer="conv2", batch_size=16),
-        integrated_gradients=A.integrated_gradients(model, x, class_index=y, steps=8),
-        predicted=np.argmax(model.predict(x, verbose=0), 1),
-    )
+    # OPTIONS
+    maps = {name: A.get_method(name).function(model, x, class_index=y, batch_size=16,
+                                              **OPTIONS(name))
+            for name in A.list_methods()}
+    np.savez(sys.argv[3], backend=keras.backend.backend(),
+             predicted=np.argmax(model.predict(x, verbose=0), 1), **maps)
     """
 )
 
 
+OPTIONS_SOURCE = textwrap.dedent(
+    """
+    def OPTIONS(name):
+        # Options of each registered method: its quick ones, conv2 for the CAMs, 8 IG steps.
+        method = A.get_method(name)
+        options = dict(method.quick)
+        if method.family == "cam":
+            options["layer"] = "conv2"
+        if name == "integrated_gradients":
+            options["steps"] = 8
+        return options
+    """
+)
+exec(OPTIONS_SOURCE)  # the same options here and in the subprocesses
+SCRIPT = SCRIPT.replace("# OPTIONS", OPTIONS_SOURCE, 1)
+
+
 def _maps(model, x, y):
-    return {
-        "saliency": A.saliency(model, x, class_index=y, batch_size=16),
-        "grad_cam": A.grad_cam(model, x, class_index=y, layer="conv2", batch_size=16),
-        "grad_cam_plus_plus": A.grad_cam_plus_plus(model, x, layer="conv2", batch_size=16),
-        "integrated_gradients": A.integrated_gradients(model, x, class_index=y, steps=8),
-        "predicted": np.argmax(model.predict(x, verbose=0), 1),
-    }
+    maps = {name: A.get_method(name).function(model, x, class_index=y, batch_size=16, **OPTIONS(name))
+            for name in A.list_methods()}
+    maps["predicted"] = np.argmax(model.predict(x, verbose=0), 1)
+    return maps
 
 
 def _normalised(m):
@@ -109,7 +120,7 @@ def test_same_maps_on_every_backend(tmp_path):
         got = np.load(out)
         assert str(got["backend"]) == backend
         np.testing.assert_array_equal(got["predicted"], reference["predicted"])
-        for name in ("saliency", "grad_cam", "grad_cam_plus_plus", "integrated_gradients"):
+        for name in A.list_methods():  # every registered method
             diff = np.abs(_normalised(got[name]) - _normalised(reference[name])).max()
             print(f"\n{current} vs {backend}: {name} max normalised difference {diff:.2e}")
             assert diff < TOLERANCE, f"{name}: {current} vs {backend} differ by {diff:.2e}"

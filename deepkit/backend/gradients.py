@@ -18,6 +18,7 @@ Functions given to :func:`jit` must be pure apart from reading model weights: no
 Draw random numbers outside and pass them in as arguments.
 """
 
+import contextlib
 import functools
 
 import keras
@@ -248,3 +249,29 @@ def to_numpy(x):
         lambda t: t if isinstance(t, np.ndarray) else keras.ops.convert_to_numpy(t), x
     )
 
+def no_grad():
+    """A context in which forward calls record nothing for differentiation.
+
+    On torch, ``torch.no_grad()``: a forward pass that is not differentiated (occlusion,
+    Score-CAM, predictions) then builds no autograd graph, which saves its memory and time.
+    TensorFlow and JAX record nothing outside a tape / ``jax.grad``, so there it does nothing.
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> with no_grad():
+        ...     y = keras.ops.sum(keras.ops.ones((2,)))
+        >>> float(to_numpy(y))
+        2.0
+    """
+    from deepkit.backend import implementation
+
+    module = implementation("gradients", backend_name())
+    if module is not None and hasattr(module, "no_grad"):
+        return module.no_grad()
+    return contextlib.nullcontext()
+
+
+__all__.append("no_grad")

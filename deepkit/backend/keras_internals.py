@@ -781,3 +781,133 @@ def tensorflow_trainer():
         True
     """
     return _internal("keras.src.backend.tensorflow.trainer")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# viz graph walking
+#
+# deepkit.viz.graph reads the graph of functional models: the functional model behind a Sequential (or a deepkit
+# Block), the nodes of a graph, the layer call that produced a symbolic tensor, and a re-run of a graph with some
+# operations replaced. Keras 3 offers no public API for these; the attributes below are the ones Keras' own
+# ``Functional`` uses (keras/src/models/functional.py, keras/src/ops/function.py), checked on Keras 3.10 and 3.15.
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def functional_graph(model):
+    """The functional model holding ``model``'s layer graph, or None for a model without one.
+
+    Uses ``model._functional``: a ``keras.Sequential`` (and a deepkit ``Block``) keeps its graph in a functional
+    twin built on first input; and ``_nodes_by_depth``, which only graph-holding (functional) models have.
+
+    Args:
+        model: a ``keras.Model``.
+
+    Returns:
+        The functional ``keras.Model`` (``model`` itself when functional), or None when ``model`` is subclassed or a
+        Sequential that is not built yet.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> functional_graph(m) is not None, functional_graph(functional_graph(m)) is functional_graph(m)
+        (True, True)
+    """
+    functional = getattr(model, "_functional", None)
+    if functional is not None:
+        return functional
+    if hasattr(model, "_nodes_by_depth"):
+        return model
+    return None
+
+
+def graph_nodes(graph):
+    """The call nodes of a functional graph, from the inputs' side to the outputs' side.
+
+    Uses ``graph._nodes_by_depth`` (depth 0 is the output side), the order ``Functional`` itself runs in.
+
+    Args:
+        graph: a functional ``keras.Model`` (see :func:`functional_graph`).
+
+    Returns:
+        A list of ``keras`` ``Node`` objects (``node.operation``, ``node.arguments``, ``node.outputs``).
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((2,))
+        >>> m = keras.Model(x, keras.layers.Dense(1, name="d")(x))
+        >>> [n.operation.name for n in graph_nodes(m)][-1]
+        'd'
+    """
+    by_depth = graph._nodes_by_depth
+    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+
+
+def tensor_producer(tensor):
+    """The layer call that produced a symbolic tensor: ``(operation, node, output_index)``.
+
+    Uses ``tensor._keras_history`` (operation, node index, tensor index) and ``operation._inbound_nodes`` (the
+    operation's calls), the links ``Functional`` builds its graph from.
+
+    Args:
+        tensor: a symbolic ``keras.KerasTensor``.
+
+    Returns:
+        ``(operation, node, output_index)``, or None for a tensor that is not part of a graph.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((2,))
+        >>> op, node, index = tensor_producer(keras.layers.Dense(1, name="d")(x))
+        >>> op.name, index
+        ('d', 0)
+    """
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return None
+    op, node_index, tensor_index = history
+    return op, op._inbound_nodes[node_index], tensor_index
+
+
+def operation_nodes(operation):
+    """Every call of ``operation`` (a layer or model) in any graph, in call order.
+
+    Uses ``operation._inbound_nodes``.
+
+    Args:
+        operation: a Keras layer or model.
+
+    Returns:
+        A list of ``Node`` objects.
+
+    Example:
+        >>> import keras
+        >>> dense = keras.layers.Dense(1)
+        >>> _ = dense(keras.Input((2,))), dense(keras.Input((2,)))
+        >>> len(operation_nodes(dense))
+        2
+    """
+    return list(operation._inbound_nodes)
+
+
+def run_graph(graph, inputs, operation_fn):
+    """Re-run a functional graph symbolically on new inputs, each operation replaced by ``operation_fn(op)``.
+
+    Uses ``graph._run_through_graph``, the loop ``Functional.call`` runs; viz uses it to add a perturbation to a
+    layer's output (Grad-CAM's intervention model).
+
+    Args:
+        graph: a functional ``keras.Model``.
+        inputs: tensors shaped like ``graph.inputs``.
+        operation_fn: ``op -> callable`` used in place of each operation.
+
+    Returns:
+        The graph's outputs.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((2,))
+        >>> m = keras.Model(x, keras.layers.Dense(3)(x))
+        >>> tuple(run_graph(m, keras.Input((2,)), lambda op: op).shape)
+        (None, 3)
+    """
+    return graph._run_through_graph(inputs, operation_fn=operation_fn)

@@ -6,7 +6,9 @@ Weights (:mod:`.weights`), activations, receptive fields and top-k patches
 (:mod:`.adversarial`), PCA / t-SNE embeddings (:mod:`.embedding`), decision boundaries
 (:mod:`.boundary`), training curves and confusion matrices (:mod:`.curves`), a recording
 callback (:mod:`.callback`) and a self-contained HTML report (:mod:`.report`). Layer lookup
-and sub-models reaching into nested models live in :mod:`.layers`; image grids, overlays
+and sub-models reaching into nested models live in :mod:`.graph` (the one module that walks
+a model's graph; :mod:`.layers` is its public face); the batched, compiled calls of every
+attribution and adversarial method in the model-bound :mod:`.engine`; image grids, overlays
 and PNG output in :mod:`.plotting`.
 
 Every function returns numpy arrays or a matplotlib ``Figure`` (built without ``pyplot``),
@@ -28,7 +30,8 @@ import importlib
 
 _SUBMODULES = (
     "activations", "adversarial", "attribution", "boundary", "callback", "curves", "dream",
-    "embedding", "featurevis", "layers", "plotting", "report", "weights",
+    "embedding", "engine", "featurevis", "graph", "layers", "plotting", "receptive", "report",
+    "weights",
 )
 
 # public name -> submodule that defines it
@@ -45,7 +48,7 @@ _EXPORTS = {
     "TopPatches": "activations", "top_k_patches": "activations",
     "plot_top_patches": "activations",
     # attribution
-    "saliency": "attribution", "smoothgrad": "attribution",
+    "saliency": "attribution", "smoothgrad": "attribution", "noise_tunnel": "attribution",
     "integrated_gradients": "attribution", "grad_cam": "attribution",
     "grad_cam_plus_plus": "attribution", "score_cam": "attribution", "occlusion": "attribution",
     "deletion_insertion": "attribution", "pointing_game": "attribution",

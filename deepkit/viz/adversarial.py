@@ -16,13 +16,13 @@ from keras import ops
 
 from deepkit.backend import gradients
 from deepkit.probabilities import as_probabilities
-from deepkit.viz import attribution as _attr
+from deepkit.viz.engine import check_batch_size, engine
 
 __all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
 
 
-def _ce_grad_fn(model):
-    lm = _attr.logit_model(model)
+def _ce_grad_fn(eng):
+    lm = eng.logits
 
     def build():
         def loss(x, onehot):
@@ -42,14 +42,7 @@ def _ce_grad_fn(model):
 
         return gradients.jit(step, models=[lm])
 
-    return _attr._cached(lm, "ce_grad", build)
-
-
-def _labels(model, x, labels, batch_size, where):
-    if labels is None:
-        labels = _attr._predict_classes(model, x, batch_size)
-    onehot, _ = _attr._targets(labels, len(x), _attr._num_classes(model), where)
-    return onehot
+    return eng.compiled("ce_grad", build)
 
 
 def _check_range(value_range, where):
@@ -78,10 +71,9 @@ def predict_proba(model, images, batch_size=64):
         >>> p.shape, bool(np.allclose(p.sum(1), 1))
         ((4, 3), True)
     """
-    x = _attr._images(model, images, "predict_proba")
-    lm = _attr.logit_model(model)
-    fn = _attr._cached(lm, "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]))
-    logits = _attr._run_chunked(fn, [x], _attr._check_batch_size(batch_size, "predict_proba"))
+    eng = engine(model)
+    x = eng.images(images, "predict_proba")
+    logits = eng.predict_logits(x, check_batch_size(batch_size, "predict_proba"))
     return as_probabilities(logits, from_logits=True)
 
 
@@ -149,23 +141,24 @@ def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, 
         >>> adv.shape
         (2, 4)
     """
-    x = _attr._images(model, images, _where)
-    batch_size = _attr._check_batch_size(batch_size, _where)
+    eng = engine(model)
+    x = eng.images(images, _where)
+    batch_size = check_batch_size(batch_size, _where)
     lo, hi = _check_range(value_range, _where)
     if not epsilon >= 0:
         raise ValueError(f"{_where}: epsilon must be >= 0. Received: epsilon={epsilon!r}")
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"{_where}: steps must be a positive integer. Received: steps={steps!r}")
     step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
-    onehot = _labels(model, x, labels, batch_size, _where)
+    onehot = eng.resolved_targets(x, labels, batch_size, _where)
     sign = -1.0 if targeted else 1.0
-    fn = _ce_grad_fn(model)
+    fn = _ce_grad_fn(eng)
     adv = x.copy()
     if random_start:
         adv = np.clip(adv + np.random.default_rng(seed).uniform(-epsilon, epsilon, x.shape), lo, hi)
         adv = adv.astype("float32")
     for _ in range(steps):
-        g, _ = _attr._run_chunked(fn, [adv, onehot], batch_size)
+        g, _ = eng.run(fn, [adv, onehot], batch_size)
         adv = adv + sign * step_size * np.sign(g)
         adv = np.clip(np.clip(adv, x - epsilon, x + epsilon), lo, hi).astype("float32")
     return adv
@@ -205,18 +198,18 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
         ((2, 4, 4, 1), (2,))
     """
     from deepkit.viz.featurevis import objectives, param
-    from deepkit.viz.featurevis.render import _input_shape, render
+    from deepkit.viz.featurevis.render import image_shape, render
 
     lo, hi = _check_range(value_range, "fooling_images")
     single = np.ndim(class_index) == 0
     classes = [int(class_index)] if single else [int(c) for c in class_index]
-    num_classes = _attr._num_classes(model)
+    num_classes = engine(model).num_classes
     for c in classes:
         if not 0 <= c < num_classes:
             raise ValueError(
                 f"fooling_images: class_index must be in 0..{num_classes - 1}. Received: class_index={c}"
             )
-    h, w, ch = _input_shape(model)
+    h, w, ch = image_shape(model)
     if start is None:
         start = np.random.default_rng(seed).uniform(lo, hi, (len(classes), h, w, ch))
     start = np.asarray(start, "float32")

@@ -14,8 +14,8 @@ from keras import ops
 from deepkit.backend import gradients
 from deepkit.viz.featurevis import objectives as objectives_lib
 from deepkit.viz.featurevis import transform as transform_lib
-from deepkit.viz.featurevis.render import _activation_model, _lookup
-from deepkit.viz.layers import _graph_of
+from deepkit.viz.featurevis.render import activation_model, reader
+from deepkit.viz.graph import graph_of
 
 __all__ = ["deep_dream"]
 
@@ -94,7 +94,7 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
     if not isinstance(octaves, (int, np.integer)) or octaves < 1:
         raise ValueError(f"{where}: octaves must be a positive integer. Received: octaves={octaves!r}")
     n, H, W, C = x.shape
-    in_shape = tuple(_graph_of(model).inputs[0].shape[1:])
+    in_shape = tuple(graph_of(model).inputs[0].shape[1:])
     fixed = in_shape[0] is not None or in_shape[1] is not None
     if octaves > 1 and fixed:
         raise ValueError(
@@ -107,14 +107,14 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
             f"{where}: images must be {in_shape[:2]} for model '{model.name}'. "
             f"Received: images.shape={x.shape}"
         )
-    act_model, index = _activation_model(model, objective.layers)
+    act_model, index = activation_model(model, objective.layers)
     span = hi - lo
 
     def objective_of(img, sample):
         # The jitter is inside the differentiated function, so the gradient is already
         # with respect to the un-shifted image.
         seen = transform_lib.resample(img, sample, "reflect")
-        values = objective(_lookup(index, _as_list(act_model(seen, training=False)), seen), seen.shape[0])
+        values = objective(reader(index, _as_list(act_model(seen, training=False)), seen), seen.shape[0])
         return ops.sum(values), values
 
     vg = gradients.value_and_grad(objective_of, argnums=0, has_aux=True)

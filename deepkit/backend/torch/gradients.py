@@ -74,3 +74,16 @@ def jit(fn, variables, jit_compile=False):
     """
     del variables, jit_compile
     return eager(fn)
+
+
+def no_grad():
+    """``torch.no_grad()``: forward calls build no autograd graph.
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> with no_grad():
+        ...     pass
+    """
+    return torch.no_grad()

@@ -17,7 +17,8 @@ from deepkit.backend import gradients
 from deepkit.viz.featurevis import objectives as objectives_lib
 from deepkit.viz.featurevis import param as param_lib
 from deepkit.viz.featurevis import transform as transform_lib
-from deepkit.viz.layers import _graph_of, _resolve_with_chain, _symbolic_outputs
+from deepkit.viz import graph as graph_lib
+from deepkit.viz.engine import engine
 
 __all__ = ["render", "evaluate"]
 
@@ -30,11 +31,20 @@ def _ref_key(ref):
     return ("object", id(ref))
 
 
-def _activation_model(model, refs):
-    """Model from the input to ``[activations of refs..., logits]`` and the key -> index map."""
-    from deepkit.viz.attribution import logit_model
+def activation_model(model, refs):
+    """Model from the input to ``[activations of refs..., logits]`` and the key -> index map.
 
-    graph = _graph_of(model)
+    Shared by :func:`render`, :func:`evaluate` and :func:`deepkit.viz.dream.deep_dream`.
+
+    Args:
+        model: A functional or Sequential model with one input.
+        refs: The layer references an objective reads (``objective.layers``).
+
+    Returns:
+        ``(keras.Model, index)``: ``index`` maps each reference's key to its output position
+        (read the outputs with :func:`reader`).
+    """
+    graph = graph_lib.graph_of(model)
     if len(graph.inputs) != 1:
         raise ValueError(
             f"Feature visualization needs a model with one image input; model '{model.name}' "
@@ -48,21 +58,32 @@ def _activation_model(model, refs):
             continue
         index[key] = len(unique)
         if isinstance(ref, objectives_lib.pre_activation):
-            unique.append(_resolve_with_chain(model, ref.layer) + (True,))
+            unique.append(graph_lib.resolve_with_chain(model, ref.layer) + (True,))
         else:
-            unique.append(_resolve_with_chain(model, ref))
-    outputs = _symbolic_outputs(graph, unique) if unique else []
+            unique.append(graph_lib.resolve_with_chain(model, ref))
+    outputs = graph_lib.symbolic_outputs(graph, unique) if unique else []
     needs_logits = objectives_lib.LOGITS in refs
     if needs_logits:
-        lm = logit_model(model)
+        lm = engine(model).logits
         index[_ref_key(objectives_lib.LOGITS)] = len(outputs)
-        outputs = list(outputs) + [_graph_of(lm).outputs[0]]
+        outputs = list(outputs) + [graph_lib.graph_of(lm).outputs[0]]
     if not outputs:
         outputs = [graph.outputs[0]]
     return keras.Model(graph.inputs[0], list(outputs), name=f"{model.name}_featurevis"), index
 
 
-def _lookup(index, outs, image):
+def reader(index, outs, image):
+    """The ``T(ref)`` function an objective reads activations with.
+
+    Args:
+        index: The key -> position map of :func:`activation_model`.
+        outs: The activation model's outputs (a list).
+        image: The input images (what ``T("input")`` returns).
+
+    Returns:
+        ``T(ref) -> tensor``; raises ``ValueError`` for a layer the objective did not declare.
+    """
+
     def T(ref):
         if isinstance(ref, str) and ref == objectives_lib.INPUT:
             return image
@@ -77,8 +98,21 @@ def _lookup(index, outs, image):
     return T
 
 
-def _input_shape(model):
-    shape = tuple(_graph_of(model).inputs[0].shape[1:])
+def image_shape(model):
+    """The fixed ``(height, width, channels)`` input of ``model``, or a ValueError.
+
+    Args:
+        model: A functional or Sequential model.
+
+    Returns:
+        A tuple of three ints.
+
+    Example:
+        >>> import keras
+        >>> image_shape(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)]))
+        (8, 8, 1)
+    """
+    shape = tuple(graph_lib.graph_of(model).inputs[0].shape[1:])
     if len(shape) != 3 or any(s is None for s in shape):
         raise ValueError(
             f"Model '{model.name}' has input shape {shape}; feature visualization needs fixed "
@@ -138,7 +172,7 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"render: steps must be a positive integer. Received: steps={steps!r}")
     if param is None:
-        h, w, c = _input_shape(model)
+        h, w, c = image_shape(model)
         batch = objective.batch or batch_size or 1
         if batch_size is not None and objective.batch is not None and batch_size != objective.batch:
             raise ValueError(
@@ -162,7 +196,7 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
     fill = transforms.fill
     fill = float(sum(param.value_range) / 2.0) if fill is None else float(fill)
 
-    act_model, index = _activation_model(model, objective.layers)
+    act_model, index = activation_model(model, objective.layers)
     b1, b2, eps, lr = 0.9, 0.999, 1e-8, float(learning_rate)
 
     def loss(p, sample):
@@ -170,7 +204,7 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
         seen = transforms.apply(image, sample, fill)
         outs = act_model(seen, training=False)
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        values = objective(_lookup(index, outs, image), batch)
+        values = objective(reader(index, outs, image), batch)
         return -ops.sum(values), values
 
     value_and_grad = gradients.value_and_grad(loss, argnums=0, has_aux=True)
@@ -225,7 +259,7 @@ def evaluate(model, objective, images, batch_size=None):
     """
     objective = objectives_lib.as_objective(objective)
     x = np.asarray(images, "float32")
-    act_model, index = _activation_model(model, objective.layers)
+    act_model, index = activation_model(model, objective.layers)
     n = len(x)
     if objective.batch is not None:
         if n % objective.batch:
@@ -241,6 +275,6 @@ def evaluate(model, objective, images, batch_size=None):
         outs = act_model(ops.convert_to_tensor(chunk), training=False)
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
         values.append(
-            gradients.to_numpy(objective(_lookup(index, outs, ops.convert_to_tensor(chunk)), len(chunk)))
+            gradients.to_numpy(objective(reader(index, outs, ops.convert_to_tensor(chunk)), len(chunk)))
         )
     return np.concatenate(values).astype("float32")

@@ -1,0 +1,250 @@
+"""Class activation maps: Grad-CAM, Grad-CAM++ and Score-CAM.
+
+A convolutional layer's feature maps ``A_k``, weighted per channel and summed,
+``relu(sum_k w_k A_k)``, upsampled to the input: the weights are the mean gradient of the
+class logit (Grad-CAM, Selvaraju et al. 2017), pixel-weighted gradients (Grad-CAM++,
+Chattopadhay et al. 2018) or the class probability of the input masked by each map
+(Score-CAM, Wang et al. 2020). The gradient with respect to ``A`` is taken through
+:func:`deepkit.viz.graph.intervention_model`, so layers inside nested models work on every
+backend. Every method takes ``layer=`` (default: the last layer with a 4-D output).
+
+Example:
+    >>> import numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="c"),
+    ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    >>> grad_cam(model, np.random.rand(2, 8, 8, 1), layer="c").shape
+    (2, 8, 8)
+"""
+
+import numpy as np
+from keras import ops
+
+from deepkit.backend import gradients
+from deepkit.viz import graph
+from deepkit.viz.attribution.registry import register
+from deepkit.viz.engine import check_batch_size, engine, pick_target
+
+__all__ = ["grad_cam", "grad_cam_plus_plus", "score_cam"]
+
+
+def _resolve_cam_layer(model, layer, where):
+    if layer is None:
+        return graph.last_conv_layer(model)
+    target = graph.resolve_layer(model, layer)
+    shape = getattr(target.output, "shape", None)
+    if shape is None or len(shape) != 4:
+        raise ValueError(
+            f"{where}: layer '{target.name}' must have a 4-D (batch, height, width, channels) "
+            f"output. Received: layer={layer!r} with output shape "
+            f"{None if shape is None else tuple(shape)}"
+        )
+    return graph.layer_path(model, layer)
+
+
+def _upsample(maps, size):
+    """``(B, h, w)`` -> ``(B, H, W)`` bilinear (half-pixel centres on every backend)."""
+    resized = ops.image.resize(maps[..., None], size, interpolation="bilinear")
+    return resized[..., 0]
+
+
+def _normalize_maps(cam):
+    peak = ops.max(cam, axis=(1, 2), keepdims=True)
+    return ops.where(peak > 0, cam / ops.where(peak > 0, peak, 1.0), 0.0)
+
+
+def _cam_fn(eng, layer_name, plus, upsample, normalize):
+    lm = eng.logits
+
+    def build():
+        im = graph.intervention_model(lm, layer_name)
+        act_shape = tuple(im.inputs[1].shape[1:])
+        size = tuple(im.inputs[0].shape[1:3])
+
+        def score(x, delta, onehot, use_pred):
+            act, logits = im([x, delta], training=False)
+            target = pick_target(logits, onehot, use_pred)
+            return ops.sum(logits * target), act
+
+        vg = gradients.value_and_grad(score, argnums=1, has_aux=True)
+
+        def step(x, onehot, use_pred):
+            delta = ops.zeros((ops.shape(x)[0],) + act_shape, dtype=x.dtype)
+            (_, act), g = vg(x, delta, onehot, use_pred)
+            if plus:
+                # Grad-CAM++ (Chattopadhay et al. 2018, eq. 19 with an exponential score):
+                # alpha = g^2 / (2 g^2 + sum_ij(A) g^3), w = sum_ij alpha relu(g).
+                g2 = g * g
+                g3 = g2 * g
+                denom = 2.0 * g2 + ops.sum(act, axis=(1, 2), keepdims=True) * g3
+                alpha = g2 / ops.where(ops.abs(denom) > 0, denom, 1.0)
+                weights = ops.sum(alpha * ops.relu(g), axis=(1, 2))
+            else:
+                weights = ops.mean(g, axis=(1, 2))
+            cam = ops.relu(ops.sum(act * weights[:, None, None, :], axis=-1))
+            if upsample:
+                cam = _upsample(cam, size)
+            if normalize:
+                cam = _normalize_maps(cam)
+            return cam
+
+        return gradients.jit(step, models=[lm])
+
+    return eng.compiled(("cam", layer_name, plus, upsample, normalize), build)
+
+
+def _cam(model, images, class_index, layer, upsample, normalize, batch_size, plus, where):
+    eng = engine(model)
+    x = eng.images(images, where)
+    batch_size = check_batch_size(batch_size, where)
+    if x.ndim != 4:
+        raise ValueError(f"{where}: needs image inputs (batch, height, width, channels). Received: images.shape={x.shape}")
+    layer_name = _resolve_cam_layer(model, layer, where)
+    onehot, use_pred = eng.targets(class_index, len(x), where)
+    fn = _cam_fn(eng, layer_name, plus, bool(upsample), bool(normalize))
+    return eng.run(fn, [x, onehot, use_pred], batch_size).astype("float32")
+
+
+@register("cam")
+def grad_cam(model, images, class_index=None, *, layer=None, upsample=True, normalize=True,
+             batch_size=64):
+    """Grad-CAM (Selvaraju et al. 2017): feature maps weighted by their mean gradient.
+
+    ``relu(sum_k w_k A_k)`` with ``w_k`` the spatial mean of ``d logit_c / d A_k`` for the
+    feature maps ``A`` of a convolutional layer. The gradient with respect to ``A`` is taken
+    through :func:`deepkit.viz.layers.intervention_model`, so layers inside nested models
+    work on every backend.
+
+    Args:
+        model: A classifier with image inputs.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        layer: The convolutional layer (index, name, ``/`` path or object); default: the
+            last layer with a 4-D output.
+        upsample: Resize the maps bilinearly to the input size ``(H, W)``; otherwise they
+            have the layer's resolution.
+        normalize: Divide each map by its maximum (maps are >= 0), so values are in [0, 1].
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)`` (or ``(N, h, w)`` without upsampling).
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="conv"),
+        ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+        >>> grad_cam(model, np.random.rand(2, 8, 8, 1)).shape
+        (2, 8, 8)
+    """
+    return _cam(model, images, class_index, layer, upsample, normalize, batch_size, False, "grad_cam")
+
+
+@register("cam")
+def grad_cam_plus_plus(model, images, class_index=None, *, layer=None, upsample=True,
+                       normalize=True, batch_size=64):
+    """Grad-CAM++ (Chattopadhay et al. 2018): pixel-weighted gradients for several instances.
+
+    Weights ``w_k = sum_ij alpha_ij relu(dY/dA_ij)`` with
+    ``alpha = g^2 / (2 g^2 + sum_ab A_ab g^3)`` (the closed form for an exponential score;
+    the exponential's constant factor cancels after normalization).
+
+    Args:
+        model: A classifier with image inputs.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        layer: As :func:`grad_cam`.
+        upsample: As :func:`grad_cam`.
+        normalize: As :func:`grad_cam`.
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)``.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+        ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+        >>> grad_cam_plus_plus(model, np.random.rand(2, 8, 8, 1)).shape
+        (2, 8, 8)
+    """
+    return _cam(model, images, class_index, layer, upsample, normalize, batch_size, True,
+                "grad_cam_plus_plus")
+
+
+def _forward_fn(eng, layer_name):
+    """Compiled ``x -> (activation, logits)`` of a layer (forward only)."""
+    lm = eng.logits
+
+    def build():
+        fm = graph.feature_model(lm, [layer_name, -1])
+        return gradients.jit(lambda x: tuple(fm(x, training=False)), models=[fm])
+
+    return eng.compiled(("forward", layer_name), build, forward=True)
+
+
+@register("cam", quick={"max_channels": 4})
+def score_cam(model, images, class_index=None, *, layer=None, max_channels=None,
+              normalize=True, batch_size=64):
+    """Score-CAM (Wang et al. 2020): feature maps weighted by the score of the masked input.
+
+    Each feature map, upsampled and min-max normalised to [0, 1], masks the image; the
+    softmax probability of the class for that masked image is the map's weight;
+    ``relu(sum_k w_k A_k)``. Gradient free; costs one forward pass per (image, channel).
+
+    Args:
+        model: A classifier with image inputs.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        layer: As :func:`grad_cam`.
+        max_channels: Use only this many channels per image, those with the largest
+            maximum activation (as "Faster Score-CAM" in tf-keras-vis); ``None`` uses all.
+        normalize: Divide each map by its maximum.
+        batch_size: Masked images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)``.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+        ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+        >>> score_cam(model, np.random.rand(2, 8, 8, 1)).shape
+        (2, 8, 8)
+    """
+    where = "score_cam"
+    eng = engine(model)
+    x = eng.images(images, where)
+    batch_size = check_batch_size(batch_size, where)
+    if x.ndim != 4:
+        raise ValueError(f"{where}: needs image inputs. Received: images.shape={x.shape}")
+    layer_name = _resolve_cam_layer(model, layer, where)
+    act, logits = eng.run(_forward_fn(eng, layer_name), [x], batch_size)
+    onehot, _ = eng.targets(logits.argmax(-1) if class_index is None else class_index, len(x), where)
+    k_total = act.shape[-1]
+    if max_channels is not None:
+        if not isinstance(max_channels, (int, np.integer)) or max_channels < 1:
+            raise ValueError(f"{where}: max_channels must be a positive integer or None. Received: max_channels={max_channels!r}")
+        m = min(int(max_channels), k_total)
+        order = np.argsort(-act.max(axis=(1, 2)), axis=-1, kind="stable")[:, :m]
+        act = np.take_along_axis(act, order[:, None, None, :], axis=-1)
+    size = x.shape[1:3]
+    # Upsample every channel map: (N, h, w, K) -> (N, K, H, W).
+    n, h, w, k = act.shape
+    flat = np.transpose(act, (0, 3, 1, 2)).reshape(n * k, h, w)
+    with gradients.no_grad():
+        up = np.concatenate([
+            gradients.to_numpy(_upsample(ops.convert_to_tensor(flat[s : s + 4096]), size))
+            for s in range(0, len(flat), 4096)
+        ]).reshape(n, k, *size)
+    lo = up.min(axis=(2, 3), keepdims=True)
+    hi = up.max(axis=(2, 3), keepdims=True)
+    masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0).astype("float32")
+
+    def make_rows(i, j):
+        return x[i] * masks[i, j, :, :, None]
+
+    weights = eng.row_scores(x, onehot, k, make_rows, batch_size)
+    cam = np.maximum((weights[:, :, None, None] * up).sum(axis=1), 0.0)
+    if normalize:
+        peak = cam.max(axis=(1, 2), keepdims=True)
+        cam = np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0)
+    return cam.astype("float32")
