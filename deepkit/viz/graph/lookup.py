@@ -7,8 +7,6 @@ are read only through :mod:`deepkit.backend.keras_internals`.
 
 Example:
     >>> import keras
-
-from deepkit.naming import suggest
     >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="c")])
     >>> resolve_layer(model, "c").name, last_conv_layer(model)
     ('c', 'c')
@@ -17,6 +15,7 @@ from deepkit.naming import suggest
 import keras
 
 from deepkit.backend import keras_internals
+from deepkit.naming import suggest
 
 __all__ = [
     "graph_of",
