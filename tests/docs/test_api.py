@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
+
 sys.path.insert(0, os.path.join(ROOT, "docs", "_tools"))
 
 import apigen  # noqa: E402

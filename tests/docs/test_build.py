@@ -9,8 +9,8 @@ import time
 
 import keras
 import pytest
+from tests import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 EXAMPLES = os.path.join(ROOT, "examples")
 sys.path.insert(0, os.path.join(DOCS, "_tools"))

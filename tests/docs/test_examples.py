@@ -10,7 +10,8 @@ import sys
 import keras
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
+
 EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPTS = sorted(f for f in os.listdir(EXAMPLES) if re.match(r"plot_\d\d_\w+\.py$", f))
 # Calls that may download (keras.datasets or deepkit's keras wrappers without path=); only allowed

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 import deepkit
+from tests import ROOT
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+DOCS = os.path.join(ROOT, "docs")
 # Pages whose Python blocks are self-contained (speed.rst and scaling.rst show fragments that need
 # the reader's data or several devices).
 RUNNABLE_PAGES = ["index.rst", "getting_started.rst", "user_guide/specs.rst", "user_guide/from_keras.rst"]

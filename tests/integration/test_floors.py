@@ -17,8 +17,7 @@ from deepkit.backend import keras_internals
 from deepkit.layers import AdaptiveAveragePooling2D
 from deepkit.layers.pooling import KERAS_HAS_ADAPTIVE_POOLING
 from deepkit.spec.registry import get_layer_class
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
 
 
 def adaptive_reference(x, out_h, out_w):

@@ -3,7 +3,7 @@
 ``build_all(directory)`` walks ``keras.layers`` (the public classes, not a hand list), builds a small
 ``deepkit.from_spec`` model around each class with simple arguments, saves it, and records the outputs and
 dtype policies; a class that cannot stand in a one-input spec is recorded with deepkit's refusal message.
-``python tests/layer_roundtrip.py DIRECTORY`` (run in a fresh process) loads every saved file with
+``python tests/spec/layer_roundtrip.py DIRECTORY`` (run in a fresh process) loads every saved file with
 ``keras.saving.load_model`` and prints, as JSON, what did not come back the same.
 """
 

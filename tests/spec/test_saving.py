@@ -16,10 +16,8 @@ import pytest
 import deepkit
 from deepkit.errors import SpecError
 
-sys.path.insert(0, os.path.dirname(__file__))
-import layer_roundtrip  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
+from tests.spec import layer_roundtrip
 
 
 def fresh_python(code, *args):
@@ -213,7 +211,8 @@ def test_one_layer_class_per_keras_module_and_every_wrapper_round_trip_in_a_fres
 
 
 def load_in_fresh_process(directory):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "layer_roundtrip.py"), str(directory)],
+    script = os.path.join(ROOT, "tests", "spec", "layer_roundtrip.py")
+    result = subprocess.run([sys.executable, script, str(directory)],
                             capture_output=True, text=True, timeout=900,
                             env=dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 0, result.stderr[-3000:]

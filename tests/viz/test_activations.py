@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from deepkit.viz import activations as act
-from tests.viz_fixtures import digits, trained_digits_cnn
+from tests.viz.digits import digits, trained_digits_cnn
 
 L = keras.layers
 

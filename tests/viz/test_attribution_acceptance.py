@@ -15,7 +15,7 @@ Numbers are printed (run with ``-s``) so that they can be reported.
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from test_viz_attr_models import pattern_data, trained_digits_cnn, trained_pattern_cnn
+from tests.viz.attribution_models import pattern_data, trained_digits_cnn, trained_pattern_cnn
 
 from deepkit.viz import attribution as A
 

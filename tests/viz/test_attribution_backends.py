@@ -18,9 +18,10 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from test_viz_attr_models import trained_digits_cnn
 
 from deepkit.viz import attribution as A
+from tests import ROOT
+from tests.viz.attribution_models import trained_digits_cnn
 
 TOLERANCE = 1e-4
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -88,7 +89,7 @@ def test_same_maps_on_every_backend(tmp_path):
     current = keras.backend.backend()
     others = [b for b in BACKENDS if b != current]
     env_base = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    repo = ROOT
     env_base["PYTHONPATH"] = repo + os.pathsep + env_base.get("PYTHONPATH", "")
     procs = {}
     for backend in others:

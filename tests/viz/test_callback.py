@@ -6,7 +6,7 @@ import pytest
 
 from deepkit.viz import attribution, embedding
 from deepkit.viz.callback import VisualizationRecorder
-from tests.viz_fixtures import digits, digits_cnn
+from tests.viz.digits import digits, digits_cnn
 
 
 def _compiled():

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from deepkit.viz import curves
-from tests.viz_fixtures import trained_digits_cnn
+from tests.viz.digits import trained_digits_cnn
 
 
 def test_confusion_matrix_matches_sklearn_for_all_input_forms():

@@ -8,7 +8,7 @@ from sklearn.model_selection import LeaveOneOut, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from deepkit.viz import embedding
-from tests.viz_fixtures import digits_cnn, trained_digits_cnn
+from tests.viz.digits import digits_cnn, trained_digits_cnn
 
 
 def test_layer_features_and_pca_match_keras_and_sklearn():

@@ -20,7 +20,7 @@ from PIL import Image
 
 from deepkit.viz import report
 from deepkit.viz.report_browser import check_page, find_chromium
-from tests.viz_fixtures import digits, trained_digits_cnn
+from tests.viz.digits import digits, trained_digits_cnn
 
 
 def _need_chromium():

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from deepkit.viz import plotting, weights
-from tests.viz_fixtures import trained_digits_cnn
+from tests.viz.digits import trained_digits_cnn
 
 L = keras.layers
 

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from test_viz_attr_models import trained_digits_cnn
+from tests.viz.attribution_models import trained_digits_cnn
 
 from deepkit.viz import featurevis
 from deepkit.viz.featurevis import objectives as O
