@@ -1,4 +1,4 @@
-"""deepkit.datasets: local files in keras' own formats, offline errors, digits, toy sets, load().
+"""deepkit.datasets.images: MNIST, Fashion-MNIST and CIFAR from local files in keras' own formats, offline errors.
 
 Nothing here downloads: every keras.datasets call runs with a patched `urlretrieve`, and local files
 are tiny ones generated in the test in the exact format keras.datasets downloads.
@@ -7,7 +7,6 @@ are tiny ones generated in the test in the exact format keras.datasets downloads
 import gzip
 import io
 import os
-import pickle
 import tarfile
 import urllib.error
 
@@ -18,107 +17,12 @@ from keras.src.backend import config as keras_config
 from keras.src.utils import file_utils
 
 from deepkit import datasets
-from deepkit.datasets import DatasetUnavailableError, UnknownDatasetError, toy
-from deepkit.datasets.sklearn_digits import upsample
+from deepkit.datasets import DatasetUnavailableError
 from deepkit.errors import DataError, DeepkitError
-
-RNG = np.random.default_rng(0)
-
-
-# ----------------------------------------------------------------------------- file writers
-def write_mnist_npz(path, n_train=5, n_test=3):
-    arrays = {
-        "x_train": RNG.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "y_train": RNG.integers(0, 10, n_train, dtype=np.uint8),
-        "x_test": RNG.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "y_test": RNG.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    np.savez_compressed(path, **arrays)
-    return arrays
-
-
-def idx_bytes(magic, dims, data):
-    header = b"".join(int(v).to_bytes(4, "big") for v in (magic, *dims))
-    return header + np.ascontiguousarray(data, dtype=np.uint8).tobytes()
-
-
-def write_fashion_dir(directory, n_train=4, n_test=2, gz=True):
-    os.makedirs(directory, exist_ok=True)
-    arrays = {
-        "train": (RNG.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-                  RNG.integers(0, 10, n_train, dtype=np.uint8)),
-        "t10k": (RNG.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-                 RNG.integers(0, 10, n_test, dtype=np.uint8)),
-    }
-    for split, (x, y) in arrays.items():
-        for kind, blob in (("images-idx3", idx_bytes(2051, x.shape, x)),
-                           ("labels-idx1", idx_bytes(2049, y.shape, y))):
-            name = os.path.join(directory, f"{split}-{kind}-ubyte")
-            if gz:
-                with gzip.open(name + ".gz", "wb") as f:
-                    f.write(blob)
-            else:
-                with open(name, "wb") as f:
-                    f.write(blob)
-    return arrays
-
-
-def cifar_batch(n, label_keys=("labels",), n_classes=10):
-    # As in the real files: a dict with bytes keys, data uint8 (n, 3072) in CHW order, label lists.
-    batch = {
-        b"batch_label": b"tiny batch",
-        b"data": RNG.integers(0, 256, (n, 3072), dtype=np.uint8),
-        b"filenames": [f"img_{i}.png".encode() for i in range(n)],
-    }
-    for key in label_keys:
-        batch[key.encode()] = RNG.integers(0, n_classes, n).tolist()
-    return batch
-
-
-def pickled(obj, protocol=2):
-    return pickle.dumps(obj, protocol=protocol)
-
-
-def write_cifar10_dir(parent, sizes=(2, 1, 2, 1, 2), n_test=3):
-    folder = os.path.join(parent, "cifar-10-batches-py")
-    os.makedirs(folder, exist_ok=True)
-    batches = {f"data_batch_{i + 1}": cifar_batch(n) for i, n in enumerate(sizes)}
-    batches["test_batch"] = cifar_batch(n_test)
-    for name, batch in batches.items():
-        with open(os.path.join(folder, name), "wb") as f:
-            f.write(pickled(batch))
-    return folder, batches
-
-
-def write_cifar100_files(folder, n_train=4, n_test=2):
-    os.makedirs(folder, exist_ok=True)
-    batches = {
-        "train": cifar_batch(n_train, ("fine_labels", "coarse_labels"), 20),
-        "test": cifar_batch(n_test, ("fine_labels", "coarse_labels"), 20),
-    }
-    for name, batch in batches.items():
-        with open(os.path.join(folder, name), "wb") as f:
-            f.write(pickled(batch, protocol=4))
-    return batches
-
-
-def make_tarball(path, members):
-    """members: {archive name: bytes} (regular files)."""
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
-class _Marker:
-    """A pickle payload that would create a file if it were ever executed."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (os.mkdir, (self.path,))
+from tests.datasets.files import (
+    Marker, cifar_batch, idx_bytes, make_tarball, pickled, write_cifar10_dir, write_cifar100_files, write_fashion_dir,
+    write_mnist_npz,
+)
 
 
 # ----------------------------------------------------------------------------- offline keras
@@ -227,7 +131,7 @@ def test_mnist_npz_with_pickled_object_is_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "pwned"
     z = np.zeros((1, 28, 28), "uint8")
     evil = np.empty(1, dtype=object)
-    evil[0] = _Marker(str(marker))
+    evil[0] = Marker(str(marker))
     np.savez(tmp_path / "m.npz", x_train=evil, y_train=z[:, 0, 0], x_test=z, y_test=z[:, 0, 0])
     with pytest.raises(DataError, match="refused"):
         datasets.mnist(path=tmp_path / "m.npz")
@@ -378,7 +282,7 @@ def test_cifar_batch_with_wrong_shape(tmp_path):
 def test_cifar_hostile_pickle_is_refused_and_nothing_runs(tmp_path):
     folder, batches = write_cifar10_dir(tmp_path)
     marker = tmp_path / "pwned"
-    batches["data_batch_2"][b"labels"] = _Marker(str(marker))
+    batches["data_batch_2"][b"labels"] = Marker(str(marker))
     with open(os.path.join(folder, "data_batch_2"), "wb") as f:
         f.write(pickled(batches["data_batch_2"]))
     with pytest.raises(DataError, match=r"data_batch_2: refusing to load the Python object `posix\.mkdir`"):
@@ -409,209 +313,3 @@ def test_cifar_path_not_an_archive(tmp_path):
     (tmp_path / "cifar.tar.gz").write_bytes(b"garbage")
     with pytest.raises(DataError, match="neither a directory nor a readable tar archive"):
         datasets.cifar10(path=tmp_path / "cifar.tar.gz")
-
-
-# ----------------------------------------------------------------------------- digits
-def test_digits_shapes_and_values():
-    from sklearn.datasets import load_digits
-
-    (x, y), (xt, yt) = datasets.digits()
-    assert x.shape == (1347, 8, 8, 1) and xt.shape == (450, 8, 8, 1)
-    assert x.dtype == np.float32 and y.dtype == np.int32
-    assert x.min() == 0.0 and x.max() == 1.0
-    # Stratified: every class in both splits, in proportion.
-    assert np.bincount(yt).min() >= 40 and np.bincount(y).min() >= 130
-    # The images are exactly sklearn's, scaled by 1/16, and the labels go with them.
-    ref = load_digits()
-    flat = {tuple(img.astype(int).ravel()): label for img, label in zip(ref.images, ref.target)}
-    for img, label in zip(x[:50], y[:50]):
-        assert flat[tuple((img[..., 0] * 16).round().astype(int).ravel())] == label
-    all_x = np.concatenate([x, xt])[..., 0]
-    assert len({a.tobytes() for a in all_x}) == len({a.tobytes() for a in (ref.images / 16).astype("float32")})
-
-
-def test_digits_is_deterministic_and_seeded():
-    a = datasets.digits(seed=3)
-    b = datasets.digits(seed=3)
-    c = datasets.digits(seed=4)
-    np.testing.assert_array_equal(a[0][0], b[0][0])
-    np.testing.assert_array_equal(a[1][1], b[1][1])
-    assert not np.array_equal(a[0][1], c[0][1])
-
-
-@pytest.mark.parametrize("size", [28, 32])
-def test_digits_upsampling_matches_keras_bilinear_resize(size):
-    (x8, y8), _ = datasets.digits(seed=1)
-    (x, y), (xt, _) = datasets.digits(image_size=size, seed=1)
-    assert x.shape == (1347, size, size, 1) and xt.shape == (450, size, size, 1)
-    np.testing.assert_array_equal(y, y8)
-    reference = keras.ops.convert_to_numpy(
-        keras.ops.image.resize(x8[:20], (size, size), interpolation="bilinear", antialias=False,
-                               data_format="channels_last"))
-    np.testing.assert_allclose(x[:20], reference, atol=1e-5)
-    assert x.min() >= 0.0 and x.max() <= 1.0
-
-
-def test_upsample_reference_values():
-    out = upsample(np.array([[[0.0, 1.0], [1.0, 0.0]]]), 4)
-    np.testing.assert_allclose(out[0, 0], [0.0, 0.25, 0.75, 1.0])
-    np.testing.assert_allclose(out[0, :, 0], [0.0, 0.25, 0.75, 1.0])
-    np.testing.assert_allclose(out[0, 1, 1], 0.375)  # 0.75*0.75*0 + 0.25*0.75*1 * 2 + 0.25*0.25*0
-
-
-def test_digits_flatten_and_test_size():
-    (x, _), (xt, _) = datasets.digits(flatten=True, test_size=0.5)
-    assert x.shape == (898, 64) and xt.shape == (899, 64)
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        ({"image_size": 4}, r"`image_size` must be None \(keep 8x8\) or an integer >= 8 .* Received: image_size=4"),
-        ({"image_size": 28.0}, r"Received: image_size=28\.0"),
-        ({"test_size": 1.5}, r"`test_size` must be a fraction strictly between 0 and 1\. Received: test_size=1\.5"),
-        ({"seed": "a"}, r"`seed` must be an integer or None\. Received: seed='a'"),
-    ],
-)
-def test_digits_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        datasets.digits(**kwargs)
-
-
-# ----------------------------------------------------------------------------- toy
-@pytest.mark.parametrize("name", toy.NAMES)
-def test_toy_shapes_dtypes_balance_determinism(name):
-    fn = getattr(toy, name)
-    x, y = fn(n_samples=101, seed=7)
-    assert x.shape == (101, 2) and x.dtype == np.float32 and y.shape == (101,) and y.dtype == np.int32
-    assert sorted(np.bincount(y).tolist()) == [50, 51]
-    assert np.all(np.isfinite(x)) and np.abs(x).max() < 3
-    x2, y2 = fn(n_samples=101, seed=7)
-    np.testing.assert_array_equal(x, x2)
-    np.testing.assert_array_equal(y, y2)
-    x3, _ = fn(n_samples=101, seed=8)
-    assert not np.array_equal(x, x3)
-    # Shuffled: the classes are not in blocks.
-    assert np.abs(np.diff(y)).sum() > 10
-
-
-def test_toy_geometry_without_noise():
-    x, y = toy.circles(n_samples=200, noise=0.0, factor=0.3)
-    r = np.hypot(x[:, 0], x[:, 1])
-    np.testing.assert_allclose(r[y == 0], 1.0, atol=1e-6)
-    np.testing.assert_allclose(r[y == 1], 0.3, atol=1e-6)
-
-    x, y = toy.moons(n_samples=200, noise=0.0)
-    centre_a = np.array([-0.5, -0.25])  # upper moon: unit half circle around (0, 0), shifted
-    centre_b = np.array([0.5, 0.25])  # lower moon: around (1, 0.5), shifted
-    np.testing.assert_allclose(np.linalg.norm(x[y == 0] - centre_a, axis=1), 1.0, atol=1e-6)
-    np.testing.assert_allclose(np.linalg.norm(x[y == 1] - centre_b, axis=1), 1.0, atol=1e-6)
-
-    x, y = toy.xor(n_samples=200, padding=0.1)
-    assert np.all((x[:, 0] * x[:, 1] < 0) == (y == 1))
-    assert np.abs(x).min() >= 0.1 and np.abs(x).max() <= 1.0
-
-    x, y = toy.spiral(n_samples=300, n_classes=3)
-    assert np.bincount(y).tolist() == [100, 100, 100]
-    r = np.hypot(x[:, 0], x[:, 1])
-    assert r.max() <= 1.0 + 1e-6
-
-    x, y = toy.gaussians(n_samples=3000, noise=0.2, n_classes=3)
-    for k in range(3):
-        angle = np.pi / 4 + 2 * np.pi * k / 3
-        np.testing.assert_allclose(x[y == k].mean(0), [np.cos(angle), np.sin(angle)], atol=0.03)
-        np.testing.assert_allclose(x[y == k].std(0), 0.2, atol=0.02)
-
-
-def test_toy_noise_is_gaussian_with_given_std():
-    x, y = toy.circles(n_samples=4000, noise=0.04, factor=0.5, seed=5)
-    r = np.hypot(x[:, 0], x[:, 1])
-    # Isotropic noise of std s moves a point radially by ~N(0, s^2) (for s << radius).
-    np.testing.assert_allclose((r[y == 0] - 1.0).std(), 0.04, rtol=0.1)
-    np.testing.assert_allclose((r[y == 1] - 0.5).std(), 0.04, rtol=0.1)
-    np.testing.assert_allclose((r[y == 0] - 1.0).mean(), 0.0, atol=0.01)
-
-
-@pytest.mark.parametrize(
-    "call, message",
-    [
-        (lambda: toy.moons(n_samples=0), r"toy\.moons: `n_samples` must be an integer >= 1\. Received: n_samples=0"),
-        (lambda: toy.circles(noise=-1), r"toy\.circles: `noise` must be a finite number >= 0.0\. Received: noise=-1"),
-        (lambda: toy.circles(factor=1.0), r"`factor` must be < 1 .* Received: factor=1\.0"),
-        (lambda: toy.xor(noise=float("nan")), r"toy\.xor: `noise` must be a finite number"),
-        (lambda: toy.spiral(n_classes=1), r"toy\.spiral: `n_classes` must be an integer >= 2\. Received: n_classes=1"),
-        (lambda: toy.gaussians(n_samples=2, n_classes=3), r"`n_samples` must be an integer >= 3\. Received: n_samples=2"),
-        (lambda: toy.spiral(seed=1.5), r"`seed` must be an integer or None\. Received: seed=1\.5"),
-        (lambda: toy.moons(n_samples="100"), r"Received: n_samples='100'"),
-    ],
-)
-def test_toy_bad_arguments(call, message):
-    with pytest.raises(ValueError, match=message):
-        call()
-
-
-# ----------------------------------------------------------------------------- load / info
-def test_load_digits_and_toy_by_name():
-    (x, y), (xt, yt) = datasets.load("digits", image_size=32)
-    assert x.shape == (1347, 32, 32, 1)
-    (x, y), (xt, yt) = datasets.load("Spiral", n_samples=200, n_classes=4, test_size=0.2, seed=2)
-    assert x.shape == (160, 2) and xt.shape == (40, 2)
-    assert np.bincount(yt).tolist() == [10, 10, 10, 10]  # stratified
-    again = datasets.load("spiral", n_samples=200, n_classes=4, test_size=0.2, seed=2)
-    np.testing.assert_array_equal(again[1][0], xt)
-
-
-def test_load_keras_sets_are_ready_for_a_model(tmp_path):
-    write_mnist_npz(tmp_path / "mnist.npz")
-    (x, y), _ = datasets.load("MNIST", path=tmp_path / "mnist.npz")
-    assert x.shape == (5, 28, 28, 1) and x.dtype == np.float32 and x.max() <= 1.0
-    (x, y), _ = datasets.load("mnist", path=tmp_path / "mnist.npz", normalize=False, expand_dims=False)
-    assert x.shape == (5, 28, 28) and x.dtype == np.uint8
-    write_fashion_dir(tmp_path / "fashion")
-    (x, _), _ = datasets.load("fashion-mnist", path=tmp_path / "fashion")
-    assert x.shape == (4, 28, 28, 1)
-    folder, _ = write_cifar10_dir(tmp_path)
-    (x, _), _ = datasets.load("cifar10", path=folder)
-    assert x.shape == (8, 32, 32, 3) and x.dtype == np.float32
-
-
-@pytest.mark.parametrize(
-    "name, suggestion",
-    [("minst", "'mnist'"), ("cifar", "'cifar10' or 'cifar100'"), ("moon", "'moons'"), ("digit", "'digits'")],
-)
-def test_load_unknown_name_suggests_close_matches(name, suggestion):
-    with pytest.raises(UnknownDatasetError, match=f"unknown dataset '{name}'\\. Did you mean {suggestion}\\?") as e:
-        datasets.load(name)
-    assert "Available: cifar10, cifar100, circles, digits" in str(e.value)
-    assert isinstance(e.value, ValueError)
-
-
-def test_load_unknown_name_without_close_match():
-    with pytest.raises(UnknownDatasetError, match=r"unknown dataset 'imagenet'\. Available:"):
-        datasets.load("imagenet")
-    with pytest.raises(UnknownDatasetError, match=r"must be a string .* Received: name=3"):
-        datasets.load(3)
-
-
-def test_load_unknown_option_lists_accepted_ones():
-    with pytest.raises(TypeError, match=r"load\('mnist'\): unknown option\(s\) 'n_samples'\. "
-                                        r"mnist accepts: path, normalize, expand_dims\."):
-        datasets.load("mnist", n_samples=3)
-    with pytest.raises(TypeError, match=r"moons accepts: n_samples, noise, seed, test_size"):
-        datasets.load("moons", image_size=3)
-    with pytest.raises(ValueError, match=r"`test_size` must be a fraction .* Received: test_size=0"):
-        datasets.load("moons", test_size=0)
-
-
-def test_info_and_list():
-    names = datasets.list_datasets()
-    assert names == sorted(names) and {"mnist", "fashion_mnist", "cifar10", "cifar100", "digits",
-                                        "circles", "moons", "xor", "spiral", "gaussians"} == set(names)
-    for name in names:
-        meta = datasets.info(name)
-        assert meta.name == name and meta.num_classes >= 2
-        if meta.offline:  # cheap to check: what load returns matches the info
-            (x, y), _ = datasets.load(name)
-            assert x.shape[1:] == meta.input_shape
-            assert y.max() < meta.num_classes
-    assert datasets.info("cifar100").num_classes == 100

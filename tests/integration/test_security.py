@@ -3,7 +3,7 @@
 Every hostile payload tries to create a marker file; each test asserts the load is refused with a
 clear message *and* that the marker does not exist. Hostile dataset files (pickled objects in an
 .npz, a CIFAR batch with a code-running pickle, a tarball with links and ``..`` paths) are covered
-in tests/test_datasets.py.
+in tests/datasets/test_images.py.
 """
 
 import json

@@ -15,9 +15,9 @@ Numbers are printed (run with ``-s``) so that they can be reported.
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from tests.viz.attribution_models import pattern_data, trained_digits_cnn, trained_pattern_cnn
 
 from deepkit.viz import attribution as A
+from tests.viz.attribution_models import pattern_data, trained_digits_cnn, trained_pattern_cnn
 
 N = 100  # held-out digits used by every check
 
