@@ -138,7 +138,7 @@ def assert_same_training(a, b, rtol=2e-4, atol=2e-5):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="runs with the suite's jax pass")
+@pytest.mark.backends("jax", reason="runs with the suite's jax pass")
 def test_jax_data_parallel_on_4_virtual_cpu_devices_matches_one_device(setup):
     finish([start(setup, "jax", "dp", "jax_dp", {"devices": 4})], timeout=300)
     single, info = results(setup, "jax_dp", "single_")
@@ -152,7 +152,7 @@ def test_jax_data_parallel_on_4_virtual_cpu_devices_matches_one_device(setup):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="runs with the suite's tensorflow pass")
+@pytest.mark.backends("tensorflow", reason="runs with the suite's tensorflow pass")
 def test_tf_mirrored_strategy_on_4_logical_cpu_devices_matches_one_device(setup):
     finish([start(setup, "tensorflow", "dp", "tf_dp", {"devices": 4})], timeout=300)
     single, info = results(setup, "tf_dp", "single_")
@@ -175,7 +175,7 @@ def free_ports(n):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="runs with the suite's tensorflow pass")
+@pytest.mark.backends("tensorflow", reason="runs with the suite's tensorflow pass")
 def test_tf_multi_worker_two_local_processes_agree_with_single_process(setup):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     procs = [start(setup, "tensorflow", "single", "mw_single")]

@@ -24,6 +24,8 @@ from tests.datasets.files import (
     write_mnist_npz,
 )
 
+pytestmark = pytest.mark.backend_independent
+
 
 # ----------------------------------------------------------------------------- offline keras
 @pytest.fixture

@@ -7,6 +7,8 @@ from deepkit import datasets
 from deepkit.datasets import UnknownDatasetError
 from tests.datasets.files import write_cifar10_dir, write_fashion_dir, write_mnist_npz
 
+pytestmark = pytest.mark.backend_independent
+
 
 def test_load_digits_and_toy_by_name():
     (x, y), (xt, yt) = datasets.load("digits", image_size=32)

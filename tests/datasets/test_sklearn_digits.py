@@ -8,6 +8,7 @@ from deepkit import datasets
 from deepkit.datasets.sklearn_digits import upsample
 
 
+@pytest.mark.backend_independent
 def test_digits_shapes_and_values():
     from sklearn.datasets import load_digits
 
@@ -26,6 +27,7 @@ def test_digits_shapes_and_values():
     assert len({a.tobytes() for a in all_x}) == len({a.tobytes() for a in (ref.images / 16).astype("float32")})
 
 
+@pytest.mark.backend_independent
 def test_digits_is_deterministic_and_seeded():
     a = datasets.digits(seed=3)
     b = datasets.digits(seed=3)
@@ -48,6 +50,7 @@ def test_digits_upsampling_matches_keras_bilinear_resize(size):
     assert x.min() >= 0.0 and x.max() <= 1.0
 
 
+@pytest.mark.backend_independent
 def test_upsample_reference_values():
     out = upsample(np.array([[[0.0, 1.0], [1.0, 0.0]]]), 4)
     np.testing.assert_allclose(out[0, 0], [0.0, 0.25, 0.75, 1.0])
@@ -55,11 +58,13 @@ def test_upsample_reference_values():
     np.testing.assert_allclose(out[0, 1, 1], 0.375)  # 0.75*0.75*0 + 0.25*0.75*1 * 2 + 0.25*0.25*0
 
 
+@pytest.mark.backend_independent
 def test_digits_flatten_and_test_size():
     (x, _), (xt, _) = datasets.digits(flatten=True, test_size=0.5)
     assert x.shape == (898, 64) and xt.shape == (899, 64)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "kwargs, message",
     [

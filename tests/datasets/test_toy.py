@@ -5,6 +5,8 @@ import pytest
 
 from deepkit.datasets import toy
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.mark.parametrize("name", toy.NAMES)
 def test_toy_shapes_dtypes_balance_determinism(name):

@@ -14,6 +14,8 @@ sys.path.insert(0, os.path.join(ROOT, "docs", "_tools"))
 
 import apigen  # noqa: E402
 
+pytestmark = pytest.mark.backend_independent
+
 # Modules the docs must document (the layout of CONTRIBUTING.md); more may exist.
 REQUIRED = ["deepkit", "deepkit.spec", "deepkit.summary", "deepkit.errors", "deepkit.datasets",
             "deepkit.datasets.toy", "deepkit.models", "deepkit.train", "deepkit.viz", "deepkit.layers"]

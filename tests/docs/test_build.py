@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-import keras
 import pytest
+
 from tests import ROOT
 
 DOCS = os.path.join(ROOT, "docs")
@@ -17,8 +17,7 @@ sys.path.insert(0, os.path.join(DOCS, "_tools"))
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                       reason="the docs are built once, on the tensorflow backend"),
+    pytest.mark.backends("tensorflow", reason="the docs are built once, on the tensorflow backend"),
 ]
 
 

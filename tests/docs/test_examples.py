@@ -31,11 +31,13 @@ print("FIGURES", len(figures))
 """
 
 
+@pytest.mark.backend_independent
 def test_there_are_eight_chapters():
     numbers = sorted({int(s[5:7]) for s in SCRIPTS})
     assert numbers == list(range(1, 9)), f"tutorial chapters present: {numbers}"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_is_a_gallery_script(script):
     source = open(os.path.join(EXAMPLES, script), encoding="utf-8").read()
@@ -49,6 +51,7 @@ def test_example_is_a_gallery_script(script):
     assert "# %%" in source, f"{script}: no sphinx-gallery cells"
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_does_not_download_in_fast_mode(script):
     source = open(os.path.join(EXAMPLES, script), encoding="utf-8").read()
@@ -60,7 +63,7 @@ def test_example_does_not_download_in_fast_mode(script):
 
 @pytest.mark.slow
 @pytest.mark.skipif(keras.backend.backend() == "tensorflow",
-                    reason="on tensorflow the docs build (tests/test_docs_build.py) runs every example already")
+                    reason="on tensorflow the docs build (tests/docs/test_build.py) runs every example already")
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_in_fast_mode(script, tmp_path):
     env = dict(os.environ, DEEPKIT_EXAMPLES_FAST="1", MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3")

@@ -217,6 +217,7 @@ DATA_CASES = [
 ]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("call, match", [c[1:] for c in DATA_CASES], ids=[c[0] for c in DATA_CASES])
 def test_bad_dataset_arguments(call, match):
     with pytest.raises((ValueError, OSError), match=match):
@@ -264,6 +265,7 @@ CLI_CASES = [
 ]
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("argv, match", CLI_CASES)
 def test_bad_cli_arguments(argv, match, mlp_spec, capsys):
     argv = [a.replace("{mlp}", mlp_spec) for a in argv]
@@ -281,6 +283,7 @@ def test_cli_rejects_malformed_shape_argument(capsys):
     assert "expected a shape like 32,32,3. Received: '32,a,1'" in capsys.readouterr().err
 
 
+@pytest.mark.backend_independent
 def test_case_count():
     """The issue asks for at least 30 distinct bad inputs; this file tries these many."""
     total = (len(SPEC_CASES) + 1 + len(ZOO_CASES) + len(FIT_CASES) + 3 + len(VIZ_CASES)

@@ -99,23 +99,27 @@ def test_adaptive_pooling_needs_known_spatial_size():
 
 # ----------------------------------------------------------------------------- Keras version check
 
+@pytest.mark.backend_independent
 def test_keras_version_in_the_tested_range_passes():
     assert keras_internals.check_keras_version(keras.version()) is None or \
         keras_internals.parse_version(keras.version())[:2] > keras_internals.KERAS_NEWEST_TESTED
     assert keras_internals.check_keras_version("3.10.0") is None
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("version", ["3.9.2", "2.15.0", "4.0.0"])
 def test_unsupported_keras_is_refused_naming_the_range(version):
     with pytest.raises(ImportError, match=rf"supports Keras 3\.10 to 3\.\d+ \(tested\)\. Received: Keras {version}"):
         keras_internals.check_keras_version(version)
 
 
+@pytest.mark.backend_independent
 def test_newer_keras_warns_naming_the_range():
     with pytest.warns(keras_internals.KerasVersionWarning, match=r"tested on Keras 3\.10 to 3\.\d+\. Received: Keras 3\.99\.0rc1"):
         keras_internals.check_keras_version("3.99.0rc1")
 
 
+@pytest.mark.backend_independent
 def test_missing_internal_names_it_and_the_range():
     with pytest.raises(ImportError, match=r"Keras internal 'keras\.src\.no_such_module'.*Keras 3\.10 to 3\."):
         keras_internals._internal("keras.src.no_such_module")
@@ -131,6 +135,7 @@ def _imports_keras_src(path):
     return False
 
 
+@pytest.mark.backend_independent
 def test_only_keras_internals_module_imports_keras_src():
     offenders = []
     for folder, _, files in os.walk(os.path.join(ROOT, "deepkit")):
@@ -161,6 +166,7 @@ def _floors_from_pyproject():
     return {m.group(1).lower(): m.group(2) for m in re.finditer(r'"([A-Za-z0-9_-]+)>=([0-9.]+)', text)}
 
 
+@pytest.mark.backend_independent
 def test_constraints_pin_every_floor_of_pyproject():
     floors, declared = _floors_from_constraints(), _floors_from_pyproject()
     for name in ["keras", "tensorflow", "jax", "numpy", "scikit-learn", "matplotlib", "pyyaml", "pillow"]:
@@ -169,6 +175,7 @@ def test_constraints_pin_every_floor_of_pyproject():
     assert keras_internals.parse_version(floors["keras"])[:2] == keras_internals.KERAS_LOWEST
 
 
+@pytest.mark.backend_independent
 def test_readme_states_the_floors():
     readme = open(os.path.join(ROOT, "README.md")).read()
     for name, version in _floors_from_constraints().items():
@@ -177,6 +184,7 @@ def test_readme_states_the_floors():
         assert f"{name} {version}" in readme.lower(), f"README.md does not state the floor {name} {version}"
 
 
+@pytest.mark.backend_independent
 def test_ci_runs_the_floor_check_that_readme_gives():
     ci = open(os.path.join(ROOT, ".ci", "run")).read()
     readme = open(os.path.join(ROOT, "README.md")).read()

@@ -47,6 +47,7 @@ def refused(spec, match):
 
 
 # ----------------------------------------------------------------------------- YAML / JSON specs
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "payload, column",
     [
@@ -64,12 +65,14 @@ def test_yaml_python_tags_are_refused_with_line_and_column(tmp_path, marker, pay
     assert "Tags that build Python objects are refused" in message
 
 
+@pytest.mark.backend_independent
 def test_yaml_tags_are_refused_through_the_cli(tmp_path, marker, capsys):
     path = write(tmp_path, "evil.yaml", f"input_shape: [3]\nlayers:\n  - !!python/object/apply:os.system ['{touch(marker)}']\n")
     assert cli(["summary", str(path)]) == 2
     assert "Tags that build Python objects are refused" in capsys.readouterr().err
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "entry, match",
     [
@@ -86,6 +89,7 @@ def test_code_carrying_layers_are_refused_in_json_files(tmp_path, entry, match):
     refused(path, match)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize(
     "argument, value",
     [
@@ -123,6 +127,7 @@ def serialized_lambda(marker):
         return keras.saving.serialize_keras_object(attacker_lambda(marker))
 
 
+@pytest.mark.backend_independent
 def test_lambda_activation_in_a_spec_is_refused(tmp_path, marker, monkeypatch):
     spec = {"input_shape": [3], "layers": [{"Dense": {"units": 2, "activation": serialized_lambda(marker)}}]}
     path = write(tmp_path, "evil.json", json.dumps(spec))
@@ -157,6 +162,7 @@ def alias_bomb(levels=9, width=10):
     return text
 
 
+@pytest.mark.backend_independent
 def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
     path = write(tmp_path, "bomb.yaml", alias_bomb())
     assert path.stat().st_size < 2000

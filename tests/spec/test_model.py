@@ -168,6 +168,7 @@ def _error(spec, **kw):
     return str(info.value)
 
 
+@pytest.mark.backend_independent
 def test_unknown_layer_suggests_close_names():
     msg = _error("input_shape: [4]\nlayers:\n  - Dense: 3\n  - Conv2DD: {filters: 3}\n")
     assert "<string>:4:5" in msg and "layers[1]" in msg and "unknown layer 'Conv2DD'" in msg
@@ -199,6 +200,7 @@ def test_residual_shape_mismatch_explains_shortcut():
     assert "[0].residual" in msg and "(None, 5)" in msg and "(None, 4)" in msg and "shortcut" in msg
 
 
+@pytest.mark.backend_independent
 def test_malformed_yaml_and_json_give_line_numbers(tmp_path):
     msg = _error("input_shape: [4]\nlayers:\n  - Dense: [3\n")
     assert "malformed YAML" in msg and "line 3, column 12" in msg
@@ -208,6 +210,7 @@ def test_malformed_yaml_and_json_give_line_numbers(tmp_path):
     assert f"{path}:4:" in msg and "malformed JSON" in msg
 
 
+@pytest.mark.backend_independent
 def test_python_object_tags_and_lambda_are_refused():
     msg = _error('!!python/object/apply:os.system ["echo pwned"]')
     assert "refused" in msg

@@ -37,12 +37,14 @@ def nested_sequential_yaml(levels):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.backend_independent
 def test_defaults_are_documented_values():
     assert DEFAULT_LIMITS == {"max_bytes": 1_048_576, "max_depth": 100, "max_layers": 100_000,
                               "max_weight_bytes": "auto"}
     assert {name: get_limit(name) for name in DEFAULT_LIMITS} == LIMITS == DEFAULT_LIMITS
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("text", ["[" * 100_000, "layers: " + "[" * 100_000, "{a: " * 50_000,
                                   "layers:\n" + "- " * 100_000 + "Dense\n"],
                          ids=["json-brackets", "yaml-flow", "yaml-mappings", "yaml-block-dashes"])
@@ -80,6 +82,7 @@ def test_raising_the_depth_limit_builds_deeper_specs():
     assert get_limit("max_depth") == 100  # restored after the block
 
 
+@pytest.mark.backend_independent
 def test_50_mb_spec_with_476k_layers_is_refused_by_size(tmp_path):
     entry = "- {Conv2D: {filters: 64, kernel_size: 3, padding: same, use_bias: true, activation: relu, name: conv_%06d}}\n"
     text = "input_shape: [32, 32, 3]\nlayers:\n" + "".join(entry % i for i in range(476_000))
@@ -110,6 +113,7 @@ def test_size_limit_can_be_raised_and_switched_off():
         assert deepkit.from_spec(text).count_params() == 8
 
 
+@pytest.mark.backend_independent
 def test_count_spec_layers_follows_the_grammar():
     spec = [{"Dense": 2}, "ReLU",
             {"residual": {"layers": [{"Dense": 2}], "shortcut": [{"Dense": 2}]}},  # 2 + merge
@@ -118,6 +122,7 @@ def test_count_spec_layers_follows_the_grammar():
     assert count_spec_layers(spec) == 2 + 3 + 4 + 8
 
 
+@pytest.mark.backend_independent
 def test_spec_limits_refuses_unknown_names_and_bad_values():
     with pytest.raises(ValueError, match="unknown spec limit 'max_dept'"):
         with spec_limits(max_dept=3):

@@ -9,9 +9,9 @@ import keras
 
 from deepkit.train import Augment, fit
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() not in ("jax", "tensorflow"),
-    reason="compiled loops exist for jax and tensorflow; other backends: tests/test_fast_fallback.py",
+pytestmark = pytest.mark.backends(
+    "jax", "tensorflow",
+    reason="compiled loops exist for jax and tensorflow; other backends: tests/train/test_fast_fallback.py",
 )
 
 

@@ -18,8 +18,8 @@ import keras
 from deepkit.train import fit
 from deepkit.train.checkpoint import Checkpoint
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() not in ("jax", "tensorflow"),
+pytestmark = pytest.mark.backends(
+    "jax", "tensorflow",
     reason="compiled loops exist for jax and tensorflow; other backends fall back to Keras fit",
 )
 
@@ -200,6 +200,7 @@ def test_fast_path_conforms_to_keras_fit(name, tmp_path):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
 
 
+@pytest.mark.backend_independent
 def test_cases_cover_the_listed_arguments_and_callbacks():
     # the acceptance list of the conformance suite; a missing entry fails here
     wanted = {"initial_epoch", "backup_and_restore", "deepkit_checkpoint",

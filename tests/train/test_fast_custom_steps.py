@@ -14,8 +14,8 @@ import keras
 from deepkit.train import fit
 
 BACKEND = keras.backend.backend()
-pytestmark = pytest.mark.skipif(
-    BACKEND not in ("jax", "tensorflow"),
+pytestmark = pytest.mark.backends(
+    "jax", "tensorflow",
     reason="the guide's steps are written per backend; compiled loops exist for jax and tensorflow",
 )
 
@@ -495,7 +495,7 @@ def test_logs_the_loop_cannot_carry_fall_back_with_the_reason():
     _compare(_functional(UncarriableLogModel), x, y, epochs=1, expect="keras")
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="the guide's GAN is the tensorflow variant")
+@pytest.mark.backends("tensorflow", reason="the guide's GAN is the tensorflow variant")
 def test_gan_with_two_optimizers_and_no_compiled_loss():
     def make():
         keras.utils.set_random_seed(6)

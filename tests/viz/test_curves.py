@@ -10,6 +10,7 @@ from deepkit.viz import curves
 from tests.viz.digits import trained_digits_cnn
 
 
+@pytest.mark.backend_independent
 def test_confusion_matrix_matches_sklearn_for_all_input_forms():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 5, 200)
@@ -30,6 +31,7 @@ def test_confusion_matrix_matches_sklearn_for_all_input_forms():
         curves.confusion_matrix([0, 1, 1], np.array([[0.2], [0.7], [0.4]])), [[1, 0], [1, 1]])
 
 
+@pytest.mark.backend_independent
 def test_confusion_matrix_errors():
     with pytest.raises(ValueError, match="y_true has 3 samples but y_pred has 2"):
         curves.confusion_matrix([0, 1, 2], [0, 1])
@@ -70,6 +72,7 @@ def test_history_from_fit_dict_and_json(tmp_path):
     assert hist["loss"][-1] < hist["loss"][0]  # it did learn
 
 
+@pytest.mark.backend_independent
 def test_history_errors():
     with pytest.raises(ValueError, match="one value per epoch"):
         curves.history_dict({"loss": [1, 2], "val_loss": [1]})

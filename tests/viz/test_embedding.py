@@ -28,6 +28,7 @@ def test_layer_features_and_pca_match_keras_and_sklearn():
         np.testing.assert_allclose(coords[:, c], sign * sk[:, c], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.backend_independent
 def test_knn_accuracy_matches_sklearn_leave_one_out():
     rng = np.random.default_rng(0)
     f = rng.normal(size=(60, 3))

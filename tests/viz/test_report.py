@@ -96,6 +96,7 @@ def test_report_opens_in_headless_chromium(built_report, tmp_path):
     assert pixels.std() > 20  # a rendered page, not a blank one
 
 
+@pytest.mark.backend_independent
 def test_page_checker_catches_console_errors_and_broken_images(tmp_path):
     _need_chromium()
     page = tmp_path / "bad.html"
@@ -171,6 +172,7 @@ def test_load_data_forms_and_errors(tmp_path):
         report.build_report(model, x, tmp_path / "r", attributions=["gradcam"], progress=False)
 
 
+@pytest.mark.backend_independent
 def test_find_chromium_respects_env(monkeypatch, tmp_path):
     fake = tmp_path / "mychrome"
     fake.write_text("#!/bin/sh\n")
