@@ -3,7 +3,7 @@
 CI runs this file once per backend. Each test trains twice from scratch with the same seed (model
 initialisation, data shuffling, Dropout, the fast fit path's shuffling) and requires identical
 weights and losses, and a run with another seed to differ (so the test can fail). The cross-process
-case (a run killed and resumed in other processes equals this process's run) is in test_resume.py.
+case (a run killed and resumed in other processes equals this process's run) is in train/test_checkpoint.py.
 """
 
 import keras

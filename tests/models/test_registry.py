@@ -47,7 +47,7 @@ BIG = {"alexnet", "alexnet_paper", "resnet18", "resnet34", "resnet50", "resnet10
        "cifar_resnet44", "cifar_resnet56", "cifar_resnet110", "cifar_resnet1202", "cifar_vgg13", "cifar_vgg16",
        "cifar_vgg19", "googlenet_paper", "cifar_googlenet", *HUGE}
 # Drawing 20-60 M He-normal numbers dominates building the big ResNets; the parameter count, the shapes and
-# the multiply-adds do not depend on the initializer (real initializers: test_models_reference.py).
+# the multiply-adds do not depend on the initializer (real initializers: test_convert.py).
 BUILD_KWARGS = {name: {"kernel_initializer": "zeros"}
                 for name in ("resnet34", "resnet50", "resnet101", "resnet152", "cifar_resnet56", "cifar_resnet110",
                              "cifar_vgg16", "cifar_vgg19", *HUGE)}

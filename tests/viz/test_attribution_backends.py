@@ -78,6 +78,7 @@ def _normalised(m):
 
 
 @pytest.mark.slow  # two interpreter start-ups (jax, torch / tensorflow): ~25-50 s on 2 CPUs
+@pytest.mark.backends("tensorflow", reason="compares every backend itself: once per suite is enough")
 def test_same_maps_on_every_backend(tmp_path):
     model, x, y, _ = trained_digits_cnn()
     xs, ys = x[1500:1540], y[1500:1540]
