@@ -57,6 +57,7 @@ def files(tmp_path_factory):
     return d
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name, problem", [
     ("bad_crc.keras", r"damaged \.keras archive: member 'model\.weights\.h5' fails its CRC check"),
     ("truncated.keras", r"not a valid \.keras file: no zip archive found \([\d,]+ bytes; truncated"),
@@ -78,6 +79,7 @@ def test_summary_of_a_damaged_file_is_one_line_and_exit_2(files, name, problem):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.backend_independent
 def test_report_out_naming_an_existing_file_is_one_line_and_exit_2(files):
     existing = str(files / "existing.txt")
     result = run_cli("report", str(files / "good.keras"), "--data", "digits", "--out", existing)
@@ -88,6 +90,7 @@ def test_report_out_naming_an_existing_file_is_one_line_and_exit_2(files):
     assert (files / "existing.txt").read_text() == "not a folder\n"
 
 
+@pytest.mark.backend_independent
 def test_report_on_a_truncated_file_is_one_line_and_exit_2(files):
     path = str(files / "truncated.keras")
     result = run_cli("report", path, "--data", "digits", "--out", str(files / "r"))

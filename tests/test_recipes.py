@@ -41,6 +41,7 @@ def write_cifar_jpeg(directory, n=40, seed=0):
     return images
 
 
+@pytest.mark.backend_independent
 def test_load_mnist_and_cifar_jpeg(tmp_path):
     x, y = write_mnist(tmp_path, n=20)
     xl, yl = recipes.load_data("mnist", tmp_path)
@@ -54,6 +55,7 @@ def test_load_mnist_and_cifar_jpeg(tmp_path):
     assert centre < 4  # decoded JPEG close to the original pixels
 
 
+@pytest.mark.backend_independent
 def test_load_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="mnist-train.npz not found"):
         recipes.load_data("mnist", tmp_path)
@@ -61,6 +63,7 @@ def test_load_errors(tmp_path):
         recipes.load_data("svhn", tmp_path)
 
 
+@pytest.mark.backend_independent
 def test_split_holds_out_ten_percent_deterministically():
     x, y = np.arange(1000), np.arange(1000) % 10
     (xa, ya), (xv, yv) = recipes.split(x, y, 0.1, seed=3)
@@ -70,6 +73,7 @@ def test_split_holds_out_ten_percent_deterministically():
     np.testing.assert_array_equal(xv, xw)
 
 
+@pytest.mark.backend_independent
 def test_standardize_uses_training_statistics():
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, 255, (50, 4, 4, 3)).astype("uint8"), rng.integers(0, 255, (10, 4, 4, 3)).astype("uint8")
@@ -101,6 +105,7 @@ def test_weight_decay_is_l2_through_the_gradient():
     np.testing.assert_allclose(float(sum(keras.ops.convert_to_numpy(l) for l in model.losses)), expected, rtol=1e-5)
 
 
+@pytest.mark.backend_independent
 def test_limit_takes_a_random_subset_of_a_sorted_file(tmp_path, monkeypatch):
     labels = np.repeat(np.arange(10), 30)  # sorted by class, like the shared CIFAR-10 file
     np.savez(os.path.join(tmp_path, "mnist-train.npz"), x_train=np.zeros((300, 28, 28), "uint8"), y_train=labels)
@@ -132,6 +137,7 @@ def test_resnet20_recipe_one_epoch_with_augmentation(tmp_path):
     assert np.isfinite(result["val_loss"])
 
 
+@pytest.mark.backend_independent
 def test_list_recipes(capsys):
     assert recipes.main(["--list"]) == 0
     text = capsys.readouterr().out

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Run the whole test suite the way CI does: every test (slow ones included) on the tensorflow backend,
-# again on the jax backend, then the documentation build. Run from the repository root, inside the
-# environment where deepkit is installed with its test extra: pip install -e ".[test]"
+# then again on the jax backend, where the tests marked backend_independent (spec parsing, file formats,
+# argument errors, docs and packaging checks; see CONTRIBUTING.md) are skipped: they ran on tensorflow.
+# The documentation build runs in the tensorflow pass (tests/docs/test_build.py). Each test has a
+# timeout (pytest-timeout; pyproject.toml and tests/conftest.py), and the 25 slowest are listed.
+# Run from the repository root, inside the environment where deepkit is installed with its test extra:
+# pip install -e ".[test]"
 set -euo pipefail
-export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0
+export TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 DEEPKIT_TEST_ONCE_BACKEND=tensorflow
 status=0
-echo "== pytest, KERAS_BACKEND=tensorflow"
-KERAS_BACKEND=tensorflow python -m pytest -q -p no:cacheprovider || status=1
-echo "== pytest, KERAS_BACKEND=jax"
-KERAS_BACKEND=jax python -m pytest -q -p no:cacheprovider || status=1
+for backend in tensorflow jax; do
+  echo "== pytest, KERAS_BACKEND=$backend"
+  start=$(date +%s)
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider --durations=25 || status=1
+  echo "== KERAS_BACKEND=$backend took $(( $(date +%s) - start )) s"
+done
 exit $status

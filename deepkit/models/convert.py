@@ -166,7 +166,7 @@ def load_keras_applications_weights(target, source):
         ...
         ValueError: convert: the source must be keras.applications.ResNet50, ResNet101, ResNet152, VGG16 or ...
 
-        A conversion (checked to 1e-4 in ``tests/test_models_reference.py``)::
+        A conversion (checked to 1e-4 in ``tests/models/test_convert.py``)::
 
             source = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=10)
             target = deepkit.models.resnet50(input_shape=(64, 64, 3), num_classes=10, stride_in_1x1=True)
@@ -245,7 +245,7 @@ def from_keras_applications(source, model_name=None):
         ValueError: convert: the source must be keras.applications.ResNet50, ResNet101, ResNet152, VGG16 or ...
 
         With a real source (``weights="imagenet"`` if you have the file in Keras' cache; the conversion is
-        checked to 1e-4 in ``tests/test_models_reference.py``)::
+        checked to 1e-4 in ``tests/models/test_convert.py``)::
 
             source = keras.applications.ResNet50(weights=None)
             model = from_keras_applications(source)   # deepkit resnet50, stride_in_1x1=True

@@ -10,7 +10,7 @@
   plus one call for a last partial batch, so per-step host overhead disappears;
 * mixed precision (bfloat16) is on by default on a GPU/TPU and XLA follows Keras' own choice.
 
-It keeps Keras' semantics (``tests/test_fit_conformance.py`` compares it with ``keras.Model.fit``):
+It keeps Keras' semantics (``tests/train/test_fast_conformance.py`` compares it with ``keras.Model.fit``):
 ``initial_epoch`` and the epoch that ``BackupAndRestore`` / :class:`deepkit.train.checkpoint.Checkpoint`
 resume from (:func:`deepkit.backend.keras_internals.initial_epoch`), ``steps_per_epoch``, validation, class and sample weights,
 callbacks; a custom ``train_step``/``test_step`` gets the data structure Keras gives it (``(x, y)``,

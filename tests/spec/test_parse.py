@@ -1,0 +1,139 @@
+"""Hostile specs are refused fast, with a SpecError naming the limit; the limits can be raised."""
+
+import json
+import time
+
+import pytest
+
+import deepkit
+from deepkit.errors import SpecError
+from deepkit.spec import LIMITS, spec_limits
+from deepkit.spec.parse import DEFAULT_LIMITS, count_spec_layers, get_limit
+
+
+def refused_fast(spec, match, seconds=1.0, **kwargs):  # typically 0.01-0.2 s; slack for a loaded machine
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match=match) as info:
+        deepkit.from_spec(spec, **kwargs)
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.2f} s"
+    assert "spec_limits(" in str(info.value)
+    return str(info.value)
+
+
+def nested_sequential(levels):
+    entry = {"Dense": 2}
+    for _ in range(levels):
+        entry = {"sequential": [entry]}
+    return {"input_shape": [3], "layers": [entry]}
+
+
+def nested_sequential_yaml(levels):
+    lines, indent = ["input_shape: [3]", "layers:"], "  "
+    for _ in range(levels):
+        lines.append(indent + "- sequential:")
+        indent += "    "
+    lines.append(indent + "- Dense: 2")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.backend_independent
+def test_defaults_are_documented_values():
+    assert DEFAULT_LIMITS == {"max_bytes": 1_048_576, "max_depth": 100, "max_layers": 100_000,
+                              "max_weight_bytes": "auto"}
+    assert {name: get_limit(name) for name in DEFAULT_LIMITS} == LIMITS == DEFAULT_LIMITS
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("text", ["[" * 100_000, "layers: " + "[" * 100_000, "{a: " * 50_000,
+                                  "layers:\n" + "- " * 100_000 + "Dense\n"],
+                         ids=["json-brackets", "yaml-flow", "yaml-mappings", "yaml-block-dashes"])
+def test_100000_nested_brackets_are_refused_at_once(text, tmp_path):
+    assert 100_000 <= len(text) <= 300_000  # about 200 KB
+    message = refused_fast(text, r"nested more than 100 levels deep .*the limit is max_depth=100")
+    assert message.startswith("<string>:")  # with line and column
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    refused_fast(path, r"^.*deep\.yaml:\d+:\d+: the spec is nested more than 100 levels deep")
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "yaml"])
+def test_330_nested_sequential_is_a_spec_error_not_a_recursion_error(form):
+    spec = {"dict": nested_sequential(330), "json": json.dumps(nested_sequential(330)),
+            "yaml": nested_sequential_yaml(330)}[form]
+    refused_fast(spec, r"nested more than 100 levels deep.*max_depth=100")
+
+
+def test_depth_limit_off_still_gives_a_spec_error():
+    with spec_limits(max_depth=None):
+        with pytest.raises(SpecError, match=r"too deeply for Python's recursion limit.*max_depth=0"):
+            deepkit.from_spec(nested_sequential(2000))
+
+
+def test_raising_the_depth_limit_builds_deeper_specs():
+    spec = nested_sequential(60)  # 2 levels each (a mapping and a list): about 120
+    with pytest.raises(SpecError, match="max_depth=100"):
+        deepkit.from_spec(spec)
+    with pytest.raises(SpecError, match="max_depth=100"):
+        deepkit.from_spec(nested_sequential_yaml(60))
+    with spec_limits(max_depth=200):
+        assert deepkit.from_spec(spec).count_params() == 8
+        assert deepkit.from_spec(nested_sequential_yaml(60)).count_params() == 8
+    assert get_limit("max_depth") == 100  # restored after the block
+
+
+@pytest.mark.backend_independent
+def test_50_mb_spec_with_476k_layers_is_refused_by_size(tmp_path):
+    entry = "- {Conv2D: {filters: 64, kernel_size: 3, padding: same, use_bias: true, activation: relu, name: conv_%06d}}\n"
+    text = "input_shape: [32, 32, 3]\nlayers:\n" + "".join(entry % i for i in range(476_000))
+    assert len(text) > 50_000_000
+    refused_fast(text, r"^<string>: the spec text is [\d,]+ characters \(at least as many bytes\); the limit is max_bytes=1,048,576")
+    path = tmp_path / "huge.yaml"
+    path.write_text(text)
+    refused_fast(path, r"huge\.yaml: the spec file is [\d,]+ bytes; the limit is max_bytes=1,048,576")
+
+
+def test_476k_layers_as_data_are_refused_by_count():
+    refused_fast([{"Dense": 2}] * 476_000, r"more than 100,000 layers \(repeats expanded\).*max_layers=100,000",
+                 input_shape=(3,))
+    refused_fast([{"repeat": {"times": 10**12, "layers": [{"Dense": 2}]}}],
+                 r"more than 100,000 layers", input_shape=(3,))
+    with spec_limits(max_layers=5):
+        with pytest.raises(SpecError, match="max_layers=5"):
+            deepkit.Sequential([{"Dense": 2}] * 6, input_shape=(3,))
+        assert len(deepkit.Sequential([{"Dense": 2}] * 5, input_shape=(3,)).layers) == 5  # Keras lists no InputLayer
+
+
+def test_size_limit_can_be_raised_and_switched_off():
+    text = "input_shape: [3]\n# " + "x" * 2000 + "\nlayers: [{Dense: 2}]\n"
+    with spec_limits(max_bytes=1000):
+        with pytest.raises(SpecError, match=r"max_bytes=1,000"):
+            deepkit.from_spec(text)
+    with spec_limits(max_bytes=None):
+        assert deepkit.from_spec(text).count_params() == 8
+
+
+@pytest.mark.backend_independent
+def test_count_spec_layers_follows_the_grammar():
+    spec = [{"Dense": 2}, "ReLU",
+            {"residual": {"layers": [{"Dense": 2}], "shortcut": [{"Dense": 2}]}},  # 2 + merge
+            {"parallel": [[{"Dense": 1}], [{"Dense": 1}, "ReLU"]]},  # 3 + merge
+            {"repeat": {"times": 4, "layers": [{"sequential": ["ReLU", "ReLU"]}]}}]  # 8
+    assert count_spec_layers(spec) == 2 + 3 + 4 + 8
+
+
+@pytest.mark.backend_independent
+def test_spec_limits_refuses_unknown_names_and_bad_values():
+    with pytest.raises(ValueError, match="unknown spec limit 'max_dept'"):
+        with spec_limits(max_dept=3):
+            pass
+    for bad in (0, -1, 2.5, True, "big"):
+        with pytest.raises(ValueError, match=r"must be a positive int or None"):
+            with spec_limits(max_layers=bad):
+                pass
+
+
+def test_brackets_inside_quotes_and_comments_do_not_count():
+    text = ("input_shape: [3]\ndescription: '" + "[" * 300 + "'\n# " + "{" * 300 + "\n"
+            'layers: [{Dense: {units: 2, name: "' + "[" * 300 + '"}}]\n')
+    assert deepkit.from_spec(text).count_params() == 8

@@ -1,0 +1,321 @@
+"""deepkit.train.fit: same results as keras.Model.fit, callbacks, validation, paths, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import keras
+
+from deepkit.train import Augment, fit
+
+pytestmark = pytest.mark.backends(
+    "jax", "tensorflow",
+    reason="compiled loops exist for jax and tensorflow; other backends: tests/train/test_fast_fallback.py",
+)
+
+
+def _data(n=70, shape=(6, 6, 1), classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n,) + shape).astype("float32")
+    y = rng.integers(0, classes, n).astype("int32")
+    return x, y
+
+
+def _model(seed=7, optimizer=None, metrics=("accuracy",), dropout=True, conv=False):
+    """A small net with BatchNorm (+ Dropout): cheap to compile (jax on CPU compiles slowly)."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input((6, 6, 1))
+    if conv:
+        h = keras.layers.Conv2D(4, 3, activation="relu")(inp)
+    else:
+        h = keras.layers.Dense(4, activation="relu")(inp)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.Flatten()(h)
+    if dropout:
+        h = keras.layers.Dropout(0.3)(h)
+    out = keras.layers.Dense(3)(h)
+    m = keras.Model(inp, out)
+    m.compile(
+        optimizer=optimizer or keras.optimizers.SGD(0.05, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=list(metrics),
+    )
+    return m
+
+
+def _assert_same(m1, h1, m2, h2, rtol=1e-4, atol=1e-5):
+    assert sorted(h1.history) == sorted(h2.history)
+    for k in h1.history:
+        np.testing.assert_allclose(h1.history[k], h2.history[k], rtol=rtol, atol=atol, err_msg=k)
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    "kwargs, conv",
+    [
+        (dict(batch_size=16, epochs=3), True),  # partial last batch, conv + BatchNorm + Dropout
+        (dict(batch_size=10, epochs=2, validation_split=0.2), False),
+        (dict(batch_size=16, epochs=2, validation_batch_size=7, validation_freq=2), False),
+    ],
+)
+def test_same_results_as_keras_fit(kwargs, conv):
+    x, y = _data()
+    xv, yv = _data(23, seed=1)
+    if "validation_split" not in kwargs:
+        kwargs = dict(kwargs, validation_data=(xv, yv))
+    m1 = _model(conv=conv)
+    h1 = m1.fit(x, y, shuffle=False, verbose=0, **kwargs)
+    m2 = _model(conv=conv)
+    h2 = fit(m2, x, y, shuffle=False, verbose=0, **kwargs)
+    assert h2.fast["path"] == "device", h2.fast
+    _assert_same(m1, h1, m2, h2)
+    assert h2 is m2.history
+
+
+def test_sample_weight_class_weight_and_schedule_match_keras():
+    x, y = _data(64)
+    sw = np.random.default_rng(3).random(64).astype("float32")
+    sched = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=3, decay_rate=0.5)
+    for extra in (dict(sample_weight=sw), dict(class_weight={0: 1.0, 1: 3.0, 2: 0.5})):
+        m1 = _model(optimizer=keras.optimizers.SGD(sched), dropout=False)
+        h1 = m1.fit(x, y, batch_size=12, epochs=2, shuffle=False, verbose=0, **extra)
+        m2 = _model(optimizer=keras.optimizers.SGD(sched), dropout=False)
+        h2 = fit(m2, x, y, batch_size=12, epochs=2, shuffle=False, verbose=0, **extra)
+        assert h2.fast["path"] == "device"
+        _assert_same(m1, h1, m2, h2)
+        assert int(m2.optimizer.iterations) == int(m1.optimizer.iterations) == 12
+
+
+@pytest.mark.parametrize("in_graph_loop", [True, False])
+def test_steps_per_call_and_loop_kind_do_not_change_results(in_graph_loop):
+    # in_graph_loop=True is the GPU default (lax.scan on jax), False the jax-CPU default.
+    x, y = _data()
+    xv, yv = _data(13, seed=4)
+    m0 = _model()
+    h0 = m0.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv))
+    m1 = _model()
+    h1 = fit(m1, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv),
+             in_graph_loop=in_graph_loop)
+    m2 = _model()
+    h2 = fit(m2, x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, validation_data=(xv, yv),
+             steps_per_call=3, in_graph_loop=in_graph_loop, augment=None)
+    assert h2.fast["steps_per_call"] == 3 and h1.fast["steps_per_call"] == 8
+    _assert_same(m0, h0, m1, h1)
+    _assert_same(m1, h1, m2, h2, rtol=1e-6, atol=1e-6)
+
+
+def test_dict_inputs_and_one_hot_targets():
+    rng = np.random.default_rng(0)
+    xa, xb = rng.random((40, 3)).astype("float32"), rng.random((40, 2)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 2, 40), 2)
+
+    def make():
+        keras.utils.set_random_seed(1)
+        a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+        out = keras.layers.Dense(2, activation="softmax")(keras.layers.Concatenate()([a, b]))
+        m = keras.Model({"a": a, "b": b}, out)
+        m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        return m
+
+    m1, m2 = make(), make()
+    h1 = m1.fit({"a": xa, "b": xb}, y, batch_size=9, epochs=2, shuffle=False, verbose=0)
+    h2 = fit(m2, {"a": xa, "b": xb}, y, batch_size=9, epochs=2, shuffle=False, verbose=0)
+    assert h2.fast["path"] == "device"
+    _assert_same(m1, h1, m2, h2)
+
+
+class _Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_train_begin(self, logs=None):
+        self.events.append(("train_begin",))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.events.append(("epoch_begin", epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.events.append(("epoch_end", epoch, tuple(sorted(logs))))
+
+    def on_test_begin(self, logs=None):
+        self.events.append(("test_begin",))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.events.append(("batch_end", batch))
+
+    def on_train_end(self, logs=None):
+        self.events.append(("train_end", tuple(sorted(logs))))
+
+
+def test_callbacks_called_at_epoch_ends_with_validation_logs():
+    x, y = _data(50)
+    rec = _Recorder()
+    fit(_model(), x, y, batch_size=16, epochs=3, verbose=0, callbacks=[rec],
+        validation_data=_data(10, seed=2), validation_freq=2)
+    keys = ("accuracy", "loss")
+    vkeys = tuple(sorted(keys + ("val_accuracy", "val_loss")))
+    ev = rec.events
+    assert ev[0] == ("train_begin",)
+    assert [e for e in ev if e[0] == "epoch_begin"] == [("epoch_begin", i) for i in range(3)]
+    assert [e for e in ev if e[0] == "epoch_end"] == [
+        ("epoch_end", 0, keys), ("epoch_end", 1, vkeys), ("epoch_end", 2, keys)]
+    assert sum(e[0] == "test_begin" for e in ev) == 1
+    # 3 full batches in one compiled call, then the partial batch: last-step indices 2 and 3
+    assert [e[1] for e in ev if e[0] == "batch_end"] == [2, 3] * 3
+    assert ev[-1][0] == "train_end"
+
+
+def test_early_stopping_and_checkpoint_see_synced_weights(tmp_path):
+    x, y = _data(40)
+    m = _model()
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights = [w.copy() for w in self.model.get_weights()]
+            if epoch == 1:
+                self.model.stop_training = True
+
+    stop = Stop()
+    h = fit(m, x, y, batch_size=8, epochs=10, verbose=0, callbacks=[stop])
+    assert len(h.history["loss"]) == 2
+    for a, b in zip(stop.weights, m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_shuffle_with_seed_is_reproducible_and_learns():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6, 6, 1)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
+    ws = []
+    for seed in (1, 1, 2):
+        m = _model(dropout=False, conv=True, optimizer=keras.optimizers.Adam(0.01))
+        h = fit(m, x, y, batch_size=16, epochs=4, verbose=0, seed=seed)
+        ws.append(m.get_weights())
+    for a, b in zip(ws[0], ws[1]):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(ws[0], ws[2]))
+    assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+def test_augment_runs_on_device_deterministically():
+    x, y = _data(48)
+    aug_weights = []
+    for in_graph_loop in (True, False):  # the seed threads through lax.scan and per-step calls
+        m = _model(dropout=False)
+        aug = Augment(flip=True, pad_crop=1, seed=4)
+        state0 = keras.ops.convert_to_numpy(aug.seed_generator.state.value).copy()
+        h = fit(m, x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, augment=aug,
+                in_graph_loop=in_graph_loop)
+        assert h.fast["path"] == "device"
+        # the seed was threaded through the compiled loop and written back
+        assert not np.array_equal(keras.ops.convert_to_numpy(aug.seed_generator.state.value), state0)
+        aug_weights.append(m.get_weights())
+    m = _model(dropout=False)
+    fit(m, x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(*aug_weights):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.allclose(a, b) for a, b in zip(aug_weights[0], m.get_weights()))
+
+
+def test_augment_given_as_dict():
+    x, y = _data(32)
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0,
+            augment={"flip": True, "pad_crop": 0}, seed=0)
+    assert h.fast["path"] == "device" and len(h.history["loss"]) == 1
+
+
+def test_streaming_path_when_data_exceeds_the_device_budget():
+    x, y = _data(60)
+    m = _model(dropout=False)
+    h = fit(m, x, y, batch_size=16, epochs=2, verbose=0, device_memory=1,
+            validation_data=_data(10, seed=3), augment=Augment(pad_crop=1, seed=0))
+    assert h.fast["path"] == "stream" and "exceeds the device memory budget" in h.fast["reason"]
+    assert sorted(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+
+
+def test_fallback_to_keras_fit_with_reason():
+    x, y = _data(40)
+    def gen():
+        while True:
+            yield x[:8], y[:8]
+
+    m = _model()
+    with pytest.warns(UserWarning, match="plain Keras fit because the fast path takes numpy arrays"):
+        h = fit(m, gen(), epochs=1, verbose=0, fast=True, steps_per_epoch=2)
+    assert h.fast["path"] == "keras"
+    m2 = _model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h2 = fit(m2, x, y, epochs=1, verbose=0, fast=False)
+    assert h2.fast == dict(h2.fast, path="keras", reason="fast=False")
+
+
+def test_mixed_precision_scope_is_temporary():
+    x, y = _data(32)
+    m = _model(dropout=False)
+    h = fit(m, x, y, batch_size=8, epochs=1, verbose=0, mixed_precision="bfloat16")
+    assert h.fast["mixed_precision"] == "mixed_bfloat16"
+    assert np.isfinite(h.history["loss"][0])
+    assert all(layer.dtype_policy.name == "float32" for layer in m.layers)
+    assert all(w.dtype == np.float32 for w in m.get_weights())
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=0), "batch_size=0"),
+        (dict(epochs=-1), "epochs=-1"),
+        (dict(fast="yes"), "fast='yes'"),
+        (dict(validation_split=1.5), "validation_split=1.5"),
+        (dict(augment="flip"), "augment='flip'"),
+        (dict(mixed_precision="int8"), "mixed_precision='int8'"),
+        (dict(steps_per_call=0), "steps_per_call=0"),
+        (dict(foo=1), "unknown arguments"),
+    ],
+)
+def test_bad_arguments_are_quoted(kwargs, match):
+    x, y = _data(10)
+    with pytest.raises(ValueError, match=match):
+        fit(_model(), x, y, verbose=0, **kwargs)
+
+
+def test_length_mismatch_and_uncompiled_model():
+    x, y = _data(10)
+    with pytest.raises(ValueError, match=r"same number of samples.*x: \[10\].*y: \[9\]"):
+        fit(_model(), x, y[:9], verbose=0)
+    m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match="compile"):
+        fit(m, np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+
+
+def test_positional_arguments_in_keras_order():
+    x, y = _data(20)
+    h = fit(_model(), x, y, 8, 2, 0)
+    assert len(h.history["loss"]) == 2 and h.fast["path"] == "device"
+    with pytest.raises(TypeError, match="multiple values for argument 'batch_size'"):
+        fit(_model(), x, y, 8, batch_size=4)
+
+
+def test_deepkit_model_fit_uses_the_fast_path():
+    import deepkit
+
+    x, y = _data(24)
+    m = deepkit.from_spec([{"Conv2D": [2, 3]}, "Flatten", {"Dense": 3}], input_shape=(6, 6, 1))
+    m.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    h = m.fit(x, y, batch_size=8, epochs=1, verbose=0, fast=True)
+    assert h.fast["path"] == "device" and sorted(h.history) == ["loss"]
+
+
+def test_compiled_loops_are_reused_across_fit_calls_until_recompile():
+    x, y = _data(24)
+    m = _model(dropout=False)
+    fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    (loops,) = m._deepkit_fast_loops.values()
+    fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    assert list(m._deepkit_fast_loops.values()) == [loops]
+    m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    h = fit(m, x, y, batch_size=8, epochs=1, verbose=0)
+    assert list(m._deepkit_fast_loops.values()) != [loops] and "loss" in h.history
