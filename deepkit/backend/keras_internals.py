@@ -7,7 +7,7 @@ built in Keras' safe mode whatever the global setting, with weights sized before
 ``deepkit.Sequential`` reads Keras' layer list before it is built; checkpoints save the global seed
 generator; the multi-worker fix replaces two functions of the TensorFlow trainer. Each is behind one small
 function below whose docstring names the internal, why deepkit needs it, and the Keras releases checked
-(3.10, the floor, to 3.15); ``tests/test_layout.py`` fails on a use anywhere else. The module is long by
+(3.10, the floor, to 3.15); ``tests/integration/test_layout.py`` fails on a use anywhere else. The module is long by
 design and one cohesive thing: the complete list of what deepkit borrows from Keras, in one place, so that a
 Keras upgrade is checked against one file. Internals can move
 between releases, so this module checks the

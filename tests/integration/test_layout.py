@@ -21,7 +21,7 @@ import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = "deepkit"
 FRAMEWORKS = ("tensorflow", "jax", "jaxlib", "torch")
 BACKEND_DIR = ("deepkit", "backend")
@@ -199,7 +199,7 @@ def check_package(root=ROOT):
 
 def test_the_package_keeps_its_layout():
     violations = check_package()
-    assert not violations, "layout violations (see tests/test_layout.py):\n" + "\n".join(violations)
+    assert not violations, "layout violations (see tests/integration/test_layout.py):\n" + "\n".join(violations)
 
 
 # -------------------------------------------------------------------------------- the checker itself

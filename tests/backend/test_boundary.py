@@ -16,7 +16,7 @@ import deepkit
 from deepkit import backend
 from deepkit.backend import keras_internals
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 OTHERS = {"tensorflow": ("jax", "torch"), "jax": ("tensorflow", "torch"), "torch": ("tensorflow", "jax")}
 

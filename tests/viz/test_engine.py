@@ -22,7 +22,7 @@ from deepkit.viz import graph
 from deepkit.viz.attribution import registry
 
 METHODS = A.list_methods()
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @functools.lru_cache(maxsize=None)
