@@ -14,6 +14,8 @@ import pytest
 
 from tests import ROOT
 
+pytestmark = pytest.mark.backend_independent
+
 with open(os.path.join(ROOT, "tests", "data", "public_api_v0.json")) as f:
     PUBLIC_API = json.load(f)
 
