@@ -4,7 +4,7 @@
 
 A model's architecture is data: which layers, with which arguments, connected how. deepkit writes it as
 a *spec*, a short YAML (or JSON, or Python) document, builds it into a Keras model with
-:func:`deepkit.from_spec`, and writes any model it built back out with :meth:`~deepkit.core.model.SpecModelMixin.to_spec`.
+:func:`deepkit.from_spec`, and writes any model it built back out with :meth:`~deepkit.core.SpecModelMixin.to_spec`.
 This chapter builds a small residual network from YAML, checks that spec, ``.keras`` file and model
 all round-trip exactly, shows what a mistake in a spec looks like, and writes two residual blocks of
 our own: one as a Python function returning spec nodes, one as a custom Keras layer registered for

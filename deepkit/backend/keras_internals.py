@@ -796,6 +796,8 @@ def tensorflow_trainer():
 def functional_graph(model):
     """The functional model holding ``model``'s layer graph, or None for a model without one.
 
+    Checked on Keras 3.10-3.15.
+
     Uses ``model._functional``: a ``keras.Sequential`` (and a deepkit ``Block``) keeps its graph in a functional
     twin built on first input; and ``_nodes_by_depth``, which only graph-holding (functional) models have.
 
@@ -823,6 +825,8 @@ def functional_graph(model):
 def graph_nodes(graph):
     """The call nodes of a functional graph, from the inputs' side to the outputs' side.
 
+    Checked on Keras 3.10-3.15.
+
     Uses ``graph._nodes_by_depth`` (depth 0 is the output side), the order ``Functional`` itself runs in.
 
     Args:
@@ -844,6 +848,8 @@ def graph_nodes(graph):
 
 def tensor_producer(tensor):
     """The layer call that produced a symbolic tensor: ``(operation, node, output_index)``.
+
+    Checked on Keras 3.10-3.15.
 
     Uses ``tensor._keras_history`` (operation, node index, tensor index) and ``operation._inbound_nodes`` (the
     operation's calls), the links ``Functional`` builds its graph from.
@@ -871,6 +877,8 @@ def tensor_producer(tensor):
 def operation_nodes(operation):
     """Every call of ``operation`` (a layer or model) in any graph, in call order.
 
+    Checked on Keras 3.10-3.15.
+
     Uses ``operation._inbound_nodes``.
 
     Args:
@@ -891,6 +899,8 @@ def operation_nodes(operation):
 
 def run_graph(graph, inputs, operation_fn):
     """Re-run a functional graph symbolically on new inputs, each operation replaced by ``operation_fn(op)``.
+
+    Checked on Keras 3.10-3.15.
 
     Uses ``graph._run_through_graph``, the loop ``Functional.call`` runs; viz uses it to add a perturbation to a
     layer's output (Grad-CAM's intervention model).
