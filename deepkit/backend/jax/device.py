@@ -62,12 +62,16 @@ def virtual_cpu_devices(n):
     """
     try:
         jax.config.update("jax_num_cpu_devices", int(n))
-    except RuntimeError:  # JAX has started: fine if it already has n CPU devices
+    except (RuntimeError, AttributeError) as err:
+        # RuntimeError: JAX has started; AttributeError: a JAX before 0.4.31 has no such option (only the
+        # XLA flag). Either way it is fine if JAX already has n CPU devices.
         current = keras.distribution.list_devices("cpu")
         if len(current) == n:
             return current
+        why = ("has already started with" if isinstance(err, RuntimeError)
+               else f"{jax.__version__} cannot change its CPU device count at run time; it has")
         raise RuntimeError(
-            f"virtual_cpu_devices: JAX has already started with {len(current)} CPU device(s); call "
+            f"virtual_cpu_devices: JAX {why} {len(current)} CPU device(s); call "
             f"virtual_cpu_devices({n}) before the first JAX operation, or start Python with "
             f"XLA_FLAGS=--xla_force_host_platform_device_count={n}."
         ) from None
