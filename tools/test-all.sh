@@ -4,6 +4,8 @@
 # argument errors, docs and packaging checks; see CONTRIBUTING.md) are skipped: they ran on tensorflow.
 # The documentation build runs in the tensorflow pass (tests/docs/test_build.py). Each test has a
 # timeout (pytest-timeout; pyproject.toml and tests/conftest.py), and the 25 slowest are listed.
+# Tests run in parallel on every core (pytest-xdist, in the test extra; DEEPKIT_TEST_WORKERS=0 runs them
+# in this process): each test is independent (its own temporary files, seeds set per test).
 # Run from the repository root, inside the environment where deepkit is installed with its test extra:
 # pip install -e ".[test]"
 set -euo pipefail
@@ -12,7 +14,7 @@ status=0
 for backend in tensorflow jax; do
   echo "== pytest, KERAS_BACKEND=$backend"
   start=$(date +%s)
-  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider --durations=25 || status=1
+  KERAS_BACKEND=$backend python -m pytest -q -p no:cacheprovider -n "${DEEPKIT_TEST_WORKERS:-auto}" --durations=25 || status=1
   echo "== KERAS_BACKEND=$backend took $(( $(date +%s) - start )) s"
 done
 exit $status

@@ -62,7 +62,8 @@ if [ "$step" != install ]; then
   echo "== pytest -m 'not slow', KERAS_BACKEND=tensorflow, lowest supported versions ($(grep -v '^#' ci/constraints-floors.txt | tr '\n' ' '))"
   status=0
   TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 KERAS_BACKEND=tensorflow \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" --durations=15 "${FLOORS_SKIP[@]}" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" -n "${DEEPKIT_TEST_WORKERS:-auto}" \
+    --durations=15 "${FLOORS_SKIP[@]}" \
     || status=$?
   echo "== pytest, KERAS_BACKEND=jax, lowest supported versions: fast fit and checkpoints"
   TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg PYTHONHASHSEED=0 KERAS_BACKEND=jax \
