@@ -2,7 +2,9 @@
 
 - :mod:`.objectives`: what to maximize (channel, neuron, layer, class logit, direction) and
   regularizers (total variation, L1/L2, diversity), composable with ``+ - *``.
-- :mod:`.param`: how images are parameterized (Fourier 1/f spectrum, decorrelated colour).
+- :mod:`.param`: how images are parameterized (Fourier 1/f spectrum, decorrelated colour for
+  RGB, one channel for grayscale, optional norm bound); :func:`default_param` picks one for
+  a model.
 - :mod:`.transform`: random jitter / scale / rotation applied at every step for robustness.
 - :func:`render`: the optimization loop, compiled, batched over many channels at once.
 
@@ -15,6 +17,6 @@ Example:
 """
 
 from deepkit.viz.featurevis import objectives, param, transform
-from deepkit.viz.featurevis.render import evaluate, render
+from deepkit.viz.featurevis.render import default_param, evaluate, render
 
-__all__ = ["objectives", "param", "transform", "render", "evaluate"]
+__all__ = ["objectives", "param", "transform", "render", "evaluate", "default_param"]

@@ -20,7 +20,7 @@ from deepkit.viz.featurevis import transform as transform_lib
 from deepkit.viz import graph as graph_lib
 from deepkit.viz.engine import engine
 
-__all__ = ["render", "evaluate"]
+__all__ = ["render", "evaluate", "default_param"]
 
 
 def _ref_key(ref):
@@ -122,8 +122,40 @@ def image_shape(model):
     return shape
 
 
+def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=(0.0, 1.0), seed=0):
+    """The parameterization :func:`render` uses for ``model`` when given none.
+
+    :func:`~deepkit.viz.featurevis.param.image` at the model's input size: for an RGB model
+    (3 channels) Fourier 1/f images in decorrelated colour, for a grayscale model (1
+    channel) one Fourier 1/f spectrum per image and no colour decorrelation, for other
+    channel counts independent channels.
+
+    Args:
+        model: A functional or Sequential model with a fixed ``(height, width, channels)``
+            image input.
+        batch: Number of images.
+        fft: Fourier (1/f) parameterization; ``False`` for pixels.
+        decorrelate: ``"auto"`` (RGB only), ``True`` (3 channels required) or ``False``.
+        value_range: ``(low, high)`` of the model's input values.
+        seed: Seed of the initialization.
+
+    Returns:
+        An :class:`~deepkit.viz.featurevis.param.ImageParam`.
+
+    Example:
+        >>> import keras
+        >>> gray = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)])
+        >>> p = default_param(gray, batch=2)
+        >>> p.shape, p.fft, p.decorrelated
+        ((2, 8, 8, 1), True, False)
+    """
+    h, w, c = image_shape(model)
+    return param_lib.image(h, w, c, batch, fft=fft, decorrelate=decorrelate,
+                           value_range=value_range, seed=seed)
+
+
 def render(model, objective, *, steps=256, learning_rate=0.05, param=None, transforms="standard",
-           batch_size=None, value_range=(0.0, 1.0), fft=True, decorrelate=True, seed=0,
+           batch_size=None, value_range=(0.0, 1.0), fft=True, decorrelate="auto", seed=0,
            return_values=False, progress=False, jit=True):
     """Optimize images that maximize ``objective`` (feature visualization).
 
@@ -135,15 +167,19 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
         steps: Optimization steps (Adam).
         learning_rate: Adam learning rate (Lucid uses 0.05).
         param: An :class:`~deepkit.viz.featurevis.param.ImageParam`; default
-            ``param.image(h, w, c, batch, fft=fft, decorrelate=decorrelate,
-            value_range=value_range, seed=seed)`` at the model's input size.
+            :func:`default_param` (``param.image(h, w, c, batch, fft=fft,
+            decorrelate=decorrelate, value_range=value_range, seed=seed)`` at the model's
+            input size: decorrelated colour for RGB models, one channel without colour
+            mixing for grayscale ones).
         transforms: ``"standard"`` (Lucid's list scaled to the image size), ``None`` (no
             transformation), a list of transforms or a
             :class:`~deepkit.viz.featurevis.transform.Compose`.
         batch_size: Number of images when the objective does not fix it (default 1).
-        value_range: ``(low, high)`` of the model's input values (used by the default param).
+        value_range: ``(low, high)`` of the model's input values (used by the default param),
+            e.g. ``(0, 255)`` for a model that rescales raw pixels itself.
         fft: Fourier (1/f) parameterization for the default param.
-        decorrelate: Decorrelated colour for the default param (3 channels).
+        decorrelate: Colour decorrelation of the default param: ``"auto"`` (RGB models
+            only), ``True`` (3 channels required) or ``False``.
         seed: Seed of the initialization and of the random transforms.
         return_values: Also return the objective value of each final image (without
             transforms).
@@ -172,15 +208,14 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"render: steps must be a positive integer. Received: steps={steps!r}")
     if param is None:
-        h, w, c = image_shape(model)
         batch = objective.batch or batch_size or 1
         if batch_size is not None and objective.batch is not None and batch_size != objective.batch:
             raise ValueError(
                 f"render: objective {objective.name} needs a batch of {objective.batch}. "
                 f"Received: batch_size={batch_size}"
             )
-        param = param_lib.image(h, w, c, batch, fft=fft, decorrelate=decorrelate,
-                                value_range=value_range, seed=seed)
+        param = default_param(model, batch, fft=fft, decorrelate=decorrelate,
+                              value_range=value_range, seed=seed)
     batch, h, w, c = param.shape
     if objective.batch is not None and objective.batch != batch:
         raise ValueError(
