@@ -1,7 +1,11 @@
-"""The ``deepkit`` command: train, summary, models, report.
+"""The ``deepkit`` command: train, evaluate, report, summary, models.
 
-``deepkit train`` with no arguments trains LeNet-5 on scikit-learn's offline digits (upsampled to
-32x32, as LeCun padded MNIST) and prints the test accuracy.
+``deepkit train`` with no arguments trains LeNet-5 on scikit-learn's offline digits and prints the test
+accuracy; ``deepkit evaluate`` and ``deepkit report`` read what it saved. Every command resolves models
+through ``deepkit.models.load`` and data through ``deepkit.datasets.resolve`` (``--data``, ``--data-path``),
+so one reference means the same thing everywhere. Keras and its backend load only when a command needs
+them (``deepkit --help`` and ``deepkit models`` answer at once), and TensorFlow's start-up messages are
+hidden unless ``--verbose``.
 
 Example:
     >>> from deepkit.cli import main
@@ -12,14 +16,26 @@ Example:
 """
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import sys
+import tempfile
 import time
-import zipfile
-import zlib
 
 from deepkit.naming import did_you_mean
+
+__all__ = ["main", "build_parser", "add_report_arguments", "run_report", "ModelFileError", "load_model_file"]
+
+
+def __getattr__(name):
+    # Kept importable from here; they live with the model loader (which needs no Keras to import).
+    if name in ("ModelFileError", "load_model_file"):
+        from deepkit.models import loading
+
+        return getattr(loading, name)
+    raise AttributeError(f"module 'deepkit.cli' has no attribute '{name}'")
 
 
 def _positive(kind, what="the value"):
@@ -51,172 +67,242 @@ def _parse_shape(text):
         raise argparse.ArgumentTypeError(f"expected a shape like 32,32,3. Received: {text!r}") from None
 
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-class ModelFileError(ValueError):
-    """A saved model file that cannot be read: missing, damaged, or naming classes nobody registered.
-
-    The message is one line that names the file and the problem.
-
-    Example:
-        >>> str(ModelFileError("net.keras", "not a zip archive"))
-        'net.keras: not a zip archive'
-    """
-
-    def __init__(self, path, problem):
-        self.path, self.problem = path, problem
-        super().__init__(f"{path}: {problem}")
 
 
 def _one_line(text):
     return " ".join(_ANSI.sub("", str(text)).split())
 
 
-def _check_model_file(path):
-    """Look at a .keras (zip) or .h5 (HDF5) file before Keras does: damage gets a plain message."""
-    if not os.path.exists(path):
-        raise ModelFileError(path, "model file not found")
-    if not os.path.isfile(path):
-        raise ModelFileError(path, "is a folder, not a model file")
-    if path.lower().endswith((".h5", ".hdf5")):
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-        if head != _HDF5_SIGNATURE:
-            raise ModelFileError(path, f"not an HDF5 file: it lacks the HDF5 signature (starts with {head[:8]!r}); "
-                                       "the file is damaged or is not a Keras .h5 model")
-        return
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(path, f"not a valid .keras file: no zip archive found ({os.path.getsize(path):,} "
-                                   "bytes; truncated or not a .keras file)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            damaged = archive.testzip()
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-        raise ModelFileError(path, f"damaged .keras archive: {_one_line(exc)}") from None
-    if damaged is not None:
-        raise ModelFileError(path, f"damaged .keras archive: member '{damaged}' fails its CRC check")
-    if "config.json" not in names:
-        raise ModelFileError(path, f"not a .keras model: the archive has no config.json (members: "
-                                   f"{', '.join(names[:5])}{'...' if len(names) > 5 else ''})")
+@contextlib.contextmanager
+def _quiet_startup(verbose):
+    """Hide the backend's C++ start-up messages (TensorFlow's cuInit error on every CPU machine).
 
-
-def load_model_file(path, compile=True):
-    """Load a saved ``.keras`` or ``.h5`` model in Keras' safe mode, with a one-line error for bad files.
-
-    Args:
-        path: the file.
-        compile: as in ``keras.saving.load_model``.
-
-    Returns:
-        The ``keras.Model``.
-
-    Raises:
-        ModelFileError: (a ``ValueError``) the file is missing, truncated, fails its CRC check, is not
-            HDF5, or names a class that is not registered; the message names the file and the problem.
-
-    Example:
-        >>> import os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
-        >>> _ = open(path, "wb").write(b"not a zip archive")
-        >>> load_model_file(path)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        deepkit.cli.ModelFileError: /.../m.keras: not a valid .keras file: no zip archive found (17 bytes; truncated or not a .keras file)
+    TensorFlow writes them to file descriptor 2 from C++ before Python's ``sys.stderr`` sees anything,
+    so they are captured at the descriptor while Keras imports, and shown only if the import fails.
     """
-    import keras
+    if verbose:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # later C++ messages (device set-up) below ERROR+1
+    if "keras" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import keras  # noqa: F401  (imports the backend)
+        except BaseException:
+            os.dup2(saved, 2)
+            capture.seek(0)
+            sys.stderr.write(capture.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    yield
 
-    import deepkit  # noqa: F401  (registers deepkit's classes for deserialization)
 
-    _check_model_file(path)
-    try:
-        return keras.saving.load_model(path, compile=compile, safe_mode=True)
-    except Exception as exc:  # Keras' messages span lines and carry tracebacks of the config
-        message = _one_line(exc)
-        if len(message) > 300:
-            message = message[:297] + "..."
-        raise ModelFileError(path, f"cannot be loaded in safe mode (nothing in a model file may run code): "
-                                   f"{message}") from exc
+def _is_file_ref(ref):
+    return ref.lower().endswith((".keras", ".h5", ".hdf5", ".yaml", ".yml", ".json"))
 
 
-def _load_model(spec, input_shape=None, num_classes=None):
-    """A model from a zoo name, a spec file (.yaml/.yml/.json) or a saved .keras / .h5 file."""
+def _load_model(ref, input_shape=None, num_classes=None, weights=None, **options):
+    """A model from a zoo name, a spec file or a saved file (``deepkit.models.load``)."""
     from deepkit import models
 
-    if spec.lower().endswith((".keras", ".h5", ".hdf5")):
-        return load_model_file(spec)
-    if spec.lower().endswith((".yaml", ".yml", ".json")):
-        from deepkit.core import build_document
-        from deepkit.spec import load_document
-
-        document = load_document(spec)  # the spec's own input shape wins over the data's
-        return build_document(document, input_shape=document.input_shape or input_shape)
-    kwargs = {}
-    if input_shape is not None:
-        kwargs["input_shape"] = input_shape
-    if num_classes is not None:
-        kwargs["num_classes"] = num_classes
-    return models.create(spec, **kwargs)
+    if ref.lower().endswith((".keras", ".h5", ".hdf5")) and not ref.lower().endswith(".weights.h5"):
+        if weights is not None:
+            raise ValueError(f"--weights applies to a zoo name or a spec; {ref!r} is a saved model with its own "
+                             "weights")
+        return models.load(ref)
+    return models.load(ref, weights=weights, input_shape=input_shape, num_classes=num_classes, **options)
 
 
-def _load_data(name, data_path=None, image_size=None):
-    import numpy as np
+_LOSS_ALIASES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse",
+                 "mean_squared_error", "mae", "mean_absolute_error", "huber", "kl_divergence", "hinge",
+                 "categorical_hinge", "squared_hinge", "log_cosh", "poisson", "binary_focal_crossentropy",
+                 "categorical_focal_crossentropy"}
 
-    from deepkit import datasets
 
-    if name.endswith(".npz") and os.path.isfile(name):
-        with np.load(name, allow_pickle=False) as d:
-            missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in d]
-            if missing:
-                raise SystemExit(f"deepkit: {name} lacks arrays {missing}; expected x_train, y_train, x_test, y_test.")
-            return (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"]), int(d["y_train"].max()) + 1
-    kwargs = {}
-    if data_path:
-        kwargs["path"] = data_path
-    key = name.lower().replace("-", "_")
-    if key == "digits":
-        kwargs["image_size"] = image_size or 32
-    splits = datasets.load(name, **kwargs)
-    return splits[0], splits[1], datasets.info(name).num_classes
+def _optimizer(name, learning_rate):
+    import keras
+
+    known = sorted(n for n in dir(keras.optimizers) if not n.startswith("_") and n[0].isupper()
+                   and n not in ("Optimizer", "LossScaleOptimizer"))
+    by_key = {n.lower(): n for n in known}
+    key = name.strip().lower().replace("_", "")
+    if key not in by_key:
+        raise ValueError(f"--optimizer: unknown optimizer {name!r}.{did_you_mean(key, list(by_key))} "
+                         f"Available: {', '.join(k.lower() for k in known)}.")
+    return keras.optimizers.get({"class_name": by_key[key], "config": {"learning_rate": learning_rate}})
+
+
+def _loss(name, model):
+    import keras
+
+    key = name.strip().lower()
+    if key not in _LOSS_ALIASES:
+        raise ValueError(f"--loss: unknown loss {name!r}.{did_you_mean(key, sorted(_LOSS_ALIASES))} "
+                         f"Available: {', '.join(sorted(_LOSS_ALIASES))}.")
+    classes = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+               "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+               "binary_crossentropy": keras.losses.BinaryCrossentropy}
+    if key in classes:  # from the model's last layer, so Keras never warns about a softmax fed as logits
+        return classes[key](from_logits=model is None or _outputs_logits(model))
+    return keras.losses.get(key)
+
+
+def _outputs_logits(model):
+    """Whether the model outputs logits: its last layer is no softmax/sigmoid (activation or layer)."""
+    last = model.layers[-1]
+    if type(last).__name__ in ("Softmax", "Sigmoid"):
+        return False
+    activation = getattr(last, "activation", None)
+    if type(last).__name__ == "Activation":
+        activation = last.activation
+    name = getattr(activation, "__name__", "")
+    return name not in ("softmax", "sigmoid")
+
+
+def _say(args, text):
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _zoo_model_for(args, data):
+    """A zoo model for the data: its default size, the data's channels and classes, raw pixels in."""
+    from deepkit import models
+    from deepkit.models.preprocessing import channel_statistics
+
+    info = models.model_info(args.model)
+    if args.input_shape:
+        shape = tuple(args.input_shape)
+    elif data.pixel_scale is None:
+        shape = tuple(data.x_train.shape[1:])
+    else:
+        channels = data.x_train.shape[-1] if data.x_train.ndim == 4 else 1
+        shape = (*info.input_shape[:2], channels)
+    options = {}
+    if args.weights is None and data.pixel_scale is not None:
+        raw = data.x_train if data.pixel_scale == 255.0 else data.x_train * 255.0
+        if raw.ndim == 4 and raw.shape[-1] != shape[-1]:
+            raw = raw.mean(axis=-1, keepdims=True) if shape[-1] == 1 else raw.repeat(shape[-1], axis=-1)
+        options["preprocessing"] = channel_statistics(raw)
+    return _load_model(args.model, input_shape=shape if args.weights is None else None,
+                       num_classes=data.num_classes if args.weights is None else None,
+                       weights=args.weights, **options)
 
 
 def _cmd_train(args):
     """Train a model on a dataset, print the test accuracy, optionally save it."""
+    from deepkit.datasets import prepare_for_model, resolve
+    from deepkit.models.preprocessing import input_scale
+
     import keras
 
+    _optimizer(args.optimizer, args.lr)  # a misspelt name fails before any work
+    _loss(args.loss, None)
+    data = resolve(args.data, args.data_path, purpose="train", seed=args.seed)
     keras.utils.set_random_seed(args.seed)
-    image_size = args.input_shape[0] if args.input_shape else None
-    (x, y), (x_test, y_test), num_classes = _load_data(args.data, args.data_path, image_size)
-    input_shape = args.input_shape or tuple(x.shape[1:])
-    model = _load_model(args.model, input_shape=input_shape, num_classes=num_classes)
-    optimizer = keras.optimizers.get({"class_name": args.optimizer, "config": {"learning_rate": args.lr}})
-    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(
-        from_logits=_outputs_logits(model)), metrics=["accuracy"])
+    if _is_file_ref(args.model):
+        model = _load_model(args.model, input_shape=args.input_shape or tuple(data.x_train.shape[1:]),
+                            weights=args.weights)
+    else:
+        model = _zoo_model_for(args, data)
+    x, notes = prepare_for_model(model, data.x_train, data.pixel_scale)
+    x_test, _ = prepare_for_model(model, data.x_test, data.pixel_scale)
+    model.compile(optimizer=_optimizer(args.optimizer, args.lr), loss=_loss(args.loss, model),
+                  metrics=["accuracy"])
+    _say(args, f"data: {data.describe()}" + (f"; for the model: {', '.join(notes)}" if notes else ""))
     start = time.perf_counter()
     fit_kwargs = dict(batch_size=args.batch_size, epochs=args.epochs, validation_split=args.validation_split,
-                      verbose=2 if args.verbose else 0)
+                      verbose=0 if args.quiet else 2)
     if args.fast:
         fit_kwargs["fast"] = True
-    history = model.fit(x, y, **fit_kwargs)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress, not results
+        history = model.fit(x, data.y_train, **fit_kwargs)
     seconds = time.perf_counter() - start
-    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    loss, accuracy = model.evaluate(x_test, data.y_test, verbose=0)
     print(f"model: {model.name} ({model.count_params():,} parameters)  data: {args.data} "
-          f"({len(x)} train / {len(x_test)} test)")
+          f"({len(x)} train / {len(x_test)} {data.test_split})")
     print(f"trained {len(history.history['loss'])} epochs in {seconds:.1f} s; final train loss "
           f"{history.history['loss'][-1]:.4f}")
-    print(f"test accuracy: {accuracy:.4f}")
+    print(f"{data.test_split} accuracy: {accuracy:.4f}")
     if args.out:
         model.save(args.out)
         print(f"saved to {args.out}")
+    if args.history:
+        with open(args.history, "w") as f:
+            json.dump({k: [float(v) for v in vals] for k, vals in history.history.items()}, f)
+        print(f"history saved to {args.history}")
     return 0
 
 
-def _outputs_logits(model):
-    activation = getattr(model.layers[-1], "activation", None)
-    name = getattr(activation, "__name__", "")
-    return name not in ("softmax", "sigmoid")
+def _cmd_evaluate(args):
+    """Accuracy, loss, per-class accuracy and the confusion matrix of a model on a dataset."""
+    import numpy as np
+
+    from deepkit.datasets import prepare_for_model, resolve
+
+    data = resolve(args.data, args.data_path, purpose="evaluate", seed=args.seed)
+    if data.y_test is None:
+        raise ValueError(f"--data {args.data!r}: has no labels; evaluate needs them")
+    model = _load_model(args.model, weights=args.weights)
+    x, notes = prepare_for_model(model, data.x_test, data.pixel_scale)
+    _say(args, f"data: {data.describe()}" + (f"; for the model: {', '.join(notes)}" if notes else ""))
+    from deepkit.probabilities import predict_proba
+    from deepkit.viz.curves import confusion_matrix
+
+    probs = predict_proba(model, x, batch_size=args.batch_size)
+    y = data.y_test
+    classes = max(probs.shape[1], int(y.max()) + 1)
+    predicted = probs.argmax(axis=1)
+    picked = probs[np.arange(len(y)), np.minimum(y, probs.shape[1] - 1)]
+    loss = float(np.mean(-np.log(np.clip(picked, 1e-7, 1.0))))
+    accuracy = float(np.mean(predicted == y))
+    matrix = confusion_matrix(y, predicted, num_classes=classes)
+    names = _class_names(args.class_names, classes)
+    print(f"model: {model.name}  data: {args.data} ({len(y)} {data.test_split} images)")
+    print(f"accuracy: {accuracy:.4f}")
+    print(f"loss: {loss:.4f}")
+    print("per-class accuracy:")
+    width = max(len(n) for n in names)
+    for c in range(classes):
+        total = int(matrix[c].sum())
+        value = f"{matrix[c, c] / total:.4f}" if total else "-"
+        print(f"  {names[c]:<{width}}  {value}  ({int(matrix[c, c])}/{total})")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    cell = max(len(str(int(matrix.max()))), 3)
+    print("  " + " " * width + "".join(f" {str(c)[:cell]:>{cell}}" for c in range(classes)))
+    for c in range(classes):
+        print(f"  {names[c]:<{width}}" + "".join(f" {int(v):>{cell}}" for v in matrix[c]))
+    if args.out:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from deepkit.viz.curves import plot_confusion_matrix
+
+        figure = plot_confusion_matrix(matrix=matrix, class_names=names)
+        figure = getattr(figure, "figure", figure)
+        figure.savefig(args.out, dpi=120, bbox_inches="tight")
+        print(f"confusion matrix saved to {args.out}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"model": model.name, "data": args.data, "split": data.test_split, "accuracy": accuracy,
+                       "loss": loss, "per_class_accuracy": [float(matrix[c, c] / max(1, matrix[c].sum()))
+                                                            for c in range(classes)],
+                       "confusion_matrix": matrix.tolist(), "fingerprint": data.fingerprint}, f, indent=1)
+    return 0
+
+
+def _class_names(text, classes):
+    names = _split(text) if text else [str(c) for c in range(classes)]
+    if len(names) != classes:
+        raise ValueError(f"--class-names: {len(names)} names for {classes} classes; give one per class, in order")
+    return names
 
 
 def _cmd_summary(args):
@@ -243,24 +329,36 @@ def _multiply_adds(n):
 
 
 def _cmd_models(args):
-    """List the zoo's models: name, trainable parameters, multiply-adds, default input and paper."""
+    """List the zoo's models: name, parameters, multiply-adds, default input, shipped weights, paper."""
     from deepkit import models
 
     names = models.list_models(args.filter) if args.filter else models.list_models()
+    if not names:
+        print(f"deepkit models: no model matches {args.filter!r} (try 'deepkit models' for all "
+              f"{len(models.list_models())})", file=sys.stderr)
+        return 1
     if args.names:
         for name in names:
             print(name)
         return 0
-    rows = [("name", "trainable", "multiply-adds", "input", "paper")]
+    rows = [("name", "trainable", "multiply-adds", "input", "weights", "paper")]
     for name in names:
         info = models.model_info(name)
         count = "-" if info.trainable_params is None else f"{info.trainable_params:,}"
         rows.append((name, count, _multiply_adds(info.macs), "x".join(str(d) for d in info.input_shape),
-                     info.paper))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+                     ",".join(models.available_weights(name)) or "-", info.paper))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}")
+        print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  "
+              f"{r[4]:<{widths[4]}}  {r[5]}")
     return 0
+
+
+def _add_data_arguments(parser, default="digits", what="its test split"):
+    parser.add_argument("--data", default=default,
+                        help=f"dataset name (digits, mnist, cifar10, ...; {what}), .npz/.npy file or folder "
+                             f"(default: {default})")
+    parser.add_argument("--data-path", help="local file or folder for a dataset name (no download)")
 
 
 def add_report_arguments(parser):
@@ -279,11 +377,10 @@ def add_report_arguments(parser):
         >>> a.model, a.data, a.out, a.num_samples
         ('m.keras', 'digits', 'r', 8)
     """
-    from deepkit.viz.report import ATTRIBUTION_METHODS
-
+    methods = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
     parser.add_argument("model", help="saved model (.keras), spec file or zoo name")
-    parser.add_argument("--data", required=True,
-                        help="dataset name (e.g. digits, cifar10; its test split) or .npz/.npy file")
+    _add_data_arguments(parser)
+    parser.add_argument("--weights", help="for a zoo name or spec: shipped weights (e.g. mnist) or a weights file")
     parser.add_argument("--out", default="deepkit-report", help="output folder (default: deepkit-report)")
     parser.add_argument("--history", help="JSON file of History.history, for training curves")
     parser.add_argument("--layers", help="comma-separated layer names or paths (default: automatic)")
@@ -295,11 +392,12 @@ def add_report_arguments(parser):
                         help="data samples used at most (default 2000)")
     parser.add_argument("--featurevis-steps", type=int, default=128)
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
-    parser.add_argument("--attributions", default=",".join(ATTRIBUTION_METHODS),
-                        help="comma-separated subset of: " + ", ".join(ATTRIBUTION_METHODS))
+    parser.add_argument("--attributions", default=",".join(methods),
+                        help="comma-separated subset of: " + ", ".join(methods))
     parser.add_argument("--screenshot", action="store_true",
                         help="also open the page in headless Chromium, check it and save screenshot.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
     return parser
 
 
@@ -335,22 +433,21 @@ def run_report(args):
         /.../r/index.html
         (0, ['index.html', 'report.json'])
     """
-    from deepkit.viz.report import build_report
-
     out = args.out
     if out and os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"{out}: --out names an existing file; the report needs a folder (give a new or "
                          "existing folder name)")
-    if args.model.lower().endswith((".keras", ".h5", ".hdf5")):
-        model = load_model_file(args.model, compile=False)  # damaged files: one line naming file and problem
-    else:
-        model = _load_model(args.model)
+    with _quiet_startup(getattr(args, "verbose", False)):  # also when called from Python
+        model = _load_model(args.model, weights=getattr(args, "weights", None))
+    from deepkit.viz.report import build_report
+
     path = build_report(
         model, args.data, out, history=args.history, layers=_split(args.layers),
         num_samples=args.num_samples, class_names=_split(args.class_names), top_k=args.top_k,
         max_channels=args.max_channels, max_images=args.max_images,
         featurevis=not args.no_featurevis, featurevis_steps=args.featurevis_steps,
-        attributions=_split(args.attributions) or [], progress=not args.quiet)
+        attributions=_split(args.attributions) or [], progress=not args.quiet,
+        data_path=getattr(args, "data_path", None))
     if getattr(args, "screenshot", False):
         from deepkit.viz.report_browser import check_page
 
@@ -387,27 +484,47 @@ def build_parser():
 
     train = sub.add_parser("train", help="train a model and print its test accuracy")
     train.add_argument("--model", default="lenet5", help="zoo name, spec file (.yaml/.json) or .keras file "
-                       "(default: lenet5)")
-    train.add_argument("--data", default="digits", help="dataset name or .npz file with x_train, y_train, "
-                       "x_test, y_test (default: digits, offline)")
-    train.add_argument("--data-path", help="local file or folder for mnist/cifar10/... (no download)")
-    train.add_argument("--input-shape", type=_parse_shape, help="e.g. 32,32,1 (default: the data's shape)")
+                       "(default: lenet5; a zoo model is built at its default size for the data's channels and "
+                       "classes, with the data's scaling inside: it takes raw pixels)")
+    _add_data_arguments(train, what="a file without a test split gets a 10%% validation split")
+    train.add_argument("--weights", help="start from these weights (zoo name or spec): shipped tag or file")
+    train.add_argument("--input-shape", type=_parse_shape, help="e.g. 32,32,1 (default: the model's, with "
+                       "the data's channels)")
     train.add_argument("--epochs", type=_positive(int), default=30)
     train.add_argument("--batch-size", type=_positive(int), default=64)
-    train.add_argument("--optimizer", default="adam")
+    train.add_argument("--optimizer", default="adam", help="a keras.optimizers name (default: adam)")
+    train.add_argument("--loss", default="sparse_categorical_crossentropy",
+                       help="a keras.losses name (default: sparse_categorical_crossentropy; from_logits follows "
+                            "the model's last layer)")
     train.add_argument("--lr", type=_positive(float, "the learning rate"), default=1e-3, help="learning rate")
     train.add_argument("--validation-split", type=_fraction, default=0.0)
     train.add_argument("--fast", action="store_true", help="use deepkit's on-device fast fit path")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", help="save the trained model to this .keras file")
-    train.add_argument("--verbose", action="store_true")
+    train.add_argument("--history", help="save History.history to this JSON file (for deepkit report)")
+    train.add_argument("--quiet", action="store_true", help="no progress lines")
+    train.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
     train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="accuracy, loss, per-class accuracy and confusion matrix")
+    evaluate.add_argument("model", help="saved model (.keras), spec file or zoo name (with --weights)")
+    _add_data_arguments(evaluate, what="its test split, or the held-out validation split of a training file")
+    evaluate.add_argument("--weights", help="for a zoo name or spec: shipped weights (e.g. mnist) or a file")
+    evaluate.add_argument("--batch-size", type=_positive(int), default=256)
+    evaluate.add_argument("--class-names", help="comma-separated class names, one per class")
+    evaluate.add_argument("--out", help="save the confusion matrix as this PNG")
+    evaluate.add_argument("--json", help="write the numbers to this JSON file")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the validation split of a training file")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress lines")
+    evaluate.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
+    evaluate.set_defaults(func=_cmd_evaluate)
 
     summ = sub.add_parser("summary", help="layers, output shapes, parameters and multiply-adds")
     summ.add_argument("model", help="zoo name, spec file or .keras file")
     summ.add_argument("--input-shape", type=_parse_shape)
     summ.add_argument("--num-classes", type=int)
     summ.add_argument("--spec", action="store_true", help="also print the model's spec as YAML")
+    summ.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
     summ.set_defaults(func=_cmd_summary)
 
     mods = sub.add_parser("models", help="list the zoo's models")
@@ -415,11 +532,8 @@ def build_parser():
     mods.add_argument("--names", action="store_true", help="only the names, one a line")
     mods.set_defaults(func=_cmd_models)
 
-    rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
-    try:
-        add_report_arguments(rep)
-    except ImportError:  # pragma: no cover - viz extras missing
-        rep.add_argument("model")
+    rep = sub.add_parser("report", help="HTML report of what each layer has learned")
+    add_report_arguments(rep)
     rep.set_defaults(func=run_report)
     return parser
 
@@ -435,8 +549,8 @@ def main(argv=None):
 
     Example:
         >>> main(["models", "--filter", "cifar_resnet2*"])  # doctest: +NORMALIZE_WHITESPACE, +ELLIPSIS
-        name            trainable  multiply-adds  input    paper
-        cifar_resnet20    269,722       40.55 M  32x32x3  He, Zhang, Ren & Sun 2015, ... section 4.2
+        name            trainable  multiply-adds  input    weights  paper
+        cifar_resnet20    269,722       40.55 M  32x32x3  -        He, Zhang, Ren & Sun 2015, ... section 4.2
         0
     """
     from deepkit.errors import DeepkitError
@@ -446,7 +560,10 @@ def main(argv=None):
     except SystemExit as exc:  # argparse has printed the usage error (or --help)
         return exc.code
     try:
-        return args.func(args)
+        if args.command == "models":  # the registry alone: no Keras
+            return args.func(args)
+        with _quiet_startup(getattr(args, "verbose", False)):
+            return args.func(args)
     except (DeepkitError, ValueError, OSError) as exc:
         print(f"deepkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -46,7 +46,6 @@ Example:
 
 import argparse
 import dataclasses
-import io
 import json
 import math
 import os
@@ -180,23 +179,15 @@ def load_data(data, data_dir):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_data: {path} not found; pass the directory holding {_FILES[data]} "
                                 f"(e.g. --data-dir ../shared/data). Received: data_dir={os.fspath(data_dir)!r}")
-    with np.load(path, allow_pickle=False) as d:
-        if "x_train" in d:
-            x = d["x_train"]
-        elif "jpeg" in d and "offsets" in d:
-            from PIL import Image
+    from deepkit.datasets.resolver import read_npz
 
-            buf, off = d["jpeg"].tobytes(), d["offsets"]
-            x = np.stack([np.asarray(Image.open(io.BytesIO(buf[off[i]:off[i + 1]])).convert("RGB"), np.uint8)
-                          for i in range(len(off) - 1)])
-        else:
-            raise ValueError(f"load_data: {path} has neither x_train nor jpeg/offsets arrays; it has {sorted(d)}.")
-        y = d["y_train"].astype("int32").reshape(-1)
+    train, _ = read_npz(path)
+    if train is None or train[1] is None:
+        raise ValueError(f"load_data: {path} has no x_train/y_train (or jpeg/offsets/y_train) arrays.")
+    x, y = train
     if x.ndim == 3:
         x = x[..., None]
-    if len(x) != len(y):
-        raise ValueError(f"load_data: {path} has {len(x)} images but {len(y)} labels.")
-    return x, y
+    return x, y.astype("int32")
 
 
 def split(x, y, validation=0.1, seed=0):
@@ -298,13 +289,15 @@ def add_weight_decay(model, weight_decay):
     return model
 
 
-def build(recipe, input_shape, num_classes):
+def build(recipe, input_shape, num_classes, preprocessing=None):
     """The recipe's model, compiled with its optimizer and schedule (weight decay added).
 
     Args:
         recipe: a :class:`Recipe`.
         input_shape: (H, W, C).
         num_classes: number of classes.
+        preprocessing: the model's first layers (``deepkit.models.create``'s ``preprocessing=``; the recipes
+            pass the training split's statistics, so the model takes raw 0-255 pixels).
 
     Returns:
         A function ``steps -> compiled model``, since the schedule needs the number of steps.
@@ -321,7 +314,7 @@ def build(recipe, input_shape, num_classes):
     def make(total_steps):
         aux = {"aux_logits": True} if recipe.aux_weight is not None else {}
         model = models.create(recipe.model, input_shape=input_shape, num_classes=num_classes,
-                              classifier_activation=None, **aux)
+                              classifier_activation=None, preprocessing=preprocessing, **aux)
         add_weight_decay(model, recipe.weight_decay)
         lr = learning_rate_schedule(recipe, total_steps)
         if recipe.optimizer == "sgd":
@@ -340,7 +333,8 @@ def build(recipe, input_shape, num_classes):
     return make
 
 
-def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fast="auto", print_fn=print):
+def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fast="auto", print_fn=print,
+        test=None, save_weights=None, command=None):
     """Train a recipe on its training split (10 % held out) and report the validation accuracy.
 
     Args:
@@ -353,10 +347,19 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
         out: optional path of a ``.keras`` file to save the trained model to.
         fast: passed to ``deepkit.train.fit`` (``"auto"``: the on-device loop where it applies).
         print_fn: where the summary lines go.
+        test: optional held-out test data (an ``.npz`` file with ``x_test``/``y_test`` or ``x``/``y``, or
+            anything ``deepkit.datasets.resolve`` reads): the trained model is evaluated on its raw images.
+        save_weights: optional ``.weights.h5`` path: the weights, with a JSON record beside it (command,
+            accuracy, wall time, input shape, preprocessing, SHA-256), as shipped in ``deepkit/models/weights``.
+        command: the command line to write into that record.
 
     Returns:
         A dict: recipe, model, val_accuracy, val_loss, best_val_accuracy, epochs, train/val sizes, seconds,
-        seconds_per_epoch, backend, fast path info, target.
+        seconds_per_epoch, backend, fast path info, target, preprocessing, data (file and SHA-256), and
+        test_accuracy when ``test`` is given.
+
+    The model carries its preprocessing (``Rescaling(1/255)`` and ``Normalization`` with the training
+    split's per-channel mean and std), so it is trained, evaluated and saved on raw 0-255 pixels.
 
     Raises:
         KeyError: unknown recipe (the message lists them).
@@ -376,6 +379,9 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
     import keras
 
     from deepkit import train
+    from deepkit.datasets import prepare_for_model, resolve
+    from deepkit.datasets.resolver import file_sha256
+    from deepkit.models.preprocessing import channel_statistics
 
     if name not in RECIPES:
         raise KeyError(f"run: unknown recipe {name!r}; available: {', '.join(sorted(RECIPES))}.")
@@ -386,13 +392,15 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
         keep = np.sort(np.random.default_rng(seed + 1).permutation(len(x))[:limit])
         x, y = x[keep], y[keep]
     (x_train, y_train), (x_val, y_val) = split(x, y, 0.1, seed)
-    x_train, x_val = standardize(x_train, x_val)
+    stats = channel_statistics(x_train)
+    x_train, x_val = x_train.astype("float32"), x_val.astype("float32")  # raw 0-255: the model scales
     num_classes = 10  # MNIST and CIFAR-10
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"run: {recipe.data} labels must be 0..9. Received labels from {y.min()} to {y.max()}.")
+    test_data = None if test is None else resolve(test, purpose="evaluate")  # a bad file fails before training
     n_epochs = epochs or recipe.epochs_for(len(x_train))
     steps = n_epochs * math.ceil(len(x_train) / recipe.batch_size)
-    model = build(recipe, x_train.shape[1:], num_classes)(steps)
+    model = build(recipe, x_train.shape[1:], num_classes, preprocessing=stats)(steps)
     augment = train.Augment(flip=recipe.flip, pad_crop=recipe.pad_crop, seed=seed) \
         if (recipe.flip or recipe.pad_crop) else None
     print_fn(f"recipe {name}: {recipe.model} ({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} "
@@ -414,13 +422,47 @@ def run(name, data_dir, epochs=None, limit=None, seed=0, verbose=2, out=None, fa
         "num_val": len(x_val), "seconds": round(seconds, 1), "seconds_per_epoch": round(seconds / n_epochs, 2),
         "backend": keras.backend.backend(), "fast": getattr(history, "fast", None), "target": recipe.target,
         "val_accuracy_per_epoch": [round(float(v), 4) for v in val_hist],
+        "preprocessing": stats, "input_shape": list(x_train.shape[1:]),
+        "data": {"file": os.path.join(os.fspath(data_dir), _FILES[recipe.data]),
+                 "sha256": file_sha256(os.path.join(os.fspath(data_dir), _FILES[recipe.data])),
+                 "limit": limit, "split_seed": seed, "validation_fraction": 0.1},
     }
+    if test_data is not None:
+        if test_data.y_test is None:
+            raise ValueError(f"run: the test data {test!r} have no labels.")
+        x_test, notes = prepare_for_model(model, test_data.x_test, test_data.pixel_scale)
+        test_scores = model.evaluate(x_test, targets(test_data.y_test), batch_size=500, verbose=0,
+                                     return_dict=True)
+        result["test_accuracy"] = float(test_scores[acc_key])
+        result["test"] = {"file": test_data.source, "sha256": test_data.fingerprint,
+                          "num_test": int(len(x_test)), "adapted": notes}
+        print_fn(f"recipe {name}: test accuracy {result['test_accuracy']:.4f} on {len(x_test)} images of {test}")
     print_fn(f"recipe {name}: validation accuracy {val_accuracy:.4f} after {n_epochs} epochs "
              f"({seconds:.1f} s, {seconds / n_epochs:.2f} s/epoch)"
              + (f"; target {recipe.target:.3f}" if recipe.target else ""))
     if out:
         model.save(out)
         print_fn(f"recipe {name}: saved to {out}")
+    if save_weights:
+        # A fresh, uncompiled copy: the file holds the network's weights only, not the optimizer's state.
+        from deepkit import models
+
+        aux = {"aux_logits": True} if recipe.aux_weight is not None else {}
+        inference = models.create(recipe.model, input_shape=x_train.shape[1:], num_classes=num_classes,
+                                  classifier_activation=None, preprocessing=stats, **aux)
+        inference.set_weights(model.get_weights())
+        inference.save_weights(save_weights)
+        record = {"model": recipe.model, "recipe": name, "command": command or f"deepkit.recipes.run({name!r})",
+                  "sha256": file_sha256(save_weights), "input_shape": result["input_shape"],
+                  "num_classes": num_classes, "preprocessing": stats, "val_accuracy": result["val_accuracy"],
+                  "num_val": result["num_val"], "epochs": n_epochs, "seconds": result["seconds"],
+                  "backend": result["backend"], "data": result["data"],
+                  "keras": keras.__version__, "date": time.strftime("%Y-%m-%d")}
+        record_path = save_weights[:-len(".weights.h5")] + ".json" if save_weights.endswith(".weights.h5") \
+            else save_weights + ".json"
+        with open(record_path, "w") as f:
+            json.dump(record, f, indent=1)
+        print_fn(f"recipe {name}: weights saved to {save_weights} (record {record_path})")
     return result
 
 
@@ -448,6 +490,10 @@ def main(argv=None):
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--json", default=None, help="write the result dict here")
     parser.add_argument("--out", default=None, help="save the trained model (.keras)")
+    parser.add_argument("--test", default=None, help="held-out test file (.npz with x_test/y_test or x/y): "
+                        "report the test accuracy at the end")
+    parser.add_argument("--save-weights", default=None,
+                        help="save the weights (.weights.h5) with a JSON record beside it")
     args = parser.parse_args(argv)
     if args.list or not args.recipe:
         for key in sorted(RECIPES):
@@ -456,8 +502,10 @@ def main(argv=None):
             print(f"{key}: {r.model} on {r.data}, {r.optimizer} lr {r.learning_rate}, {length}, batch "
                   f"{r.batch_size}" + (f", target {r.target}" if r.target else ""))
         return 0
+    command = "python -m deepkit.recipes " + " ".join(sys.argv[1:] if argv is None else argv)
     result = run(args.recipe, args.data_dir, epochs=args.epochs, limit=args.limit, seed=args.seed,
-                 verbose=args.verbose, out=args.out)
+                 verbose=args.verbose, out=args.out, test=args.test, save_weights=args.save_weights,
+                 command=command)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)

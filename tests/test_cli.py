@@ -1,9 +1,10 @@
-"""The deepkit command line: train, summary, models."""
+"""The deepkit command line: train, evaluate, summary, models (report: tests/viz/test_report.py)."""
 
 import re
 
 import keras
 import numpy as np
+import pytest
 from deepkit.cli import main
 
 
@@ -29,6 +30,46 @@ def test_train_on_npz_file_and_spec(tmp_path, capsys):
     assert "(30 train / 10 test)" in capsys.readouterr().out
 
 
+def test_models_filter_without_match_says_so_and_exits_1(capsys):
+    assert main(["models", "--filter", "transformer*"]) == 1
+    assert "no model matches 'transformer*'" in capsys.readouterr().err
+
+
+def test_unknown_optimizer_and_loss_get_suggestions(capsys):
+    assert main(["train", "--data", "moons", "--epochs", "1", "--optimizer", "adamm"]) == 2
+    assert "unknown optimizer 'adamm'. Did you mean 'adam'" in capsys.readouterr().err
+    assert main(["train", "--data", "moons", "--epochs", "1", "--loss", "sparse_categorical_crosentropy"]) == 2
+    assert "Did you mean 'sparse_categorical_crossentropy'" in capsys.readouterr().err
+
+
+def test_missing_data_file_says_it_does_not_exist(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nonexist.npz"), "--epochs", "1"]) == 2
+    assert "nonexist.npz': file does not exist" in capsys.readouterr().err
+
+
+def test_spec_ending_in_softmax_is_compiled_without_logits(tmp_path, capsys):
+    (tmp_path / "m.yaml").write_text("input_shape: [2]\nlayers:\n  - Dense: 8\n  - Dense: 2\n  - Softmax\n")
+    out = tmp_path / "m.keras"
+    assert main(["train", "--model", str(tmp_path / "m.yaml"), "--data", "moons", "--epochs", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    loss = keras.saving.load_model(out).loss
+    assert type(loss).__name__ == "SparseCategoricalCrossentropy" and loss.get_config()["from_logits"] is False
+
+
+def test_train_on_a_training_only_file_holds_out_validation_and_refuses_unseen_test_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (60, 12, 12), dtype=np.uint8)
+    y = np.arange(60) % 3
+    np.savez(tmp_path / "train.npz", x_train=x, y_train=y)
+    assert main(["train", "--model", "lenet5", "--data", str(tmp_path / "train.npz"), "--epochs", "1",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(54 train / 6 validation)" in out and "validation accuracy:" in out
+    np.savez(tmp_path / "bad.npz", x_train=x, y_train=y % 2, x_test=x[:4], y_test=np.array([0, 1, 2, 2]))
+    assert main(["train", "--data", str(tmp_path / "bad.npz"), "--epochs", "1"]) == 2
+    assert "labels [2] that the training split never shows" in capsys.readouterr().err
+
+
 def test_summary_of_zoo_model_shows_macs(capsys):
     assert main(["summary", "cifar_resnet20"]) == 0
     text = capsys.readouterr().out
@@ -43,8 +84,10 @@ def test_models_lists_and_filters(capsys):
     assert "resnet18" in names and "resnet50" not in names
     assert main(["models", "--filter", "vgg16*"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["name", "trainable", "multiply-adds", "input", "paper"]
-    assert lines[1].split()[:5] == ["vgg16", "138,357,544", "15.47", "G", "224x224x3"] and "Simonyan" in lines[1]
+    assert lines[0].split() == ["name", "trainable", "multiply-adds", "input", "weights", "paper"]
+    assert lines[1].split()[:6] == ["vgg16", "138,357,544", "15.47", "G", "224x224x3", "-"] and "Simonyan" in lines[1]
+    assert main(["models", "--filter", "lenet5"]) == 0
+    assert re.search(r"28x28x1\s+mnist\s+LeCun", capsys.readouterr().out.splitlines()[1])
     assert main(["models", "--filter", "googlenet", "--names"]) == 0
     assert capsys.readouterr().out.split() == ["cifar_googlenet", "googlenet", "googlenet_paper"]
 
@@ -58,3 +101,19 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert "bad.yaml:2:5" in err and "Did you mean 'Dense'" in err
     assert main(["summary", "x", "--input-shape", "a,b"]) == 2
     assert "expected a shape like 32,32,3" in capsys.readouterr().err
+
+
+@pytest.mark.backend_independent
+def test_help_and_models_do_not_start_keras():
+    """What keeps `deepkit --help` under a second (timed in benchmarks/bench_cli.py, not here)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, contextlib, io\n"
+            "from deepkit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['models'])\n"
+            "    main(['--help'])\n"
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'matplotlib') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

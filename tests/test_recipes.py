@@ -172,3 +172,43 @@ def test_googlenet_recipe_one_epoch_with_auxiliary_outputs(tmp_path):
     result = recipes.run("googlenet_cifar10", tmp_path, epochs=1, verbose=0, print_fn=lambda s: None)
     assert (result["num_train"], result["num_val"]) == (36, 4)
     assert np.isfinite(result["val_loss"]) and 0.0 <= result["val_accuracy"] <= 1.0
+
+
+def test_saved_recipe_model_takes_raw_uint8_and_reproduces_its_validation_accuracy(tmp_path):
+    x, y = write_mnist(tmp_path, n=200)
+    out = str(tmp_path / "lenet.keras")
+    result = recipes.run("lenet5_mnist", tmp_path, epochs=2, verbose=0, out=out, print_fn=lambda s: None)
+    assert result["preprocessing"]["mean"][0] == pytest.approx((x / 255.0).mean(), abs=0.02)
+    assert result["data"]["sha256"] and result["data"]["split_seed"] == 0
+    (_, _), (x_val, y_val) = recipes.split(x[..., None], y.astype("int32"), 0.1, 0)
+    model = keras.saving.load_model(out)  # nothing but the file: the scaling is inside
+    probs = model.predict(x_val, verbose=0)  # raw uint8, as a user has them
+    assert float(np.mean(probs.argmax(axis=1) == y_val)) == pytest.approx(result["val_accuracy"], abs=1e-6)
+
+
+def test_recipe_reports_test_accuracy_and_saves_weights_with_a_record(tmp_path):
+    write_mnist(tmp_path, n=200, seed=0)
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 10, 30)
+    images = np.zeros((30, 28, 28), "uint8")
+    for i, label in enumerate(labels):
+        images[i, 4 + 2 * label: 6 + 2 * label, 4:24] = 255
+    np.savez(tmp_path / "test.npz", x_test=images, y_test=labels)
+    weights = str(tmp_path / "lenet5_toy.weights.h5")
+    assert recipes.main(["lenet5_mnist", "--data-dir", str(tmp_path), "--epochs", "1", "--verbose", "0",
+                         "--test", str(tmp_path / "test.npz"), "--save-weights", weights,
+                         "--json", str(tmp_path / "r.json")]) == 0
+    with open(tmp_path / "r.json") as f:
+        result = json.load(f)
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["test"]["num_test"] == 30
+    with open(tmp_path / "lenet5_toy.json") as f:
+        record = json.load(f)
+    from deepkit.datasets.resolver import file_sha256
+
+    assert record["sha256"] == file_sha256(weights) and record["input_shape"] == [28, 28, 1]
+    assert record["command"].startswith("python -m deepkit.recipes lenet5_mnist")
+    from deepkit import models
+
+    model = models.create("lenet5", preprocessing=record["preprocessing"], weights=weights,
+                          classifier_activation=None)
+    assert model.count_params() == 61706

@@ -14,6 +14,7 @@ from deepkit.datasets import toy
 from deepkit.datasets._common import DatasetUnavailableError
 from deepkit.datasets.sklearn_digits import digits
 from deepkit.datasets.images import cifar10, cifar100, fashion_mnist, mnist
+from deepkit.datasets.resolver import ResolvedData, fit_to_model, prepare_for_model, resolve
 from deepkit.datasets.registry import (
     DatasetInfo,
     UnknownDatasetError,
@@ -25,14 +26,18 @@ from deepkit.datasets.registry import (
 __all__ = [
     "DatasetInfo",
     "DatasetUnavailableError",
+    "ResolvedData",
     "UnknownDatasetError",
     "cifar10",
     "cifar100",
     "digits",
     "fashion_mnist",
+    "fit_to_model",
     "info",
     "list_datasets",
     "load",
     "mnist",
+    "prepare_for_model",
+    "resolve",
     "toy",
 ]

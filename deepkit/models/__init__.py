@@ -27,16 +27,18 @@ Example:
     True
 """
 
-import deepkit.layers  # noqa: F401  (registers LRN, ChannelPadShortcut... for the specs below)
 from deepkit.models.registry import (Family, ModelInfo, builders, count_trainable, create, get_spec, list_models,
                                      load_weights, model_info, register_model, resolve, unregister_model, variants)
 from deepkit.models import alexnet as _alexnet, googlenet as _googlenet, lenet as _lenet  # noqa: F401  (declare)
 from deepkit.models import resnet as _resnet, vgg as _vgg  # noqa: F401  (declare the variants)
+from deepkit.models.loading import ModelFileError, load
+from deepkit.models.pretrained import available_weights
 
 # Every variant declared with @register_model is exported here as deepkit.models.<name>.
 globals().update(builders())
 
 __all__ = [
     "create", "list_models", "get_spec", "model_info", "register_model", "unregister_model", "resolve", "ModelInfo",
-    "Family", "builders", "variants", "count_trainable", "load_weights", *builders(),
+    "Family", "builders", "variants", "count_trainable", "load_weights", "load", "available_weights",
+    "ModelFileError", *builders(),
 ]

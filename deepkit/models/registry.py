@@ -23,6 +23,8 @@ import os
 import types
 
 from deepkit.errors import SpecError
+from deepkit.models import pretrained as pretrained_weights
+from deepkit.models.preprocessing import preprocessing_layers
 from deepkit.naming import did_you_mean, suggest
 
 _REGISTRY = {}
@@ -31,7 +33,7 @@ _BUILDERS = {}
 
 # Arguments every zoo model takes (keras.applications style), with their defaults.
 COMMON_ARGS = ("input_shape", "num_classes", "include_top", "pooling", "classifier_activation", "weights",
-               "model_name")
+               "model_name", "preprocessing")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,18 +393,24 @@ def _check_common(info, num_classes, include_top, pooling, classifier_activation
                          f"for logits. Received: classifier_activation={classifier_activation!r}")
     if weights is not None:
         if not isinstance(weights, (str, os.PathLike)):
-            raise ValueError(f"{where}: weights must be None or the path of a local .weights.h5 / .keras file. "
-                             f"Received: weights={weights!r}")
+            raise ValueError(f"{where}: weights must be None, a shipped tag ({_shipped_hint(info)}) or the path of a "
+                             f"local .weights.h5 / .keras file. Received: weights={weights!r}")
+        if weights in pretrained_weights.available_weights(info.name):
+            return
         if not os.path.isfile(weights):
-            extra = ""
-            if str(weights).lower() in ("imagenet", "cifar10", "mnist"):
-                extra = (" deepkit never downloads weights. For ResNet-50/101/152, convert a keras.applications "
-                         "model you have: deepkit.models.convert.from_keras_applications(source_model).")
+            extra = f" Shipped weights for this model: {_shipped_hint(info)}."
+            if str(weights).lower() in ("imagenet", "cifar10", "mnist", "fashion_mnist"):
+                extra += (" deepkit never downloads weights. For ResNet-50/101/152, convert a keras.applications "
+                          "model you have: deepkit.models.convert.from_keras_applications(source_model).")
             raise ValueError(f"{where}: weights file not found.{extra} Received: weights={str(weights)!r}")
 
 
+def _shipped_hint(info):
+    return ", ".join(repr(t) for t in pretrained_weights.available_weights(info.name)) or "none"
+
+
 def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
-             classifier_activation="softmax", model_name=None, **options):
+             classifier_activation="softmax", model_name=None, preprocessing=None, **options):
     """The spec data of a zoo model, without building it.
 
     Args:
@@ -413,6 +421,8 @@ def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling
         pooling: with ``include_top=False``: None (feature map), ``"avg"`` or ``"max"``.
         classifier_activation: activation of the classifier (``"softmax"``), or None for logits.
         model_name: the model name written into the spec (defaults to the registry name).
+        preprocessing: None, ``"rescale"`` or ``{"mean": [...], "std": [...]}``: first layers that take raw
+            0-255 pixels (see ``deepkit.models.preprocessing``).
         **options: family options (see ``model_info(name).options``).
 
     Returns:
@@ -437,13 +447,16 @@ def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling
     num_classes = info.num_classes if num_classes is None else num_classes
     _check_common(info, num_classes, include_top, pooling, classifier_activation, None)
     merged = {**info.options, **options}
-    return info.spec_fn(input_shape=input_shape, num_classes=num_classes, include_top=bool(include_top),
+    spec = info.spec_fn(input_shape=input_shape, num_classes=num_classes, include_top=bool(include_top),
                         pooling=pooling, classifier_activation=classifier_activation,
                         name=model_name or info.name, **merged)
+    channels = input_shape[-1] if len(input_shape) == 3 else 1
+    first = preprocessing_layers(preprocessing, channels)
+    return {**spec, "layers": first + list(spec["layers"])} if first else spec
 
 
 def create(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
-           classifier_activation="softmax", weights=None, model_name=None, **options):
+           classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, **options):
     """Build a zoo model by name, keras.applications style.
 
     Args:
@@ -454,9 +467,15 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
         pooling: with ``include_top=False``: None (last feature map), ``"avg"`` or ``"max"``
             (global pooling).
         classifier_activation: the classifier's activation (``"softmax"``), or None for logits.
-        weights: None (random initialisation) or the path of a local ``.weights.h5`` or ``.keras``
-            file with weights for this architecture. Nothing is ever downloaded.
+        weights: None (random initialisation), a tag of the weights shipped with deepkit
+            (``deepkit.models.pretrained.available_weights(name)``, e.g. ``"mnist"`` for ``lenet5``: the
+            model is then built at their input shape, classes and preprocessing, and takes raw 0-255
+            pixels), or the path of a local ``.weights.h5`` or ``.keras`` file with weights for this
+            architecture. Nothing is ever downloaded.
         model_name: the Keras model name (defaults to the registry name).
+        preprocessing: None (default: the model takes its input as given), ``"rescale"`` or
+            ``{"mean": [...], "std": [...]}``: the model starts with ``Rescaling(1/255)`` (and
+            ``Normalization``) and takes raw 0-255 pixels (see ``deepkit.models.preprocessing``).
         **options: family options, e.g. ``stride_in_1x1=True`` for the ImageNet ResNets
             (see ``model_info(name).options``).
 
@@ -482,16 +501,42 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     info = model_info(name)
     num_classes_eff = info.num_classes if num_classes is None else num_classes
     _check_common(info, num_classes_eff, include_top, pooling, classifier_activation, weights)
+    shipped = None
+    if isinstance(weights, str) and weights in pretrained_weights.available_weights(info.name):
+        shipped = pretrained_weights.pretrained(info.name, weights)
+        input_shape, num_classes, preprocessing = _shipped_arguments(
+            info, shipped, input_shape, num_classes if include_top else None, preprocessing)
+        weights = pretrained_weights.verify_checksum(shipped)
     spec = get_spec(info.name, input_shape=input_shape, num_classes=num_classes, include_top=include_top,
                     pooling=pooling, classifier_activation=classifier_activation, model_name=model_name,
-                    **options)
+                    preprocessing=preprocessing, **options)
     try:
         model = from_spec(spec)
     except SpecError as exc:  # a family option produced an impossible network: say which model
         raise ValueError(f"deepkit.models '{info.name}': cannot build with {options or 'the defaults'}: {exc}") from exc
     if weights is not None:
-        load_weights(model, weights)
+        if shipped is not None and not include_top:  # the classifier's weights are in the file, not the model
+            load_weights(from_spec(get_spec(info.name, input_shape=input_shape, num_classes=num_classes,
+                                            preprocessing=preprocessing, **options)), weights, into=model)
+        else:
+            load_weights(model, weights)
     return model
+
+
+def _shipped_arguments(info, shipped, input_shape, num_classes, preprocessing):
+    """The input shape, classes and preprocessing shipped weights need; a conflicting argument is an error."""
+    where = f"deepkit.models '{info.name}' with weights={shipped.tag!r}"
+    if input_shape is not None and tuple(input_shape) != shipped.input_shape:
+        raise ValueError(f"{where}: the weights were trained at input_shape={shipped.input_shape}; leave "
+                         f"input_shape unset. Received: input_shape={tuple(input_shape)}")
+    if num_classes is not None and num_classes != shipped.num_classes:
+        raise ValueError(f"{where}: the weights classify {shipped.num_classes} classes; leave num_classes unset "
+                         f"(or use include_top=False). Received: num_classes={num_classes}")
+    if preprocessing is not None and preprocessing != shipped.preprocessing:
+        raise ValueError(f"{where}: the weights come with their own preprocessing "
+                         f"({shipped.preprocessing}); leave preprocessing unset. Received: "
+                         f"preprocessing={preprocessing!r}")
+    return shipped.input_shape, shipped.num_classes, shipped.preprocessing
 
 
 def count_trainable(model):
@@ -514,15 +559,17 @@ def count_trainable(model):
     return int(sum(math.prod(int(d) for d in w.shape) for w in model.trainable_weights))
 
 
-def load_weights(model, path):
+def load_weights(model, path, into=None):
     """Load a local ``.weights.h5`` or ``.keras`` file into a zoo model, with a clear error on mismatch.
 
     Args:
         model: a built Keras model.
         path: the file.
+        into: optional model without the classifier: the weights are loaded into ``model`` (the whole
+            architecture), then copied layer by layer into ``into`` by layer name.
 
     Returns:
-        The model.
+        The model (``into`` when given).
 
     Raises:
         ValueError: the file is missing or does not fit the architecture.
@@ -544,4 +591,10 @@ def load_weights(model, path):
     except Exception as exc:
         raise ValueError(f"load_weights: the file {path!r} does not fit model '{model.name}' "
                          f"({model.count_params():,} parameters): {exc}") from exc
-    return model
+    if into is None:
+        return model
+    source = {layer.name: layer for layer in model.layers}
+    for layer in into.layers:
+        if layer.weights and layer.name in source:
+            layer.set_weights(source[layer.name].get_weights())
+    return into

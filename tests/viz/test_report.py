@@ -166,8 +166,10 @@ def test_load_data_forms_and_errors(tmp_path):
     with pytest.raises(ValueError, match="2 inputs but 3 labels"):
         report.load_data((raw, [0, 1, 2]))
     model, _, _, _ = trained_digits_cnn()
-    with pytest.raises(ValueError, match=r"shape \(4, 4, 3\) but model 'digits_cnn' takes \(8, 8, 1\)"):
-        report.build_report(model, raw, tmp_path / "r", progress=False)
+    with pytest.raises(ValueError, match=r"do not fit model 'digits_cnn': the data are points of 3 values"):
+        report.build_report(model, np.zeros((4, 3), "float32"), tmp_path / "r", progress=False)
+    fitted, _, name = report.load_data(raw, model=model)  # colour 4x4 raw pixels for a grey 8x8 model
+    assert fitted.shape == (2, 8, 8, 1) and fitted.max() <= 1.0 and "resized 4x4 -> 8x8" in name
     with pytest.raises(ValueError, match="unknown attribution methods \\['gradcam'\\]"):
         report.build_report(model, x, tmp_path / "r", attributions=["gradcam"], progress=False)
 

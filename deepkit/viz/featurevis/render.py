@@ -122,7 +122,7 @@ def image_shape(model):
     return shape
 
 
-def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=(0.0, 1.0), seed=0):
+def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=None, seed=0):
     """The parameterization :func:`render` uses for ``model`` when given none.
 
     :func:`~deepkit.viz.featurevis.param.image` at the model's input size: for an RGB model
@@ -136,7 +136,8 @@ def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=(
         batch: Number of images.
         fft: Fourier (1/f) parameterization; ``False`` for pixels.
         decorrelate: ``"auto"`` (RGB only), ``True`` (3 channels required) or ``False``.
-        value_range: ``(low, high)`` of the model's input values.
+        value_range: ``(low, high)`` of the model's input values; default ``(0, 255)`` for a model
+            that takes raw pixels (it starts with ``Rescaling(1/255)``), else ``(0, 1)``.
         seed: Seed of the initialization.
 
     Returns:
@@ -149,13 +150,17 @@ def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=(
         >>> p.shape, p.fft, p.decorrelated
         ((2, 8, 8, 1), True, False)
     """
+    from deepkit.models.preprocessing import input_scale
+
     h, w, c = image_shape(model)
+    if value_range is None:
+        value_range = (0.0, input_scale(model))
     return param_lib.image(h, w, c, batch, fft=fft, decorrelate=decorrelate,
                            value_range=value_range, seed=seed)
 
 
 def render(model, objective, *, steps=256, learning_rate=0.05, param=None, transforms="standard",
-           batch_size=None, value_range=(0.0, 1.0), fft=True, decorrelate="auto", seed=0,
+           batch_size=None, value_range=None, fft=True, decorrelate="auto", seed=0,
            return_values=False, progress=False, jit=True):
     """Optimize images that maximize ``objective`` (feature visualization).
 
@@ -175,8 +180,9 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
             transformation), a list of transforms or a
             :class:`~deepkit.viz.featurevis.transform.Compose`.
         batch_size: Number of images when the objective does not fix it (default 1).
-        value_range: ``(low, high)`` of the model's input values (used by the default param),
-            e.g. ``(0, 255)`` for a model that rescales raw pixels itself.
+        value_range: ``(low, high)`` of the model's input values (used by the default param);
+            default ``(0, 255)`` for a model that rescales raw pixels itself (it starts with
+            ``Rescaling(1/255)``: the images are then in raw pixel space), else ``(0, 1)``.
         fft: Fourier (1/f) parameterization for the default param.
         decorrelate: Colour decorrelation of the default param: ``"auto"`` (RGB models
             only), ``True`` (3 channels required) or ``False``.

@@ -30,7 +30,7 @@ def _probabilities(model, x, batch_size):
 def build_report(model, data, out_dir, *, history=None, layers=None, num_samples=8,
                  class_names=None, top_k=9, max_channels=16, max_layers=6, max_images=2000,
                  featurevis=True, featurevis_steps=128, attributions=ATTRIBUTION_METHODS,
-                 embedding=True, batch_size=64, seed=0, title=None, progress=True):
+                 embedding=True, batch_size=64, seed=0, title=None, progress=True, data_path=None):
     """Write a self-contained HTML report of what each layer of ``model`` has learned.
 
     Args:
@@ -38,7 +38,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
             for the attribution and confusion-matrix sections).
         data: anything :func:`~deepkit.viz.report.data.load_data` accepts:
             ``(x, y)``, ``x``, a dataset name (``"digits"``, ``"cifar10"``...) or an
-            ``.npz`` / ``.npy`` path.
+            ``.npz`` / ``.npy`` path; images are padded/resized to the model's input and scaled
+            to the range it expects (said in the page).
         out_dir: folder to write ``index.html`` and ``report.json`` into
             (created).
         history: a ``keras.callbacks.History``, a dict or a JSON path, for
@@ -63,6 +64,7 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         seed: random seed (feature visualization).
         title: page title (default names the model).
         progress: show a progress bar on stderr.
+        data_path: with a dataset name as ``data``: its local file or folder.
 
     Returns:
         The path of ``index.html``.
@@ -91,13 +93,7 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
             f"{list(ATTRIBUTION_METHODS)}."
         )
     t0 = time.time()
-    x, y, data_name = load_data(data, max_images=max_images)
-    in_shape = tuple(model.inputs[0].shape[1:])
-    if tuple(x.shape[1:]) != in_shape and None not in in_shape:
-        raise ValueError(
-            f"build_report: the data's samples have shape {tuple(x.shape[1:])} but model "
-            f"{model.name!r} takes {in_shape}."
-        )
+    x, y, data_name = load_data(data, max_images=max_images, model=model, data_path=data_path)
     history = check_history(history)
     class_names = check_class_names(class_names, num_classes(model, y), model.name)
     paths = select_layers(model, layers, max_layers)

@@ -11,71 +11,71 @@ import numpy as np
 __all__ = ["load_data", "pick_samples", "check_history", "check_class_names", "num_classes"]
 
 
-def _read_file(path):
-    if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False), None
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise ValueError(f"report: cannot read data file {path!r}: {exc}") from None
-    with archive as d:
-        for xk, yk in (("x_test", "y_test"), ("x", "y"), ("x_train", "y_train")):
-            if xk in d:
-                return d[xk], (d[yk] if yk in d else None)
-    raise ValueError(
-        f"report: {path!r} holds arrays {sorted(d.keys())}; expected x_test "
-        "(and y_test), x (and y) or x_train (and y_train)."
-    )
-
-
-def load_data(data, max_images=None):
-    """Resolve the report's data argument to ``(x, y, name)`` arrays.
+def load_data(data, max_images=None, model=None, data_path=None):
+    """Resolve the report's data argument to ``(x, y, name)`` arrays, fitted to ``model``.
 
     Args:
-        data: ``(x, y)`` arrays; ``x`` alone; a dataset name known to
-            ``deepkit.datasets.load`` (its test split is used, e.g.
-            ``"digits"``, ``"cifar10"``); or a path to an ``.npz`` file with
-            ``x_test``/``y_test``, ``x``/``y`` or ``x_train``/``y_train`` (or
-            an ``.npy`` file with images only).
+        data: ``(x, y)`` arrays; ``x`` alone; a dataset name or a data file / folder, as
+            ``deepkit.datasets.resolve`` reads them (the test split, or the held-out validation split of a
+            training-only file, e.g. ``"digits"``, ``"cifar10"``, ``"mnist-train.npz"``).
         max_images: keep at most this many samples (the first ones).
+        model: the model the data are for: images are padded/resized to its input and scaled to the
+            range it expects (raw 0-255 pixels for a model that starts with ``Rescaling(1/255)``);
+            what was done is said in ``name``. uint8 arrays count as raw pixels, float arrays are taken
+            to be in the model's range already.
+        data_path: with a dataset name: a local file or folder (``--data-path``).
 
     Returns:
-        ``(x, y, name)``: ``y`` is ``None`` without labels; labels are class
-        indices.
+        ``(x, y, name)``: ``y`` is ``None`` without labels; labels are class indices; x is float32.
 
     Raises:
-        ValueError: for an unusable file or a name that is neither a file nor
-            a dataset.
+        ValueError: for an unusable file or a name that is neither a file nor a dataset.
 
     Example:
         >>> x, y, name = load_data((np.zeros((5, 4, 4, 1)), np.arange(5)), max_images=3)
         >>> x.shape, y.tolist(), name
         ((3, 4, 4, 1), [0, 1, 2], 'arrays')
     """
-    name = "arrays"
-    if isinstance(data, (str, os.PathLike)):
-        path = os.fspath(data)
-        if os.path.isfile(path):
-            name = os.path.basename(path)
-            x, y = _read_file(path)
-        else:
-            from deepkit import datasets
+    from deepkit.datasets import prepare_for_model, resolve
+    from deepkit.models.preprocessing import input_scale
 
-            try:
-                (_, _), (x, y) = datasets.load(path)
-            except ValueError as exc:
-                raise ValueError(
-                    f"report: --data {path!r} is neither a file nor a dataset name. {exc}"
-                ) from None
-            name = path
+    name, notes = "arrays", []
+    if isinstance(data, (str, os.PathLike)):
+        from deepkit.datasets import UnknownDatasetError
+
+        try:
+            resolved = resolve(data, data_path, purpose="evaluate")
+        except UnknownDatasetError as exc:
+            raise ValueError(f"report: --data {os.fspath(data)!r} is neither a file nor a dataset name. "
+                             f"{str(exc).split(': ', 1)[-1]}") from None
+        x, y, scale = resolved.x_test, resolved.y_test, resolved.pixel_scale
+        name = os.path.basename(os.fspath(data)) if os.path.exists(os.fspath(data)) else os.fspath(data)
+        if resolved.test_split != "test":
+            notes.append(f"its {resolved.test_split} split")
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = data
+        x = np.asarray(x)
+        scale = 255.0 if x.dtype == np.uint8 else None
     else:
-        x, y = data, None
+        x, y = np.asarray(data), None
+        scale = 255.0 if x.dtype == np.uint8 else None
     x = np.asarray(x)
-    if x.dtype == np.uint8:
+    if len(x) == 0:
+        raise ValueError("report: the data set is empty.")
+    if max_images is not None:
+        x = x[:max_images]
+        y = None if y is None else y[:max_images]
+    if model is not None:
+        if scale is None:
+            scale = input_scale(model) if x.ndim >= 3 else None
+        try:
+            x, fitted = prepare_for_model(model, x, scale)
+        except ValueError as exc:
+            raise ValueError(f"report: the data do not fit model {model.name!r}: {exc}") from None
+        notes += fitted
+    elif scale == 255.0:
         x = x.astype("float32") / 255.0
-    x = x.astype("float32")
+    x = np.asarray(x).astype("float32")
     if y is not None:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] > 1:
@@ -83,11 +83,8 @@ def load_data(data, max_images=None):
         y = y.reshape(-1).astype(np.int64)
         if len(y) != len(x):
             raise ValueError(f"report: {len(x)} inputs but {len(y)} labels.")
-    if len(x) == 0:
-        raise ValueError("report: the data set is empty.")
-    if max_images is not None:
-        x = x[:max_images]
-        y = None if y is None else y[:max_images]
+    if notes:
+        name = f"{name} ({'; '.join(notes)})"
     return x, y, name
 
 

@@ -1,0 +1,460 @@
+"""The one data resolver: a dataset name, an ``.npz``/``.npy`` file or a folder -> arrays ready for a model.
+
+The CLI (train, evaluate, report) and the recipes all go through :func:`resolve`, so the same ``--data``
+(and ``--data-path``) means the same arrays everywhere, and :func:`fit_to_model` makes them fit a model's
+input, saying what it did.
+
+What ``--data`` may be:
+
+=============================  ===================================================================
+value                          read as
+=============================  ===================================================================
+a name (``mnist``, ``digits``  ``deepkit.datasets.load(name, path=...)``: keras.datasets (raw uint8)
+``cifar10``, ``moons``, ...)   or offline sets; ``path=`` an ``.npz`` file reads that file instead
+``file.npz``                   ``x_train, y_train[, x_test, y_test]`` (a training set), ``x, y`` (an
+                               evaluation set; for training it is split), or the JPEG layout
+                               (``jpeg``, ``offsets``, ``y_train``) of the benchmark CIFAR-10 file
+``file.npy``                   images only (no labels): an evaluation set
+a folder                       the layout keras.datasets downloads: ``mnist.npz``, the Fashion-MNIST
+                               IDX files, ``cifar-10-batches-py`` or ``cifar-100-python``
+=============================  ===================================================================
+
+A training set without a test split gets a validation split (``validation`` of it, fixed ``seed``),
+as the recipes do; the result says so (``test_split == "validation"``), so ``deepkit evaluate`` of the
+same file measures the same held-out images that ``deepkit train`` held out.
+
+Example:
+    >>> data = resolve("digits")
+    >>> data.x_train.shape[1:], data.num_classes, data.pixel_scale, data.test_split
+    ((8, 8, 1), 10, 1.0, 'test')
+    >>> x, notes = fit_to_model(data.x_test[:2], (28, 28, 1))
+    >>> x.shape, notes
+    ((2, 28, 28, 1), ['resized 8x8 -> 28x28 (bilinear)'])
+"""
+
+import dataclasses
+import hashlib
+import io
+import os
+
+import numpy as np
+
+from deepkit.errors import DataError
+
+__all__ = ["ResolvedData", "resolve", "read_npz", "fit_to_model", "to_model_scale", "prepare_for_model",
+           "file_sha256"]
+
+_FILE_SUFFIXES = (".npz", ".npy", ".gz", ".tar", ".h5")
+
+
+@dataclasses.dataclass
+class ResolvedData:
+    """Arrays of one data source, with what was done to them.
+
+    Attributes:
+        name: what was asked for (dataset name or file path).
+        x_train, y_train: training images/points and int labels (empty arrays for an evaluation-only file).
+        x_test, y_test: the test split, or the held-out validation split (``y_test`` None: no labels).
+        num_classes: number of classes (from the dataset, else the largest label + 1).
+        pixel_scale: 255.0 for raw 0-255 pixels, 1.0 for images in [0, 1], None for non-image data.
+        test_split: ``"test"`` (the source's own) or ``"validation"`` (held out here).
+        source: where the arrays came from.
+        fingerprint: SHA-256 of the file read, or the dataset's name.
+        notes: what was done (held-out split, ...), one phrase each.
+
+    Example:
+        >>> resolve("moons").pixel_scale is None
+        True
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: object
+    num_classes: int
+    pixel_scale: object
+    test_split: str = "test"
+    source: str = ""
+    fingerprint: str = ""
+    notes: list = dataclasses.field(default_factory=list)
+
+    def describe(self):
+        """One line: name, sizes, split, notes.
+
+        Returns:
+            A string.
+
+        Example:
+            >>> resolve("digits").describe()
+            'digits: 1347 train / 450 test, 8x8x1, 10 classes'
+        """
+        shape = "x".join(str(d) for d in self.x_test.shape[1:])
+        line = (f"{self.name}: {len(self.x_train)} train / {len(self.x_test)} {self.test_split}, {shape}, "
+                f"{self.num_classes} classes")
+        return line + (f" ({'; '.join(self.notes)})" if self.notes else "")
+
+
+def _labels(y, where):
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot
+        y = y.argmax(axis=1)
+    if not np.issubdtype(y.dtype, np.number):
+        raise DataError(f"{where}: labels must be integers. Received dtype {y.dtype}")
+    y = y.reshape(-1)
+    if len(y) and (y.min() < 0 or np.any(y != np.round(y))):
+        raise DataError(f"{where}: labels must be class indices 0, 1, 2, ... Received values from {y.min()} "
+                        f"to {y.max()}")
+    return y.astype("int64")
+
+
+def _images(x):
+    x = np.asarray(x)
+    if x.dtype == np.uint8 and x.ndim == 3:  # (N, H, W) grey images: add the channel axis
+        x = x[..., None]
+    return x
+
+
+def file_sha256(path):
+    """SHA-256 of a file in hex (the data fingerprint recipes and evaluations record).
+
+    Args:
+        path: the file.
+
+    Returns:
+        64 hex digits.
+
+    Example:
+        >>> import os, tempfile
+        >>> f = os.path.join(tempfile.mkdtemp(), "a")
+        >>> _ = open(f, "wb").write(b"abc")
+        >>> file_sha256(f)[:12]
+        'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _decode_jpeg(buffer, offsets):
+    from PIL import Image
+
+    data = buffer.tobytes()
+    return np.stack([np.asarray(Image.open(io.BytesIO(data[offsets[i]:offsets[i + 1]])).convert("RGB"), np.uint8)
+                     for i in range(len(offsets) - 1)])
+
+
+def read_npz(path):
+    """Read an ``.npz`` data file without unpickling anything.
+
+    Args:
+        path: the file. Accepted layouts: ``x_train, y_train[, x_test, y_test]``; ``x_test[, y_test]`` or
+            ``x[, y]`` (an evaluation set); the benchmark JPEG layout ``jpeg, offsets, y_train``.
+
+    Returns:
+        ``(train, test)``: each ``(x, y)`` or None when the file has no such part (``y`` may be None).
+
+    Raises:
+        DataError: unreadable file, other keys, or images and labels of different lengths.
+
+    Example:
+        >>> import os, tempfile
+        >>> f = os.path.join(tempfile.mkdtemp(), "d.npz")
+        >>> np.savez(f, x=np.zeros((3, 4, 4), "uint8"), y=[0, 1, 1])
+        >>> train, test = read_npz(f)
+        >>> train, test[0].shape, test[1].tolist()
+        (None, (3, 4, 4, 1), [0, 1, 1])
+    """
+    where = f"data file {path!r}"
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"{where}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    with archive as d:
+        keys = set(d.files)
+        try:
+            if "x_train" in keys:
+                train = (d["x_train"], d.get("y_train"))
+                test = (d["x_test"], d.get("y_test")) if "x_test" in keys else None
+            elif "jpeg" in keys and "offsets" in keys:
+                train, test = (_decode_jpeg(d["jpeg"], d["offsets"]), d.get("y_train")), None
+            elif "x_test" in keys:
+                train, test = None, (d["x_test"], d.get("y_test"))
+            elif "x" in keys:
+                train, test = None, (d["x"], d.get("y"))
+            else:
+                raise DataError(f"{where}: holds arrays {sorted(keys)}; expected x_train and y_train (with optional "
+                                "x_test and y_test), x and y, or jpeg, offsets and y_train.")
+        except DataError:
+            raise
+        except ValueError as exc:  # an object array refused by allow_pickle=False
+            raise DataError(f"{where}: could not be read without unpickling Python objects ({exc}); refused.") \
+                from None
+    parts = []
+    for part, label in ((train, "train"), (test, "test")):
+        if part is None:
+            parts.append(None)
+            continue
+        x, y = _images(part[0]), _labels(part[1], f"{where} ({label})")
+        if y is not None and len(y) != len(x):
+            raise DataError(f"{where}: {len(x)} {label} images but {len(y)} labels.")
+        parts.append((x, y))
+    return tuple(parts)
+
+
+def _split(x, y, validation, seed):
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = int(round(len(x) * validation))
+    return (x[order[n_val:]], y[order[n_val:]]), (x[order[:n_val]], y[order[:n_val]])
+
+
+def _pixel_scale(x):
+    if x.ndim < 3:
+        return None
+    if x.dtype == np.uint8:
+        return 255.0
+    return 255.0 if x.size and float(np.max(x)) > 1.5 else 1.0
+
+
+def _from_folder(path):
+    from deepkit.datasets import registry
+
+    entries = set(os.listdir(path))
+    if "mnist.npz" in entries:
+        name = "mnist"
+    elif any(e.startswith("train-images-idx3-ubyte") for e in entries):
+        name = "fashion_mnist"
+    elif "cifar-10-batches-py" in entries or "data_batch_1" in entries:
+        name = "cifar10"
+    elif "cifar-100-python" in entries or {"train", "test"} <= entries:
+        name = "cifar100"
+    else:
+        raise DataError(f"--data {path!r}: a folder, but not in a layout deepkit reads: expected mnist.npz, the "
+                        "Fashion-MNIST IDX files, cifar-10-batches-py or cifar-100-python (as keras.datasets "
+                        f"downloads them). It holds: {', '.join(sorted(entries)[:8]) or 'nothing'}")
+    return name, registry.load(name, path=path, **_RAW.get(name, {}))
+
+
+_RAW = {"mnist": {"normalize": False}, "fashion_mnist": {"normalize": False},
+        "cifar10": {"normalize": False}, "cifar100": {"normalize": False}}
+
+
+def _looks_like_path(text):
+    return text.lower().endswith(_FILE_SUFFIXES) or os.sep in text or (os.altsep or os.sep) in text
+
+
+def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
+    """Resolve ``--data`` (and ``--data-path``) to arrays (see the module table).
+
+    Args:
+        data: a dataset name, or the path of an ``.npz``/``.npy`` file or a folder.
+        path: with a dataset name: a local file or folder to read instead of downloading.
+        purpose: ``"train"`` or ``"evaluate"``: an ``x, y`` file is split for training but evaluated whole.
+        validation: fraction held out when a training set has no test split.
+        seed: seed of that split.
+
+    Returns:
+        A :class:`ResolvedData`.
+
+    Raises:
+        DataError: a file that does not exist or cannot be read; a test split with labels the training
+            split lacks (``purpose="train"``).
+        UnknownDatasetError: an unknown name (with close matches).
+
+    Example:
+        >>> resolve("no/such/file.npz")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        deepkit.errors.DataError: --data 'no/such/file.npz': file does not exist ...
+    """
+    from deepkit.datasets import registry
+
+    if purpose not in ("train", "evaluate"):
+        raise ValueError(f"resolve: purpose must be 'train' or 'evaluate'. Received: purpose={purpose!r}")
+    data = os.fspath(data)
+    notes, fingerprint, num_classes = [], None, None
+    file_path = path if path is not None and os.path.isfile(path) and str(path).endswith((".npz", ".npy")) else None
+    if file_path is None and (os.path.exists(data) or _looks_like_path(data)):
+        if not os.path.exists(data):
+            raise DataError(f"--data {data!r}: file does not exist (a dataset name is one of "
+                            f"{', '.join(registry.list_datasets())}; a file is an .npz or .npy)")
+        file_path = data if os.path.isfile(data) else None
+        if file_path is None:
+            name, (train, test) = _from_folder(data)
+            num_classes, source = registry.info(name).num_classes, data
+    else:
+        info = registry.info(data)  # unknown names: UnknownDatasetError with suggestions
+        num_classes = info.num_classes
+        if file_path is None:
+            if path is not None and not os.path.exists(path):
+                raise DataError(f"--data-path {path!r}: does not exist (expected the local copy of {info.name})")
+            options = dict(_RAW.get(info.name, {}), **({"path": path} if path is not None else {}))
+            train, test = registry.load(info.name, **options)
+            source, fingerprint = (path or f"deepkit.datasets.{info.name}"), info.name
+    if file_path is not None:
+        source = file_path
+        fingerprint = file_sha256(file_path)
+        if file_path.endswith(".npy"):
+            train, test = None, (_images(np.load(file_path, allow_pickle=False)), None)
+        else:
+            train, test = read_npz(file_path)
+    if fingerprint is None:
+        fingerprint = os.path.basename(os.path.normpath(source))
+    where = f"--data {data!r}"
+    train = None if train is None else (_images(train[0]), _labels(train[1], where))
+    test = None if test is None else (_images(test[0]), _labels(test[1], where))
+    if train is None and purpose == "train":
+        if test[1] is None:
+            raise DataError(f"{where}: has images but no labels; training needs y (or y_train).")
+        train, test = test, None
+    if test is None:
+        if train[1] is None:
+            raise DataError(f"{where}: training images without labels (no y_train).")
+        train, test = _split(*train, validation, seed)
+        notes.append(f"no test split: {validation:.0%} held out for validation (seed {seed})")
+        test_split = "validation"
+    else:
+        test_split = "test"
+    if train is None:
+        train = (test[0][:0], np.zeros(0, "int64"))
+    labels = [y for y in (train[1], test[1]) if y is not None and len(y)]
+    if num_classes is None:
+        num_classes = int(max(int(y.max()) for y in labels)) + 1 if labels else None
+    if purpose == "train" and test[1] is not None and len(train[1]):
+        unseen = sorted(set(np.unique(test[1]).tolist()) - set(np.unique(train[1]).tolist()))
+        if unseen:
+            raise DataError(f"{where}: the {test_split} split has labels {unseen[:10]} that the training split "
+                            "never shows; a model cannot learn them (check the file's labels)")
+    return ResolvedData(name=data, x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1],
+                        num_classes=num_classes, pixel_scale=_pixel_scale(test[0]), test_split=test_split,
+                        source=source, fingerprint=fingerprint, notes=notes)
+
+
+def _resize(x, height, width):
+    import keras
+
+    out = []
+    for start in range(0, len(x), 1024):
+        part = keras.ops.image.resize(x[start:start + 1024].astype("float32"), (height, width),
+                                      interpolation="bilinear", antialias=height < x.shape[1])
+        out.append(keras.ops.convert_to_numpy(part))
+    return np.concatenate(out) if out else x.astype("float32")
+
+
+def fit_to_model(x, input_shape):
+    """Make images fit a model's input: channel axis, grey <-> colour, zero padding or bilinear resizing.
+
+    A margin of at most a quarter of the image (MNIST's 28 -> 32, as LeCun padded it) is zero-padded
+    around the image; anything else is resized bilinearly (anti-aliased when shrinking). Flat models
+    take the images flattened when the sizes agree.
+
+    Args:
+        x: images (N, H, W[, C]) or points (N, D).
+        input_shape: the model's input shape without the batch axis (None for a free dimension).
+
+    Returns:
+        ``(x, notes)``: the array (float32 when changed; the value range is kept) and what was done.
+
+    Raises:
+        DataError: the data cannot be made to fit (e.g. 2-D points for an image model).
+
+    Example:
+        >>> x, notes = fit_to_model(np.zeros((2, 28, 28), "uint8"), (32, 32, 1))
+        >>> x.shape, notes
+        ((2, 32, 32, 1), ['padded 28x28 -> 32x32 with zeros'])
+    """
+    x = np.asarray(x)
+    shape = tuple(input_shape)
+    notes = []
+    if x.shape[1:] == shape or (len(x.shape) - 1 == len(shape) and
+                                all(s is None or s == d for s, d in zip(shape, x.shape[1:]))):
+        return x, notes
+    if len(shape) == 1:
+        if shape[0] is None or int(np.prod(x.shape[1:])) == shape[0]:
+            notes.append(f"flattened {'x'.join(map(str, x.shape[1:]))} -> {shape[0]}")
+            return x.reshape(len(x), -1), notes
+        raise DataError(f"the data's samples have shape {x.shape[1:]} ({int(np.prod(x.shape[1:]))} values) but the "
+                        f"model takes vectors of {shape[0]}")
+    if x.ndim == 2:
+        raise DataError(f"the data are points of {x.shape[1]} values but the model takes images of shape {shape}")
+    if len(shape) == 2:  # a model taking (H, W) grey images
+        if x.ndim == 4:
+            x = x.mean(axis=-1) if x.shape[-1] > 1 else x[..., 0]
+        target = (*shape, None)
+    else:
+        target = shape
+        if x.ndim == 3:
+            x = x[..., None]
+        if target[2] is not None and target[2] != x.shape[-1]:
+            if x.shape[-1] == 1:
+                x = np.repeat(x, target[2], axis=-1)
+                notes.append(f"grey repeated to {target[2]} channels")
+            elif target[2] == 1:
+                x = x.astype("float32").mean(axis=-1, keepdims=True)
+                notes.append(f"{x.shape[-1]} channels averaged to grey")
+            else:
+                raise DataError(f"the data have {x.shape[-1]} channels but the model takes {target[2]}")
+    height, width = x.shape[1], x.shape[2]
+    th, tw = target[0] or height, target[1] or width
+    if (th, tw) != (height, width):
+        size = f"{height}x{width} -> {th}x{tw}"
+        if th >= height and tw >= width and (th - height) * 4 <= height and (tw - width) * 4 <= width:
+            pad = [(0, 0), ((th - height) // 2, th - height - (th - height) // 2),
+                   ((tw - width) // 2, tw - width - (tw - width) // 2)] + [(0, 0)] * (x.ndim - 3)
+            x = np.pad(x, pad)
+            notes.append(f"padded {size} with zeros")
+        else:
+            squeeze = x.ndim == 3
+            x = _resize(x[..., None] if squeeze else x, th, tw)
+            x = x[..., 0] if squeeze else x
+            notes.append(f"resized {size} (bilinear)")
+    return x, notes
+
+
+def to_model_scale(x, pixel_scale, model_scale):
+    """Images in the value range a model expects, as float32.
+
+    Args:
+        x: the images.
+        pixel_scale: their range: 255.0 (raw pixels), 1.0 ([0, 1]) or None (not images: left alone).
+        model_scale: what the model takes (``deepkit.models.preprocessing.input_scale``).
+
+    Returns:
+        A float32 array.
+
+    Example:
+        >>> to_model_scale(np.array([255], "uint8"), 255.0, 1.0).tolist()
+        [1.0]
+    """
+    x = np.asarray(x, dtype="float32")
+    if pixel_scale is None or pixel_scale == model_scale:
+        return x
+    return x * np.float32(model_scale / pixel_scale)
+
+
+def prepare_for_model(model, x, pixel_scale):
+    """:func:`fit_to_model` then :func:`to_model_scale` for a Keras model.
+
+    Args:
+        model: a built Keras model with one input.
+        x: the images or points.
+        pixel_scale: see :func:`to_model_scale`.
+
+    Returns:
+        ``(x, notes)``.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x, notes = prepare_for_model(m, np.full((1, 4, 4), 255, "uint8"), 255.0)
+        >>> float(x.max()), notes
+        (1.0, [])
+    """
+    from deepkit.models.preprocessing import input_scale
+
+    x, notes = fit_to_model(x, tuple(model.inputs[0].shape[1:]))
+    return to_model_scale(x, pixel_scale, input_scale(model)), notes
