@@ -297,8 +297,15 @@ def add_report_arguments(parser):
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
     parser.add_argument("--attributions", default=",".join(ATTRIBUTION_METHODS),
                         help="comma-separated subset of: " + ", ".join(ATTRIBUTION_METHODS))
+    parser.add_argument("--single-file", action="store_true",
+                        help="one self-contained index.html (images inlined) instead of the atlas")
+    parser.add_argument("--max-units", type=int, default=64,
+                        help="atlas: units in each layer page's gallery (default 64)")
+    parser.add_argument("--unit-pages", type=int, default=8,
+                        help="atlas: units per layer with a page of their own (default 8)")
+    parser.add_argument("--max-classes", type=int, default=100, help="atlas: class pages at most (default 100)")
     parser.add_argument("--screenshot", action="store_true",
-                        help="also open the page in headless Chromium, check it and save screenshot.png")
+                        help="also open index.html in headless Chromium, check it and save screenshot.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -330,7 +337,8 @@ def run_report(args):
         >>> np.savez(os.path.join(d, "d.npz"), x=np.random.rand(6, 8, 8, 1), y=np.arange(6) % 2)
         >>> a = add_report_arguments(argparse.ArgumentParser()).parse_args(
         ...     [os.path.join(d, "m.keras"), "--data", os.path.join(d, "d.npz"), "--out",
-        ...      os.path.join(d, "r"), "--no-featurevis", "--attributions", "saliency", "--quiet"])
+        ...      os.path.join(d, "r"), "--no-featurevis", "--attributions", "saliency", "--quiet",
+        ...      "--single-file"])
         >>> run_report(a), sorted(os.listdir(os.path.join(d, "r")))  # doctest: +ELLIPSIS
         /.../r/index.html
         (0, ['index.html', 'report.json'])
@@ -350,7 +358,9 @@ def run_report(args):
         num_samples=args.num_samples, class_names=_split(args.class_names), top_k=args.top_k,
         max_channels=args.max_channels, max_images=args.max_images,
         featurevis=not args.no_featurevis, featurevis_steps=args.featurevis_steps,
-        attributions=_split(args.attributions) or [], progress=not args.quiet)
+        attributions=_split(args.attributions) or [], progress=not args.quiet,
+        single_file=getattr(args, "single_file", False), max_units=getattr(args, "max_units", 64),
+        unit_pages=getattr(args, "unit_pages", 8), max_classes=getattr(args, "max_classes", 100))
     if getattr(args, "screenshot", False):
         from deepkit.viz.report_browser import check_page
 
@@ -415,7 +425,7 @@ def build_parser():
     mods.add_argument("--names", action="store_true", help="only the names, one a line")
     mods.set_defaults(func=_cmd_models)
 
-    rep = sub.add_parser("report", help="self-contained HTML report of what each layer has learned")
+    rep = sub.add_parser("report", help="HTML atlas (or one self-contained page) of what each layer has learned")
     try:
         add_report_arguments(rep)
     except ImportError:  # pragma: no cover - viz extras missing

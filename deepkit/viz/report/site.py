@@ -17,7 +17,6 @@ from deepkit.viz.report.layer_section import gradcam_layer
 from deepkit.viz.report.pages import index_sections, layer_page_sections, unit_page_data, \
     unit_page_sections
 from deepkit.viz.report.progress import Progress
-from deepkit.viz.report.render import Section
 from deepkit.viz.report.site_render import SITE_CSS, ImageStore, page_name, render_site_page
 from deepkit.viz.report.units import num_units
 

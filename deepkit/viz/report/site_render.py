@@ -25,9 +25,10 @@ nav a.here { font-weight:bold; color:var(--fg); }
 ul.links { columns:4 220px; padding-left:18px; font-size:14px; }
 ul.links small { color:var(--muted); }
 .gallery { display:flex; flex-wrap:wrap; gap:8px; }
-.gallery figure { padding:3px; width:min-content; }
-.gallery img { width:96px; height:96px; object-fit:contain; image-rendering:pixelated; }
-.gallery figcaption { text-align:center; margin-top:2px; white-space:nowrap; }
+.gallery figure { padding:3px; width:104px; }
+.gallery img { width:96px; height:96px; max-width:none; object-fit:contain; image-rendering:pixelated; }
+.gallery figcaption { text-align:center; margin-top:2px; overflow:hidden; text-overflow:ellipsis;
+                      white-space:nowrap; }
 .gallery a { text-decoration:none; color:inherit; }
 .gallery a figure { border-color:var(--accent); }
 td a { color:var(--accent); }
