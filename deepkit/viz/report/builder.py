@@ -49,9 +49,9 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
     first ``max_units`` (64) units; a unit page for the first ``unit_pages`` (8) units
     of each layer; a class page for every class when there are at most
     ``max_classes`` (100), else for the (at most 100) classes seen most in the labels
-    and predictions. A ResNet-50 (random weights, 224x224, 8 images, 16 feature
-    visualization steps) gives 12 layer pages, 96 unit pages and its class pages in
-    about 40 MB (see ``benchmarks/README.md``).
+    and predictions. A ResNet-50 (random weights, 224x224, 8 random images) gives 118
+    pages (12 layer, 96 unit, 9 class pages) and 47 MB without feature visualization
+    (measured on CPU), about 50-75 MB more with it (estimated; see ``benchmarks/README.md``).
 
     ``single_file=True`` writes today's single page instead, every image inlined.
 

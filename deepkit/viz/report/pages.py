@@ -249,7 +249,7 @@ def unit_page_sections(ctx, path, unit, row, data, thumb=None):
     if isinstance(top, Note):
         blocks = [top]
     else:
-        blocks = [Gallery([(display(p[None])[0], f"#{int(i)}: {v:.3g}", None) for p, i, v in
+        blocks = [Gallery([(thumbnail(display(p[None])[0]), f"#{int(i)}: {v:.3g}", None) for p, i, v in
                            zip(top.patches[row], top.indices[row], top.values[row]) if i >= 0],
                           title=f"Strongest {ctx.top_k} (image #: activation)")]
     bottom = data["bottom"]
@@ -257,7 +257,7 @@ def unit_page_sections(ctx, path, unit, row, data, thumb=None):
         blocks.append(bottom)
     else:
         values, patches = bottom
-        blocks.append(Gallery([(display(p[None])[0], f"{v:.3g}", None)
+        blocks.append(Gallery([(thumbnail(display(p[None])[0]), f"{v:.3g}", None)
                                for p, v in zip(patches[row], values[row])],
                               title=f"Most negative {len(values[row])} (activation)"))
     sections.append(Section("patches", "Patches", "Data-set patches", blocks, grid=False,
