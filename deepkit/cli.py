@@ -394,8 +394,15 @@ def add_report_arguments(parser):
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
     parser.add_argument("--attributions", default=",".join(methods),
                         help="comma-separated subset of: " + ", ".join(methods))
+    parser.add_argument("--single-file", action="store_true",
+                        help="one self-contained index.html (images inlined) instead of the atlas")
+    parser.add_argument("--max-units", type=int, default=64,
+                        help="atlas: units in each layer page's gallery (default 64)")
+    parser.add_argument("--unit-pages", type=int, default=8,
+                        help="atlas: units per layer with a page of their own (default 8)")
+    parser.add_argument("--max-classes", type=int, default=100, help="atlas: class pages at most (default 100)")
     parser.add_argument("--screenshot", action="store_true",
-                        help="also open the page in headless Chromium, check it and save screenshot.png")
+                        help="also open index.html in headless Chromium, check it and save screenshot.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
     return parser
@@ -428,7 +435,8 @@ def run_report(args):
         >>> np.savez(os.path.join(d, "d.npz"), x=np.random.rand(6, 8, 8, 1), y=np.arange(6) % 2)
         >>> a = add_report_arguments(argparse.ArgumentParser()).parse_args(
         ...     [os.path.join(d, "m.keras"), "--data", os.path.join(d, "d.npz"), "--out",
-        ...      os.path.join(d, "r"), "--no-featurevis", "--attributions", "saliency", "--quiet"])
+        ...      os.path.join(d, "r"), "--no-featurevis", "--attributions", "saliency", "--quiet",
+        ...      "--single-file"])
         >>> run_report(a), sorted(os.listdir(os.path.join(d, "r")))  # doctest: +ELLIPSIS
         /.../r/index.html
         (0, ['index.html', 'report.json'])
@@ -447,6 +455,8 @@ def run_report(args):
         max_channels=args.max_channels, max_images=args.max_images,
         featurevis=not args.no_featurevis, featurevis_steps=args.featurevis_steps,
         attributions=_split(args.attributions) or [], progress=not args.quiet,
+        single_file=getattr(args, "single_file", False), max_units=getattr(args, "max_units", 64),
+        unit_pages=getattr(args, "unit_pages", 8), max_classes=getattr(args, "max_classes", 100),
         data_path=getattr(args, "data_path", None))
     if getattr(args, "screenshot", False):
         from deepkit.viz.report_browser import check_page
@@ -532,7 +542,7 @@ def build_parser():
     mods.add_argument("--names", action="store_true", help="only the names, one a line")
     mods.set_defaults(func=_cmd_models)
 
-    rep = sub.add_parser("report", help="HTML report of what each layer has learned")
+    rep = sub.add_parser("report", help="HTML atlas (or one self-contained page) of what each layer has learned")
     add_report_arguments(rep)
     rep.set_defaults(func=run_report)
     return parser

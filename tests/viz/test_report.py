@@ -37,7 +37,8 @@ def built_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     path = report.build_report(model, (x[1500:], y[1500:]), out, history=hist, num_samples=6,
                                featurevis_steps=12, top_k=6, max_channels=8,
-                               class_names=[f"digit {i}" for i in range(10)], progress=False)
+                               class_names=[f"digit {i}" for i in range(10)], progress=False,
+                               single_file=True)
     meta = json.loads((out / "report.json").read_text())
     with open(path, encoding="utf-8") as f:
         page = f.read()
@@ -122,7 +123,7 @@ def test_cli_report_from_saved_model_and_npz_with_progress(tmp_path, capsys):
     status = cli.main(["report", model_path, "--data", str(tmp_path / "data.npz"),
                        "--out", str(tmp_path / "out"), "--history", str(tmp_path / "history.json"),
                        "--layers", "conv2", "--no-featurevis", "--attributions", "grad_cam,occlusion",
-                       "--num-samples", "3"])
+                       "--num-samples", "3", "--single-file"])
     assert status == 0
     captured = capsys.readouterr()
     assert "index.html" in captured.out
@@ -142,7 +143,7 @@ def test_failing_section_is_reported_not_raised(tmp_path):
                             keras.layers.Dense(10, name="out")], name="mlp")
     path = report.build_report(mlp, (x[:60], y[:60]), tmp_path, layers=["hidden"],
                                attributions=["saliency", "grad_cam"], featurevis=False,
-                               embedding=False, progress=False)
+                               embedding=False, progress=False, single_file=True)
     meta = json.loads((tmp_path / "report.json").read_text())
     failed = [e["step"] for e in meta["errors"]]
     assert failed == ["attribution: Grad-CAM"]  # no convolutional layer: Grad-CAM cannot run
@@ -229,7 +230,8 @@ def test_gradcam_only_on_maps_of_at_least_2x2_and_1x1_maps_drawn_as_bars(tmp_pat
     x, y = digits()
     path = report.build_report(model, (x[:40], y[:40]), tmp_path, layers=["c2x2", "c1x1"],
                                num_samples=2, attributions=["grad_cam"], featurevis=False,
-                               embedding=False, top_k=2, max_channels=4, progress=False)
+                               embedding=False, top_k=2, max_channels=4, progress=False,
+                               single_file=True)
     meta = json.loads((tmp_path / "report.json").read_text())
     page = open(path, encoding="utf-8").read()
     assert meta["errors"] == []
@@ -281,7 +283,7 @@ def test_epoch_ticks_are_whole_epochs_and_user_text_is_escaped(tmp_path, monkeyp
     names = ["<script>alert(1)</script>"] + [f"d{i}" for i in range(1, 10)]
     path = report.build_report(mlp, (x[:30], y[:30]), tmp_path, history=history, class_names=names,
                                title='A <b>"report"</b>', attributions=[], featurevis=False,
-                               embedding=False, progress=False)
+                               embedding=False, progress=False, single_file=True)
     assert ticks and all(float(t).is_integer() for t in ticks)
     page = open(path, encoding="utf-8").read()
     assert "<script" not in page and "<b>" not in page

@@ -1,8 +1,18 @@
-"""One self-contained HTML page showing what every layer of a model has learned.
+"""An offline atlas, or one self-contained HTML page, of what every layer of a model has learned.
 
 ``build_report(model, data, out_dir)`` (and ``deepkit report MODEL.keras --data NAME|PATH
---out DIR``) writes ``DIR/index.html`` with every image inlined as a PNG data URI, so the
-page can be mailed, archived or opened offline. It contains:
+--out DIR``) writes the atlas: a static site with ``index.html`` (overview, layer table with
+shapes, parameters, multiply-adds and receptive fields, training curves, confusion matrix,
+links), a page per layer (weights, feature maps, top-k patches, Grad-CAM where the maps are
+at least 2x2, every shown unit's feature visualization, embedding with k-NN accuracy), a page
+per shown unit (visualizations at several objectives and seeds, strongest and most negative
+patches, weights) and a page per class (class-logit visualization, most confident and most
+confused examples with attribution maps); one stylesheet, PNGs under ``img/``, no script, no
+network (:mod:`~deepkit.viz.report.site`; the default choice of layers and units is in
+:func:`~deepkit.viz.report.builder.build_report`).
+
+``single_file=True`` (``--single-file``) writes ``DIR/index.html`` with every image inlined
+as a PNG data URI instead, so the page can be mailed or archived. It contains:
 
 * an overview (model, data, accuracy) and a layer table;
 * training curves (when a History is given) and the confusion matrix on the data;
@@ -24,7 +34,11 @@ data), :mod:`~deepkit.viz.report.figures` (the report's own plots),
 :mod:`~deepkit.viz.report.render` (all HTML: templates and escaping),
 :mod:`~deepkit.viz.report.data` (data, history and class names, checked up front),
 :mod:`~deepkit.viz.report.context` (shared state, the step runner) and
-:mod:`~deepkit.viz.report.progress` (the progress bar). The command line lives in
+:mod:`~deepkit.viz.report.progress` (the progress bar); the atlas:
+:mod:`~deepkit.viz.report.site` (writing the site), :mod:`~deepkit.viz.report.pages` and
+:mod:`~deepkit.viz.report.class_pages` (its pages' sections), :mod:`~deepkit.viz.report.units`
+(layer and unit choice, unit computations), :mod:`~deepkit.viz.report.site_render` (its HTML).
+The command line lives in
 :mod:`deepkit.cli`.
 """
 

@@ -85,6 +85,7 @@ class Context:
         max_channels: channels shown per layer.
         featurevis: draw feature visualizations.
         featurevis_steps: their optimization steps.
+        value_range: ``(low, high)`` of the model's inputs (feature visualization).
 
     Example:
         >>> import numpy as np
@@ -109,6 +110,7 @@ class Context:
     max_channels: int = 16
     featurevis: bool = True
     featurevis_steps: int = 128
+    value_range: tuple = (0.0, 1.0)
 
     def run(self, label, fn, *args, **kwargs):
         """Shortcut for ``self.runner.run`` (see :meth:`Runner.run`)."""

@@ -57,7 +57,7 @@ NAV_LINK = Template('<a href="#$id">$title</a>')
 SECTION = Template('<section id="$id"><h2>$heading$detail</h2>$body</section>')
 DETAIL = Template(" <small>$text</small>")
 GRID = Template('<div class="grid">$items</div>')
-FIGURE = Template('<figure><img$cls src="$uri" alt="$alt"><figcaption>$caption</figcaption></figure>')
+FIGURE = Template('<figure><img$cls src="$uri"$lazy alt="$alt"><figcaption>$caption</figcaption></figure>')
 NOTE = Template('<p class="note">$text</p>')
 FACTS = Template('<dl class="kv">$items</dl>')
 FACT = Template("<dt>$key</dt><dd>$value</dd>")
@@ -127,10 +127,18 @@ class Figure:
             image.clf()  # release the artists now; the PNG is all the page needs
         return cls(uri, caption, alt, pixelated)
 
-    def html(self):
-        """The ``<figure>`` element."""
-        return FIGURE.substitute(cls=' class="px"' if self.pixelated else "", uri=escape(self.uri),
-                                 alt=escape(self.alt or self.caption), caption=escape(self.caption))
+    def html(self, images=None):
+        """The ``<figure>`` element.
+
+        Args:
+            images: where images go: ``None`` inlines the data URI; an object with
+                ``src(uri)`` (e.g. :class:`~deepkit.viz.report.site_render.ImageStore`)
+                writes the PNG as a file and links it, lazy-loaded.
+        """
+        src, lazy = (self.uri, "") if images is None else (images.src(self.uri), ' loading="lazy"')
+        return FIGURE.substitute(cls=' class="px"' if self.pixelated else "", uri=escape(src),
+                                 lazy=lazy, alt=escape(self.alt or self.caption),
+                                 caption=escape(self.caption))
 
 
 @dataclasses.dataclass
@@ -144,7 +152,7 @@ class Note:
 
     text: str
 
-    def html(self):
+    def html(self, images=None):
         """The note's paragraph."""
         return NOTE.substitute(text=escape(self.text))
 
@@ -160,7 +168,7 @@ class Facts:
 
     items: list
 
-    def html(self):
+    def html(self, images=None):
         """The definition list."""
         return FACTS.substitute(items="".join(FACT.substitute(key=escape(k), value=escape(v))
                                               for k, v in self.items))
@@ -180,11 +188,13 @@ class Table:
     numeric: tuple = ()
     title: str = None
 
-    def html(self):
-        """The table, under an ``<h3>`` title when there is one."""
+    def html(self, images=None):
+        """The table, under an ``<h3>`` title when there is one (cells with ``html()`` are
+        blocks, e.g. links; all other cells are text)."""
         def cell(tag, i, value):
+            text = value.html() if hasattr(value, "html") else escape(value)
             return CELL.substitute(tag=tag, cls=" class=num" if i in self.numeric else "",
-                                   value=escape(value))
+                                   value=text)
 
         head = "".join(cell("th", i, c) for i, c in enumerate(self.columns))
         rows = "".join(ROW.substitute(cells="".join(cell("td", i, v) for i, v in enumerate(row)))
@@ -204,7 +214,7 @@ class Problems:
 
     errors: list
 
-    def html(self):
+    def html(self, images=None):
         """The bullet list."""
         return PROBLEMS.substitute(items="".join(
             PROBLEM.substitute(step=escape(e["step"]), error=escape(e["error"])) for e in self.errors))
@@ -235,9 +245,9 @@ class Section:
     detail: str = None
     grid: bool = True
 
-    def html(self):
-        """The section element."""
-        body = "".join(block.html() for block in self.blocks)
+    def html(self, images=None):
+        """The section element (``images`` as in :meth:`Figure.html`)."""
+        body = "".join(block.html(images) for block in self.blocks)
         if self.grid:
             body = GRID.substitute(items=body)
         detail = DETAIL.substitute(text=escape(self.detail)) if self.detail else ""
