@@ -20,17 +20,19 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import ROOT, device_info, save_json, table  # noqa: E402
 
+_SCRIPT = os.path.join(os.path.dirname(sys.executable), "deepkit")  # the installed console script
+_DEEPKIT = [_SCRIPT] if os.path.exists(_SCRIPT) else [sys.executable, "-m", "deepkit.cli"]
 COMMANDS = {
-    "deepkit --help": ["-m", "deepkit.cli", "--help"],
-    "deepkit models": ["-m", "deepkit.cli", "models"],
-    "deepkit train --help": ["-m", "deepkit.cli", "train", "--help"],
-    "python -c 'import keras' (reference)": ["-c", "import keras"],
+    "deepkit --help": [*_DEEPKIT, "--help"],
+    "deepkit models": [*_DEEPKIT, "models"],
+    "deepkit train --help": [*_DEEPKIT, "train", "--help"],
+    "python -c 'import keras' (reference)": [sys.executable, "-c", "import keras"],
 }
 
 
 def wall(args, env):
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{args} failed: {done.stderr[-2000:]}")
@@ -38,8 +40,8 @@ def wall(args, env):
 
 
 def heaviest_imports(args, env, top=5):
-    done = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "deepkit.cli", *args[len(_DEEPKIT):]],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)

@@ -85,6 +85,9 @@ def _quiet_startup(verbose):
         yield
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # later C++ messages (device set-up) below ERROR+1
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's business
     if "keras" in sys.modules:
         yield
         return
@@ -401,6 +404,8 @@ def add_report_arguments(parser):
     parser.add_argument("--unit-pages", type=int, default=8,
                         help="atlas: units per layer with a page of their own (default 8)")
     parser.add_argument("--max-classes", type=int, default=100, help="atlas: class pages at most (default 100)")
+    parser.add_argument("--no-activation-atlas", action="store_true",
+                        help="atlas: leave out the activation atlas of the deepest spatial layer shown")
     parser.add_argument("--screenshot", action="store_true",
                         help="also open index.html in headless Chromium, check it and save screenshot.png")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -457,6 +462,7 @@ def run_report(args):
         attributions=_split(args.attributions) or [], progress=not args.quiet,
         single_file=getattr(args, "single_file", False), max_units=getattr(args, "max_units", 64),
         unit_pages=getattr(args, "unit_pages", 8), max_classes=getattr(args, "max_classes", 100),
+        activation_atlas=not getattr(args, "no_activation_atlas", False),
         data_path=getattr(args, "data_path", None))
     if getattr(args, "screenshot", False):
         from deepkit.viz.report_browser import check_page

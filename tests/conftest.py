@@ -18,6 +18,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Tests never read the real datasets: a DEEPKIT_DATA_DIR of the developer (deepkit.datasets.resolve) is ignored.
+os.environ.pop("DEEPKIT_DATA_DIR", None)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

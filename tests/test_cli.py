@@ -109,11 +109,22 @@ def test_help_and_models_do_not_start_keras():
     import subprocess
     import sys
 
-    code = ("import sys, contextlib, io\n"
-            "from deepkit.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    main(['models'])\n"
-            "    main(['--help'])\n"
-            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'matplotlib') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    for args in (["--help"], ["models"], ["train", "--help"]):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "deepkit.cli", *args], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+        heavy = sorted(imported & {"keras", "tensorflow", "jax", "torch", "matplotlib"})
+        assert not heavy, (args, heavy)
+
+
+@pytest.mark.backend_independent
+def test_import_deepkit_registers_the_model_classes_for_keras_loading(tmp_path):
+    import subprocess
+    import sys
+
+    model = __import__("deepkit").Sequential([{"Dense": 2}], input_shape=(3,))
+    model.save(tmp_path / "m.keras")
+    code = f"import deepkit, keras; print(type(keras.saving.load_model({str(tmp_path / 'm.keras')!r})).__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().endswith("Sequential"), done.stderr[-2000:]

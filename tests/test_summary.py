@@ -54,3 +54,15 @@ def test_summary_counts_nested_models():
     inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     outer = deepkit.Sequential([inner, keras.layers.Dense(2)], input_shape=(4,))
     assert deepkit.count_macs(outer) == 4 * 3 + 3 * 2
+
+
+@pytest.mark.backend_independent
+def test_package_summary_stays_the_function_after_the_module_loads():
+    import subprocess
+    import sys
+
+    code = ("import deepkit, deepkit.summary, importlib\n"
+            "importlib.import_module('deepkit.summary')\n"
+            "print(callable(deepkit.summary), callable(deepkit.count_macs))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "True True", done.stderr[-2000:]

@@ -14,7 +14,7 @@ from deepkit.datasets import toy
 from deepkit.datasets._common import DatasetUnavailableError
 from deepkit.datasets.sklearn_digits import digits
 from deepkit.datasets.images import cifar10, cifar100, fashion_mnist, mnist
-from deepkit.datasets.resolver import ResolvedData, fit_to_model, prepare_for_model, resolve
+from deepkit.datasets.resolver import ResolvedData, fit_to_model, local_copy, prepare_for_model, resolve
 from deepkit.datasets.registry import (
     DatasetInfo,
     UnknownDatasetError,
@@ -35,6 +35,7 @@ __all__ = [
     "fit_to_model",
     "info",
     "list_datasets",
+    "local_copy",
     "load",
     "mnist",
     "prepare_for_model",

@@ -19,6 +19,13 @@ a folder                       the layout keras.datasets downloads: ``mnist.npz`
                                IDX files, ``cifar-10-batches-py`` or ``cifar-100-python``
 =============================  ===================================================================
 
+A dataset name without ``path`` is read from a local copy when the environment variable
+``DEEPKIT_DATA_DIR`` names a folder holding one (``mnist.npz`` or ``mnist-train.npz``,
+``cifar-10-batches-py``, ``cifar-10-python.tar.gz`` or ``cifar10-train-jpeg.npz``, ...: see
+:func:`local_copy`); otherwise keras.datasets downloads it (once, into ``~/.keras/datasets``). The
+documentation build points it at the project's data folder, so the tutorials run on real MNIST and
+CIFAR-10 offline.
+
 A training set without a test split gets a validation split (``validation`` of it, fixed ``seed``),
 as the recipes do; the result says so (``test_split == "validation"``), so ``deepkit evaluate`` of the
 same file measures the same held-out images that ``deepkit train`` held out.
@@ -42,7 +49,18 @@ import numpy as np
 from deepkit.errors import DataError
 
 __all__ = ["ResolvedData", "resolve", "read_npz", "fit_to_model", "to_model_scale", "prepare_for_model",
-           "file_sha256"]
+           "file_sha256", "local_copy", "DATA_DIR_ENV"]
+
+#: The environment variable naming a folder of local dataset copies.
+DATA_DIR_ENV = "DEEPKIT_DATA_DIR"
+
+# What a local copy of each dataset may be called inside that folder, in order of preference.
+_LOCAL_NAMES = {
+    "mnist": ("mnist.npz", "mnist-train.npz"),
+    "fashion_mnist": ("fashion_mnist", "fashion-mnist"),
+    "cifar10": ("cifar-10-batches-py", "cifar-10-python.tar.gz", "cifar10-train-jpeg.npz"),
+    "cifar100": ("cifar-100-python", "cifar-100-python.tar.gz"),
+}
 
 _FILE_SUFFIXES = (".npz", ".npy", ".gz", ".tar", ".h5")
 
@@ -206,6 +224,35 @@ def read_npz(path):
     return tuple(parts)
 
 
+def local_copy(name, data_dir=None):
+    """The local copy of a dataset in ``data_dir`` (default: ``$DEEPKIT_DATA_DIR``), or None.
+
+    Args:
+        name: a dataset name of ``deepkit.datasets.list_datasets()``.
+        data_dir: the folder to look in; None reads the environment variable (unset: no copy).
+
+    Returns:
+        The path to pass as ``path=`` (a file or folder), or None.
+
+    Example:
+        >>> import os, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = open(os.path.join(d, "mnist-train.npz"), "wb")
+        >>> os.path.basename(local_copy("mnist", d)), local_copy("cifar10", d)
+        ('mnist-train.npz', None)
+    """
+    from deepkit.datasets import registry
+
+    data_dir = os.environ.get(DATA_DIR_ENV) if data_dir is None else data_dir
+    if not data_dir or not os.path.isdir(data_dir):
+        return None
+    for candidate in _LOCAL_NAMES.get(registry.info(name).name, ()):
+        path = os.path.join(data_dir, candidate)
+        if os.path.exists(path):
+            return path
+    return None
+
+
 def _split(x, y, validation, seed):
     order = np.random.default_rng(seed).permutation(len(x))
     n_val = int(round(len(x) * validation))
@@ -289,6 +336,10 @@ def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
     else:
         info = registry.info(data)  # unknown names: UnknownDatasetError with suggestions
         num_classes = info.num_classes
+        if path is None:
+            path = local_copy(info.name)
+            if path is not None and str(path).endswith(".npz"):
+                file_path = path
         if file_path is None:
             if path is not None and not os.path.exists(path):
                 raise DataError(f"--data-path {path!r}: does not exist (expected the local copy of {info.name})")

@@ -1,9 +1,11 @@
 """The model zoo: the classic networks exactly as published, written as specs.
 
 ``create(name, ...)`` builds any of them by name (keras.applications-style arguments: ``input_shape``,
-``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``weights=<local file>``), and
-each has a plain function (``resnet50(...)``). Every model is a ``deepkit.Model`` whose ``to_spec()``
-prints the network as data.
+``num_classes``, ``include_top``, ``pooling``, ``classifier_activation``, ``weights=``, ``preprocessing=``),
+and each has a plain function (``resnet50(...)``). Every model is a ``deepkit.Model`` whose ``to_spec()``
+prints the network as data. ``load(ref)`` reads any model reference (zoo name, spec file, saved model,
+weights file). Shipped weights (``available_weights(name)``): ``lenet5(weights="mnist")``, LeNet-5
+trained by ``python -m deepkit.recipes lenet5_mnist`` (99.15 % validation; it takes raw uint8 digits).
 
 =====================  =======================================  =================  ============
 family                 names                                    default input      classes

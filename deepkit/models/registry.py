@@ -130,7 +130,10 @@ def _builder_doc(info, doc):
     body, found, example = text.partition("\nExample:")
     options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     least = f", at least {info.min_size}x{info.min_size}" if info.min_size > 1 else ""
-    lines = [body.rstrip(), "", _published(info), "", "Args:",
+    shipped = pretrained_weights.available_weights(info.name)
+    weights = (f"Shipped weights: {', '.join(f'``weights={t!r}``' for t in shipped)} (trained by deepkit's recipe; "
+               "see ``deepkit.models.pretrained``)." if shipped else "No shipped weights (``weights=`` takes a local file).")
+    lines = [body.rstrip(), "", _published(info), weights, "", "Args:",
              f"    input_shape: (H, W, C); default {tuple(info.input_shape)}{least}.",
              f"    num_classes: default {info.num_classes}.",
              "    **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``"

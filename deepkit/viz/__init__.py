@@ -29,7 +29,7 @@ Example:
 import importlib
 
 _SUBMODULES = (
-    "activations", "adversarial", "attribution", "boundary", "callback", "curves", "dream",
+    "activation_space", "activations", "adversarial", "attribution", "boundary", "callback", "curves", "dream",
     "embedding", "engine", "featurevis", "graph", "layers", "plotting", "receptive", "report",
     "weights",
 )
@@ -47,6 +47,9 @@ _EXPORTS = {
     "ReceptiveField": "activations", "receptive_field": "activations",
     "TopPatches": "activations", "top_k_patches": "activations",
     "plot_top_patches": "activations",
+    # activation atlas
+    "activation_atlas": "activation_space", "plot_activation_atlas": "activation_space",
+    "ActivationAtlas": "activation_space", "spatial_activations": "activation_space",
     # attribution
     "saliency": "attribution", "smoothgrad": "attribution", "noise_tunnel": "attribution",
     "integrated_gradients": "attribution", "grad_cam": "attribution",

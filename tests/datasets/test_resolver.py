@@ -113,3 +113,14 @@ def test_to_model_scale_converts_between_raw_and_unit_pixels():
     np.testing.assert_allclose(to_model_scale(raw, 255.0, 1.0), [0.0, 0.2, 1.0], atol=1e-7)
     np.testing.assert_allclose(to_model_scale(np.array([0.2]), 1.0, 255.0), [51.0], atol=1e-5)
     assert to_model_scale(np.array([3.0]), None, 255.0).tolist() == [3.0]
+
+
+def test_data_dir_environment_variable_supplies_local_copies(tmp_path, monkeypatch):
+    np.savez(tmp_path / "mnist-train.npz", x_train=np.zeros((10, 28, 28), "uint8"), y_train=np.arange(10))
+    monkeypatch.setenv("DEEPKIT_DATA_DIR", str(tmp_path))
+    data = resolve("mnist", purpose="evaluate")
+    assert data.source.endswith("mnist-train.npz") and data.test_split == "validation" and len(data.x_test) == 1
+    monkeypatch.setenv("DEEPKIT_DATA_DIR", str(tmp_path / "nowhere"))
+    from deepkit.datasets.resolver import local_copy
+
+    assert local_copy("mnist") is None

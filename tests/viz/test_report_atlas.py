@@ -102,8 +102,10 @@ def test_layer_unit_and_class_pages_have_their_parts(atlas):
     out, _, _ = atlas
     layer = (out / "layer-conv2.html").read_text(encoding="utf-8")
     for part in ("Learned filters", "Feature maps for sample", "Top 4 data-set patches",
-                 "Grad-CAM at this layer", "Units: 8 of 16 units", "5-NN accuracy"):
+                 "Grad-CAM at this layer", "Units: 8 of 16 units", "5-NN accuracy",
+                 "Activation atlas of conv2"):  # the deepest shown layer with maps of at least 2x2
         assert part in layer, part
+    assert "Activation atlas" not in (out / "layer-conv1.html").read_text(encoding="utf-8")
     unit = (out / "unit-conv2-1.html").read_text(encoding="utf-8")
     for part in ("channel mean, seed 0", "channel mean, seed 1", "centre neuron",
                  "Strongest 4", "Most negative 4", "Incoming weights"):

@@ -33,7 +33,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
                  class_names=None, top_k=9, max_channels=16, max_layers=6, max_images=2000,
                  featurevis=True, featurevis_steps=128, attributions=ATTRIBUTION_METHODS,
                  embedding=True, batch_size=64, seed=0, title=None, progress=True,
-                 single_file=False, max_units=64, unit_pages=8, max_classes=100, data_path=None):
+                 single_file=False, max_units=64, unit_pages=8, max_classes=100, data_path=None,
+                 activation_atlas=True):
     """Write the atlas (or one self-contained page) of what each layer of ``model`` has learned.
 
     The atlas (default) is a static site in ``out_dir``: ``index.html`` (overview, layer
@@ -94,6 +95,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         unit_pages: atlas: units per layer with a page of their own.
         max_classes: atlas: class pages at most.
         data_path: with a dataset name as ``data``: its local file or folder.
+        activation_atlas: atlas with feature visualization: add the activation atlas (Carter
+            et al. 2019) of the deepest shown layer with maps of at least 2x2 to its page.
 
     Returns:
         The path of ``index.html``.
@@ -144,7 +147,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         ctx.probs = probs if ok else None
         return write_site(ctx, os.fspath(out_dir), paths, lambda c: training_section(c, history),
                           max_units=max_units, unit_pages=unit_pages, max_classes=max_classes,
-                          embedding=embedding, title=title, progress=progress, t0=t0)
+                          embedding=embedding, title=title, progress=progress, t0=t0,
+                          activation_atlas=activation_atlas)
     layer_gradcam = "grad_cam" in attributions
     steps = (3 + (history is not None) + (y is not None) + len(attributions)
              + sum(layer_steps(ctx, path, layer_gradcam) for path in paths)

@@ -16,6 +16,7 @@ from deepkit.viz.report.units import (bottom_k_patches, display, num_units, thum
                                       unit_visualizations, unit_weights_figure)
 
 __all__ = ["atlas_layer_rows", "index_sections", "layer_page_sections", "unit_page_sections",
+           "activation_atlas_layer", "activation_atlas_section",
            "UNIT_VARIANTS"]
 
 #: Feature visualizations on a unit page: (variant, seed offset, title).
@@ -305,3 +306,67 @@ def unit_page_sections(ctx, path, unit, row, data, thumb=None):
                             [Figure.of(fig, "The unit's incoming weights.", pixelated=True)
                              if ok else fig]))
     return sections
+
+
+def activation_atlas_layer(model, paths):
+    """The layer whose page gets the activation atlas: the deepest shown one with maps of at least 2x2.
+
+    Args:
+        model: the ``keras.Model``.
+        paths: the layers with a page, in depth order.
+
+    Returns:
+        A layer path, or ``None`` when no shown layer has such maps.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Conv2D(2, 3, name="c2"), keras.layers.Flatten(),
+        ...                       keras.layers.Dense(2, name="d")])
+        >>> activation_atlas_layer(m, ["c", "c2", "d"])
+        'c2'
+    """
+    from deepkit import viz
+
+    spatial = [p for p in paths
+               if (map_size(viz.resolve_layer(model, p).output.shape) or (0, 0))[0] is not None
+               and min(map_size(viz.resolve_layer(model, p).output.shape) or (0, 0)) >= 2]
+    return spatial[-1] if spatial else None
+
+
+def activation_atlas_section(ctx, path, grid=8):
+    """The activation atlas of ``path`` over the report's data (``deepkit.viz.activation_atlas``).
+
+    Args:
+        ctx: the report's context (its images, feature-visualization steps, seed).
+        path: a layer with spatial maps.
+        grid: cells per side.
+
+    Returns:
+        A section.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(3, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> x = np.random.default_rng(0).random((20, 6, 6, 1)).astype("float32")
+        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis_steps=2)
+        >>> activation_atlas_section(ctx, "c", grid=2).id, ctx.runner.errors
+        ('activation-atlas', [])
+    """
+    from deepkit.viz.activation_space import activation_atlas, plot_activation_atlas
+
+    ok, atlas = ctx.run(f"{path}: activation atlas", activation_atlas, ctx.model, ctx.x, path, grid=grid,
+                        steps=ctx.featurevis_steps, seed=ctx.seed, min_count=3,
+                        batch_size=ctx.batch_size, value_range=ctx.value_range)
+    if ok:
+        block = Figure.of(plot_activation_atlas(atlas),
+                          f"{int(atlas.counts.sum())} spatial activation vectors of {path} laid out in 2-D "
+                          f"(PCA), binned {grid}x{grid}; each cell with at least 3 vectors is drawn by "
+                          "feature visualization of its mean vector (number: vectors in the cell)")
+    else:
+        block = atlas
+    return Section("activation-atlas", "Activation atlas", f"Activation atlas of {path}", [block],
+                   grid=False, detail="Carter et al. 2019: the layer's common states and their neighbours, "
+                                      "beyond single units")

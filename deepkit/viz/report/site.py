@@ -14,8 +14,8 @@ import time
 from deepkit.viz.report.class_pages import class_page_sections, class_visualizations, select_classes
 from deepkit.viz.report.figures import class_label
 from deepkit.viz.report.layer_section import gradcam_layer
-from deepkit.viz.report.pages import index_sections, layer_page_sections, unit_page_data, \
-    unit_page_sections
+from deepkit.viz.report.pages import activation_atlas_layer, activation_atlas_section, index_sections, \
+    layer_page_sections, unit_page_data, unit_page_sections
 from deepkit.viz.report.progress import Progress
 from deepkit.viz.report.site_render import SITE_CSS, ImageStore, page_name, render_site_page
 from deepkit.viz.report.units import num_units
@@ -51,7 +51,7 @@ def atlas_plan(model, paths, max_units=64, unit_pages=8):
 def _steps(ctx, plan, classes, history, embedding):
     per_layer = 6 + (2 + 3 * bool(ctx.featurevis))
     units = sum(len(p) for _, p in plan.values())
-    return (2 + (history is not None) + (ctx.y is not None) + per_layer * len(plan) + units
+    return (3 + (history is not None) + (ctx.y is not None) + per_layer * len(plan) + units
             + bool(classes) * (1 + 6 * len(classes)) + embedding * len(plan))
 
 
@@ -72,7 +72,7 @@ class _Writer:
 
 
 def write_site(ctx, out_dir, paths, history_section, *, max_units=64, unit_pages=8,
-               max_classes=100, embedding=True, title=None, progress=True, t0=None):
+               max_classes=100, embedding=True, title=None, progress=True, t0=None, activation_atlas=True):
     """Compute and write the atlas (the checks on data and arguments are done by the caller).
 
     Args:
@@ -87,6 +87,8 @@ def write_site(ctx, out_dir, paths, history_section, *, max_units=64, unit_pages
         title: the index's title.
         progress: show the progress bar.
         t0: start time (for the footer and ``report.json``).
+        activation_atlas: with feature visualization on, add the activation atlas (Carter et al. 2019)
+            of the deepest shown layer with maps of at least 2x2 to its page.
 
     Returns:
         The path of ``index.html``.
@@ -126,9 +128,12 @@ def write_site(ctx, out_dir, paths, history_section, *, max_units=64, unit_pages
     writer = _Writer(out_dir, title, subtitle, nav)
     home = ("index.html", "Atlas")
 
+    atlas_layer = activation_atlas_layer(model, list(plan)) if ctx.featurevis and activation_atlas else None
     for path, (units, page_units) in plan.items():
         layer_name = page_name("layer", path)
         sections, thumbs = layer_page_sections(ctx, path, units, page_units, embedding)
+        if path == atlas_layer:
+            sections.append(activation_atlas_section(ctx, path))
         writer.page(layer_name, f"Layer {path}", sections, crumbs=[home])
         if not page_units:
             continue
