@@ -75,11 +75,13 @@ def _one_line(text):
 
 
 @contextlib.contextmanager
-def _quiet_startup(verbose):
+def _quiet_startup(verbose, seeding=False):
     """Hide the backend's C++ start-up messages (TensorFlow's cuInit error on every CPU machine).
 
     TensorFlow writes them to file descriptor 2 from C++ before Python's ``sys.stderr`` sees anything,
     so they are captured at the descriptor while Keras imports, and shown only if the import fails.
+    ``seeding``: the command seeds Keras' random generators, which imports TensorFlow when it is
+    installed (any backend): it is imported here too.
     """
     if verbose:
         yield
@@ -88,15 +90,14 @@ def _quiet_startup(verbose):
     import logging
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's business
-    if "keras" in sys.modules:
-        yield
-        return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import keras  # noqa: F401  (imports the backend)
+            from deepkit.backend.startup import preload  # its package imports Keras: inside the capture
+
+            preload(seeding)
         except BaseException:
             os.dup2(saved, 2)
             capture.seek(0)
@@ -578,7 +579,7 @@ def main(argv=None):
     try:
         if args.command == "models":  # the registry alone: no Keras
             return args.func(args)
-        with _quiet_startup(getattr(args, "verbose", False)):
+        with _quiet_startup(getattr(args, "verbose", False), seeding=args.command in ("train", "report")):
             return args.func(args)
     except (DeepkitError, ValueError, OSError) as exc:
         print(f"deepkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
