@@ -43,8 +43,9 @@ def test_train_evaluate_report_on_the_default_data(tmp_path):
     assert result["accuracy"] == pytest.approx(accuracy, abs=1e-4)  # same data, same model, same number
     assert "per-class accuracy:" in evaluated.stdout and "confusion matrix" in evaluated.stdout
     assert os.path.getsize(tmp_path / "cm.png") > 1000
-    deepkit("report", "m.keras", "--history", "h.json", "--out", "r", "--featurevis-steps", "8",
-            "--max-images", "120", "--num-samples", "4", "--quiet", cwd=tmp_path)
+    deepkit("report", "m.keras", "--history", "h.json", "--out", "r", "--featurevis-steps", "4",
+            "--max-images", "120", "--num-samples", "4", "--max-units", "4", "--unit-pages", "1",
+            "--max-classes", "3", "--quiet", cwd=tmp_path)
     assert "resized 8x8 -&gt; 28x28" in report_is_clean(tmp_path / "r")
 
 
@@ -61,5 +62,5 @@ def test_raw_uint8_npz_of_another_size(tmp_path):
     assert "resized 16x16 -> 28x28" in evaluated.stderr
     assert float(re.search(r"accuracy: ([0-9.]+)", evaluated.stdout).group(1)) > 0.5
     deepkit("report", "m.keras", "--data", "raw.npz", "--out", "r", "--no-featurevis", "--max-images", "100",
-            "--num-samples", "4", "--quiet", cwd=tmp_path)
+            "--num-samples", "4", "--unit-pages", "1", "--max-classes", "3", "--quiet", cwd=tmp_path)
     report_is_clean(tmp_path / "r")
