@@ -11,7 +11,7 @@ from deepkit.datasets.resolver import file_sha256
 from deepkit.models import pretrained
 from tests import ROOT
 
-DIGITS = os.path.join(ROOT, "tests", "data", "mnist_train_digits.npz")  # 10 images of mnist-train.npz
+DIGITS = os.path.join(ROOT, "tests", "data", "known_training_digits.npz")  # 10 images of mnist-train.npz
 
 
 def known_digits():
