@@ -291,7 +291,7 @@ _RAW = {"mnist": {"normalize": False}, "fashion_mnist": {"normalize": False},
 
 
 def _looks_like_path(text):
-    return text.lower().endswith(_FILE_SUFFIXES) or os.sep in text or (os.altsep or os.sep) in text
+    return text.lower().endswith(_FILE_SUFFIXES) or any(sep in text for sep in (os.sep, os.altsep) if sep)
 
 
 def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):

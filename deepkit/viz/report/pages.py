@@ -328,9 +328,11 @@ def activation_atlas_layer(model, paths):
     """
     from deepkit import viz
 
-    spatial = [p for p in paths
-               if (map_size(viz.resolve_layer(model, p).output.shape) or (0, 0))[0] is not None
-               and min(map_size(viz.resolve_layer(model, p).output.shape) or (0, 0)) >= 2]
+    def big_enough(path):
+        size = map_size(viz.resolve_layer(model, path).output.shape)
+        return size is not None and None not in size and min(size) >= 2
+
+    spatial = [p for p in paths if big_enough(p)]
     return spatial[-1] if spatial else None
 
 
