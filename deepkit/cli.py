@@ -114,14 +114,12 @@ def _is_file_ref(ref):
 
 
 def _load_model(ref, input_shape=None, num_classes=None, weights=None, **options):
-    """A model from a zoo name, a spec file or a saved file (``deepkit.models.load``)."""
+    """A model from a zoo name, a spec file or a saved file (``deepkit.models.load``, which refuses
+    ``--weights`` for a saved model); the data's shape and classes only size zoo models and specs."""
     from deepkit import models
 
     if ref.lower().endswith((".keras", ".h5", ".hdf5")) and not ref.lower().endswith(".weights.h5"):
-        if weights is not None:
-            raise ValueError(f"--weights applies to a zoo name or a spec; {ref!r} is a saved model with its own "
-                             "weights")
-        return models.load(ref)
+        input_shape = num_classes = None
     return models.load(ref, weights=weights, input_shape=input_shape, num_classes=num_classes, **options)
 
 
@@ -203,7 +201,6 @@ def _zoo_model_for(args, data):
 def _cmd_train(args):
     """Train a model on a dataset, print the test accuracy, optionally save it."""
     from deepkit.datasets import prepare_for_model, resolve
-    from deepkit.models.preprocessing import input_scale
 
     import keras
 
