@@ -459,7 +459,7 @@ class Engine:
             out.append((flat // samples, flat % samples, rows))
         return out
 
-    def gradient_sums(self, x, onehot, samples, make_rows, weight, batch_size, groups=1):
+    def gradient_sums(self, x, onehot, samples, rows_and_weights, batch_size, groups=1):
         """Weighted sums of input gradients over rows: the core of every gradient method.
 
         ``out[i, g] = sum_k weight(i, k) * d logit_target / d row(i, k)`` over the samples
@@ -469,8 +469,9 @@ class Engine:
             x: ``(N,) + input_shape`` checked inputs.
             onehot: ``(N, C)`` targets.
             samples: Rows per image.
-            make_rows: ``(image_index, sample_index) -> (R,) + input_shape`` rows.
-            weight: ``(image_index, sample_index) -> array`` broadcastable to the rows.
+            rows_and_weights: ``(image_index, sample_index) -> (rows, weights)``: the
+                ``(R,) + input_shape`` rows and their gradient weights (an array
+                broadcastable to the rows, or a scalar).
             batch_size: Rows per call.
             groups: Number of separate sums per image (``samples`` must divide evenly).
 
@@ -483,24 +484,29 @@ class Engine:
             ...     1, kernel_initializer="ones")])
             >>> x = np.ones((3, 2), "float32")
             >>> s = engine(model).gradient_sums(x, np.ones((3, 1), "float32"), 1,
-            ...                                 lambda i, k: x[i], lambda i, k: 1.0, 8)
+            ...                                 lambda i, k: (x[i], 1.0), 8)
             >>> s.shape, s[0, 0].tolist()
             ((3, 1, 2), [1.0, 1.0])
         """
         fn = self.input_gradient_fn()
         n = len(x)
         per_group = samples // groups
-        out = np.zeros((n, groups) + x.shape[1:], "float32")
+        out = np.zeros((n * groups,) + x.shape[1:], "float32")
         for i, k, rows in self.rows(n, samples, batch_size):
-            r = np.asarray(make_rows(i, k), "float32")
+            r, w = rows_and_weights(i, k)
+            r = np.asarray(r, "float32")
             chunk = _pad_rows([r, onehot[i], np.zeros((len(r), 1), "float32")], rows)
             grad, _ = fn(*chunk)
             grad = gradients.to_numpy(grad)[: len(r)]
-            w = np.asarray(weight(i, k), "float32")
+            w = np.asarray(w, "float32")
             if w.ndim:
                 w = w.reshape(w.shape + (1,) * (grad.ndim - w.ndim))
-            np.add.at(out, (i, k // per_group), grad * w)
-        return out
+            # Rows are image-major, so each (image, group) is one run of consecutive rows: sum
+            # the runs, then add each run's sum once (np.add.at would be ~10x slower).
+            key = i * groups + k // per_group
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            out[key[starts]] += np.add.reduceat(grad * w, starts, axis=0)
+        return out.reshape((n, groups) + x.shape[1:])
 
     def row_scores(self, x, onehot, samples, make_rows, batch_size, logit=False):
         """Target-class probability (or logit) of ``samples`` rows per image.

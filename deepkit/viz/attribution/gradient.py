@@ -123,8 +123,8 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
             return reduce_channels(grad, path.reduce, where).astype("float32")
         onehot = eng.resolved_targets(x, class_index, batch_size, where)
         sums = eng.gradient_sums(
-            x, onehot, path.samples, lambda i, k: path.rows(x[i], i, k),
-            lambda i, k: path.weight(x[i], i, k), batch_size,
+            x, onehot, path.samples, lambda i, k: (path.rows(x[i], i, k), path.weight(x[i], i, k)),
+            batch_size,
         )
         return reduce_channels(sums[:, 0], path.reduce, where).astype("float32")
     num_samples, noise_level, kind, seed = tunnel
@@ -139,12 +139,13 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
         return x[i] + sigma[i].reshape((-1,) + (1,) * (x.ndim - 1)) * noise(i, k // inner)
 
     scale = np.float32(1.0 / num_samples) if kind == "smoothgrad" else np.float32(1.0)
-    sums = eng.gradient_sums(
-        x, onehot, num_samples * inner,
-        lambda i, k: path.rows(noisy(i, k), i, k % inner),
-        lambda i, k: path.weight(noisy(i, k), i, k % inner) * scale,
-        batch_size, groups=1 if kind == "smoothgrad" else num_samples,
-    )
+
+    def rows_and_weights(i, k):
+        xr = noisy(i, k)  # drawn once per chunk for both
+        return path.rows(xr, i, k % inner), path.weight(xr, i, k % inner) * scale
+
+    sums = eng.gradient_sums(x, onehot, num_samples * inner, rows_and_weights, batch_size,
+                             groups=1 if kind == "smoothgrad" else num_samples)
     if kind == "smoothgrad":
         out = sums[:, 0]
     elif kind == "smoothgrad_sq":
