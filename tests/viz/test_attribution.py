@@ -43,6 +43,20 @@ def test_grad_cam_upsample_and_normalize(cam_model, images):
     np.testing.assert_allclose(cam.reshape(10, -1).max(1)[cam.reshape(10, -1).max(1) > 0], 1.0, rtol=1e-6)
 
 
+def test_score_cam_matches_its_definition(cam_model, images):
+    # Wang et al. 2020, in numpy: each channel map, min-max scaled to [0, 1], masks the input; the class
+    # probability of each masked input weights its map. The conv output is the input's size (no resizing).
+    cam = A.score_cam(cam_model, images, class_index=2, normalize=False, batch_size=5)
+    maps = np.moveaxis(_np(keras.Model(cam_model.inputs[0], cam_model.get_layer("conv").output)(images)), -1, 1)
+    lo, hi = maps.min((2, 3), keepdims=True), maps.max((2, 3), keepdims=True)
+    masks = np.where(hi > lo, (maps - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0)
+    masked = (images[:, None] * masks[..., None]).reshape(-1, 8, 8, 2).astype("float32")
+    probs = _np(cam_model(masked))[:, 2].reshape(len(images), maps.shape[1])
+    want = np.maximum((probs[:, :, None, None] * maps).sum(1), 0.0)
+    assert want.max() > 0
+    np.testing.assert_allclose(cam, want, rtol=1e-4, atol=1e-6)
+
+
 def test_saliency_matches_finite_differences():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),

@@ -236,14 +236,15 @@ def score_cam(model, images, class_index=None, *, layer=None, max_channels=None,
             for s in range(0, len(flat), 4096)
         ]).reshape(n, k, *size)
     lo = up.min(axis=(2, 3), keepdims=True)
-    hi = up.max(axis=(2, 3), keepdims=True)
-    masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0).astype("float32")
+    span = up.max(axis=(2, 3), keepdims=True) - lo
+    # Min-max to [0, 1] (a constant map masks everything out): one multiply over all maps.
+    masks = (up - lo) * np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype("float32")
 
     def make_rows(i, j):
         return x[i] * masks[i, j, :, :, None]
 
     weights = eng.row_scores(x, onehot, k, make_rows, batch_size)
-    cam = np.maximum((weights[:, :, None, None] * up).sum(axis=1), 0.0)
+    cam = np.maximum(np.einsum("nk,nkhw->nhw", weights, up), 0.0)
     if normalize:
         peak = cam.max(axis=(1, 2), keepdims=True)
         cam = np.where(peak > 0, cam / np.where(peak > 0, peak, 1.0), 0.0)
