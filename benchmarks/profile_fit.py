@@ -1,6 +1,6 @@
 """Where the time of a fast fit goes: transfer, compilation, steps, per-call overhead, augmentation.
 
-Drives the backend loops of ``deepkit.backend.loops`` directly (the same objects
+Drives the backend loops of ``deepkit.backend.fit_loop`` directly (the same objects
 ``deepkit.train.fit`` uses) and times, for one workload:
 
 * ``put``: copying the arrays to the device (once per fit);
@@ -46,7 +46,7 @@ def main(argv=None):
     import keras
 
     from benchmarks import workloads
-    from deepkit.backend.loops import make_loops
+    from deepkit.backend import fit_loop as make_loops
     from deepkit.train import Augment
     from deepkit.train.precision import mixed_precision_scope
 

@@ -13,11 +13,10 @@ Example:
 """
 
 import math
-import os
-import sys
 
 import keras
 
+from deepkit.backend import memory
 from deepkit.errors import SpecError
 
 
@@ -114,29 +113,11 @@ def count_macs(model):
     return sum(row["macs"] for row in _rows(model))
 
 
-def _cgroup_free():
-    """Memory left under a Linux cgroup limit (containers), or None."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            with open(limit_file) as fh:
-                limit = fh.read().strip()
-            with open(usage_file) as fh:
-                usage = int(fh.read().strip())
-        except (OSError, ValueError):
-            continue
-        if limit.isdigit() and int(limit) < 1 << 60:
-            return max(0, int(limit) - usage)
-    return None
-
-
 def available_memory():
-    """Memory a new model's weights can take now, read portably, and where the number comes from.
+    """Memory a new model's weights can take now, and where the number comes from.
 
-    In order: the free memory of a jax/torch accelerator; ``psutil.virtual_memory().available`` when
-    psutil is installed; Linux ``MemAvailable`` (``/proc/meminfo``), lowered to a cgroup limit when the
-    process runs in a container; Windows ``GlobalMemoryStatusEx``; POSIX ``sysconf`` free pages.
+    The one probe of :func:`deepkit.backend.memory.available`: the free memory of a jax/torch accelerator,
+    else the host's (psutil, ``/proc/meminfo`` lowered to a cgroup limit, Windows, POSIX ``sysconf``).
 
     Returns:
         ``(bytes, source)``, or ``(None, reason)`` when the platform does not say.
@@ -146,47 +127,7 @@ def available_memory():
         >>> free is None or free > 0
         True
     """
-    from deepkit.backend.variables import device_memory
-
-    device = device_memory()
-    if device is not None:
-        return device[0], f"free memory of {device[1]}"
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available), "psutil.virtual_memory().available"
-    except ImportError:
-        pass
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/meminfo") as fh:
-                info = dict(line.split(":", 1) for line in fh if ":" in line)
-            free = int(info["MemAvailable"].split()[0]) * 1024
-        except (OSError, KeyError, ValueError):
-            free = None
-        if free is not None:
-            cgroup = _cgroup_free()
-            if cgroup is not None and cgroup < free:
-                return cgroup, "the container's memory limit (cgroup)"
-            return free, "MemAvailable in /proc/meminfo"
-    if sys.platform == "win32":
-        import ctypes
-
-        class _Status(ctypes.Structure):
-            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
-                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
-                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
-                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
-                        ("sullAvailExtendedVirtual", ctypes.c_ulonglong)]
-
-        status = _Status()
-        status.dwLength = ctypes.sizeof(status)
-        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
-            return int(status.ullAvailPhys), "GlobalMemoryStatusEx"
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "sysconf free pages"
-    except (ValueError, OSError, AttributeError):
-        return None, "this platform does not report its free memory"
+    return memory.available()
 
 
 def weight_sizes(model):

@@ -4,45 +4,56 @@ Everything else in deepkit computes with ``keras.ops`` and asks this package for
 offer as an op. Laid out like Keras' own ``keras/src/backend/<name>/``::
 
     backend/
-      __init__.py        this switch: name(), implementation(), fit_loop(), accelerator_kind(), ...
+      __init__.py        this switch: picks the active backend package once; name(), active(), capabilities(),
+                         fit_loop(), accelerator_kind(), device_memory(), data_parallel(), ...
+      interface.py       the one interface a backend package implements (Backend) and what it declares it
+                         can do (Capabilities)
       keras_internals.py the one module that names Keras internals (keras.src, private attributes),
                          each behind a small function saying why and for which Keras versions
       gradients.py       value_and_grad / jit for any backend (deepkit.viz); argument checks they share
-      loops.py           what the fast fit path's loops share: the Loops interface, FastPathUnsupported
+      loops.py           what the fast fit path's loops share: the Loops protocol, FastPathUnsupported
+      memory.py          the one free-memory probe (accelerator, then host)
       variables.py       weights sized first, allocated later (Keras only, no framework)
       saving.py          Keras' safe mode while specs build layers
       distribution.py    data parallelism through keras.distribution (jax, torch)
+      startup.py         the framework's start-up output, kept out of the CLI's
       tensorflow/        gradients (GradientTape, tf.function), loops (tf.while_loop), device, distribute
       jax/               gradients (value_and_grad, jax.jit), loops (lax.scan), device
       torch/             gradients (autograd), device
+      numpy/             inference only: says what it cannot do
 
-A backend package imports nothing on its own; its modules import the framework and are imported on
-first use, for the active backend only, so ``import deepkit`` on one backend never imports another
-framework.
+A backend package's ``__init__.py`` defines ``BACKEND`` and imports no framework; its modules import the
+framework and are imported on first use, for the active backend only, so ``import deepkit`` on one
+backend never imports another framework. Adding a backend is one package and one line in ``PACKAGES``.
 
 Example:
     >>> import deepkit.backend as backend
-    >>> backend.name() in ("tensorflow", "jax", "torch", "numpy")
+    >>> backend.name() in backend.PACKAGES
     True
     >>> backend.accelerator_kind() in ("cpu", "gpu", "tpu")
     True
 """
 
 import importlib
+import importlib.util
 
 import keras
 
-__all__ = ["name", "implementation", "fit_loop", "fit_loop_unsupported", "accelerator_kind", "device_memory",
-           "virtual_cpu_devices", "data_parallel", "multi_worker", "FastPathUnsupported"]
+__all__ = ["name", "active", "get", "capabilities", "with_capability", "implementation", "fit_loop",
+           "fit_loop_unsupported", "accelerator_kind", "device_memory", "virtual_cpu_devices", "data_parallel",
+           "multi_worker", "FastPathUnsupported", "PACKAGES"]
 
-#: What each backend package implements (module names under ``deepkit/backend/<name>/``).
-IMPLEMENTED = {
-    "tensorflow": ("gradients", "loops", "device", "distribute"),
-    "jax": ("gradients", "loops", "device"),
-    "torch": ("gradients", "device"),
+#: The backend packages, by Keras backend name (each defines ``BACKEND``): one line per backend.
+PACKAGES = {
+    "tensorflow": f"{__name__}.tensorflow",
+    "jax": f"{__name__}.jax",
+    "torch": f"{__name__}.torch",
+    "numpy": f"{__name__}.numpy",
 }
 
-_SUBMODULES = ("gradients", "keras_internals", "loops", "saving", "variables", "distribution")
+_SUBMODULES = ("gradients", "interface", "keras_internals", "loops", "memory", "saving", "variables",
+               "distribution")
+_PICKED = {}
 
 
 def __getattr__(attr):
@@ -66,6 +77,76 @@ def name():
     return keras.backend.backend()
 
 
+def get(backend=None):
+    """The :class:`deepkit.backend.interface.Backend` of a backend package, picked once and kept.
+
+    Args:
+        backend: a Keras backend name; the active one by default.
+
+    Returns:
+        The package's ``BACKEND``.
+
+    Raises:
+        ValueError: no package for that name.
+
+    Example:
+        >>> get("torch").capabilities.fit_loops
+        False
+    """
+    backend = backend or name()
+    if backend not in _PICKED:
+        if backend not in PACKAGES:
+            raise ValueError(f"deepkit has no backend package for this Keras backend; expected one of "
+                             f"{sorted(PACKAGES)}. Received: backend={backend!r}")
+        _PICKED[backend] = importlib.import_module(PACKAGES[backend]).BACKEND
+    return _PICKED[backend]
+
+
+def active():
+    """The active backend: :func:`get` of :func:`name`.
+
+    Returns:
+        A :class:`deepkit.backend.interface.Backend`.
+
+    Example:
+        >>> active().name == name()
+        True
+    """
+    return get(name())
+
+
+def capabilities(backend=None):
+    """What a backend can do (the active one by default): gradients, compiled calls, fast fit loops, ...
+
+    Args:
+        backend: a Keras backend name, or None for the active one.
+
+    Returns:
+        A :class:`deepkit.backend.interface.Capabilities`.
+
+    Example:
+        >>> capabilities("numpy").gradients
+        False
+    """
+    return get(backend).capabilities
+
+
+def with_capability(capability):
+    """The backends that declare ``capability``, in the order of :data:`PACKAGES`.
+
+    Args:
+        capability: a field of :class:`deepkit.backend.interface.Capabilities`, e.g. ``"fit_loops"``.
+
+    Returns:
+        A list of backend names.
+
+    Example:
+        >>> "jax" in with_capability("fit_loops")
+        True
+    """
+    return [b for b in PACKAGES if getattr(capabilities(b), capability)]
+
+
 def implementation(part, backend=None):
     """The module ``deepkit.backend.<backend>.<part>``, imported now, or None where that backend has none.
 
@@ -80,10 +161,10 @@ def implementation(part, backend=None):
         >>> implementation("loops", "torch") is None
         True
     """
-    backend = backend or name()
-    if part not in IMPLEMENTED.get(backend, ()):
+    package = PACKAGES.get(backend or name())
+    if package is None or importlib.util.find_spec(f"{package}.{part}") is None:
         return None
-    return importlib.import_module(f"{__name__}.{backend}.{part}")
+    return importlib.import_module(f"{package}.{part}")
 
 
 def fit_loop_unsupported(model=None):
@@ -96,15 +177,10 @@ def fit_loop_unsupported(model=None):
         A sentence, or "".
 
     Example:
-        >>> keras.backend.backend() in ("jax", "tensorflow") or bool(fit_loop_unsupported())
+        >>> capabilities().fit_loops or bool(fit_loop_unsupported())
         True
     """
-    from deepkit.backend.loops import backend_supports_fast_path
-
-    ok, reason = backend_supports_fast_path()
-    if not ok:
-        return reason
-    return "" if model is None else implementation("loops").fit_loop_unsupported(model)
+    return active().fit_loop_unsupported(model)
 
 
 def fit_loop(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
@@ -138,8 +214,8 @@ def fit_loop(model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None
     reason = fit_loop_unsupported(model)
     if reason:
         raise FastPathUnsupported(reason)
-    return implementation("loops").make_fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll,
-                                                 in_graph_loop=in_graph_loop)
+    return active().make_fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll,
+                                  in_graph_loop=in_graph_loop)
 
 
 def accelerator_kind():
@@ -152,8 +228,7 @@ def accelerator_kind():
         >>> accelerator_kind() in ("cpu", "gpu", "tpu")
         True
     """
-    device = implementation("device")
-    return "cpu" if device is None else device.accelerator_kind()
+    return active().accelerator_kind()
 
 
 def device_memory():
@@ -168,9 +243,8 @@ def device_memory():
         >>> info is None or info[0] >= 0
         True
     """
-    device = implementation("device")
     try:
-        return None if device is None else device.free_memory()
+        return active().free_memory()
     except Exception:  # an accelerator that does not report: the caller falls back to host memory
         return None
 
@@ -188,13 +262,10 @@ def virtual_cpu_devices(n):
         RuntimeError: the backend already started with another number, or has no such setting.
 
     Example:
-        >>> keras.backend.backend() not in ("jax", "tensorflow") or len(virtual_cpu_devices(1)) >= 1
+        >>> not capabilities().virtual_cpu_devices or len(virtual_cpu_devices(1)) >= 1
         True
     """
-    device = implementation("device")
-    if device is None or not hasattr(device, "virtual_cpu_devices"):
-        raise RuntimeError(f"virtual_cpu_devices: not supported on the {name()!r} backend (use jax or tensorflow).")
-    return device.virtual_cpu_devices(n)
+    return active().virtual_cpu_devices(n)
 
 
 def data_parallel(devices=None, tpu=None):
@@ -215,8 +286,7 @@ def data_parallel(devices=None, tpu=None):
         ...     print(True)
         True
     """
-    distribute = implementation("distribute") or importlib.import_module(f"{__name__}.distribution")
-    return distribute.data_parallel(devices, tpu=tpu)
+    return active().data_parallel(devices, tpu=tpu)
 
 
 def multi_worker(cluster=None):
@@ -233,5 +303,4 @@ def multi_worker(cluster=None):
         >>> callable(multi_worker)
         True
     """
-    distribute = implementation("distribute") or importlib.import_module(f"{__name__}.distribution")
-    return distribute.multi_worker(cluster)
+    return active().multi_worker(cluster)

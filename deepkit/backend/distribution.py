@@ -1,4 +1,4 @@
-"""Data parallelism through ``keras.distribution`` (JAX, and torch): the backends without their own engine.
+"""Data parallelism through ``keras.distribution``: the engine of backends without their own (jax, torch).
 
 Example:
     >>> import keras
@@ -71,3 +71,44 @@ def multi_worker(cluster=None):
     distribution = keras.distribution.DataParallel(devices=devices)
     with distribution.scope():
         yield distribution, len(devices), devices
+
+
+class KerasDistribution:
+    """The distribution members of a backend without an engine of its own (``native_distribution=False``).
+
+    Example:
+        >>> from deepkit import backend
+        >>> isinstance(backend.get("jax"), KerasDistribution)
+        True
+    """
+
+    def data_parallel(self, devices=None, tpu=None):
+        """:func:`data_parallel` (``keras.distribution.DataParallel``).
+
+        Args:
+            devices: device names, or None for all devices of the default kind.
+            tpu: must be None.
+
+        Returns:
+            A context manager yielding ``(distribution, num_replicas, device_names)``.
+
+        Example:
+            >>> callable(KerasDistribution().data_parallel)
+            True
+        """
+        return data_parallel(devices, tpu=tpu)
+
+    def multi_worker(self, cluster=None):
+        """:func:`multi_worker` (``keras.distribution.initialize``, then ``DataParallel``).
+
+        Args:
+            cluster: ``{"workers": [...], "index": i}``, or None to read it from the environment.
+
+        Returns:
+            A context manager yielding ``(distribution, num_replicas, device_names)``.
+
+        Example:
+            >>> callable(KerasDistribution().multi_worker)
+            True
+        """
+        return multi_worker(cluster)

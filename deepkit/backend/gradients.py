@@ -4,7 +4,7 @@ Keras 3 has no ``keras.ops.grad``. Its own trainers compute gradients per backen
 (``keras/src/backend/*/trainer.py``): ``tf.GradientTape`` on TensorFlow,
 ``jax.value_and_grad`` over ``stateless_call`` on JAX, ``torch.autograd`` on PyTorch. This
 module does the same for arbitrary functions written with ``keras.ops``; the framework code is in
-``deepkit/backend/<name>/gradients.py``, chosen by :func:`deepkit.backend.implementation`:
+``deepkit/backend/<name>/gradients.py``, reached through the active backend (:func:`deepkit.backend.active`):
 
 - :func:`value_and_grad` turns ``fn(*args) -> scalar`` (or ``(scalar, aux)``) into
   ``g(*args) -> (value, grads)``, differentiating with respect to ``args[argnums]``.
@@ -18,24 +18,23 @@ Functions given to :func:`jit` must be pure apart from reading model weights: no
 Draw random numbers outside and pass them in as arguments.
 """
 
-import contextlib
 import functools
 
 import keras
 import numpy as np
 
-__all__ = ["value_and_grad", "jit", "backend_name", "to_numpy", "check_argnums", "split_aux", "float_tensor",
+__all__ = ["value_and_grad", "jit", "no_grad", "backend_name", "to_numpy", "check_argnums", "split_aux", "float_tensor",
            "eager"]
 
 
 def backend_name():
-    """Name of the active Keras backend.
+    """Name of the active Keras backend (:func:`deepkit.backend.name`; kept for code that imported it from here).
 
     Returns:
         ``"tensorflow"``, ``"jax"``, ``"torch"`` or ``"numpy"``.
 
     Example:
-        >>> backend_name() in ("tensorflow", "jax", "torch", "numpy")
+        >>> backend_name() == keras.backend.backend()
         True
     """
     return keras.backend.backend()
@@ -139,18 +138,10 @@ def eager(fn):
     return call
 
 
-def _gradients_module():
-    from deepkit.backend import implementation
+def _active():
+    from deepkit import backend
 
-    backend = backend_name()
-    module = implementation("gradients", backend)
-    if module is None:
-        if backend == "numpy":
-            raise NotImplementedError(
-                "Gradients need the tensorflow, jax or torch Keras backend; the numpy backend cannot "
-                "differentiate. Set KERAS_BACKEND to one of those. Received: backend='numpy'")
-        raise NotImplementedError(f"Unsupported Keras backend. Received: backend={backend!r}")
-    return module
+    return backend.active()
 
 
 def value_and_grad(fn, argnums=0, has_aux=False):
@@ -180,7 +171,7 @@ def value_and_grad(fn, argnums=0, has_aux=False):
         >>> float(value), keras.ops.convert_to_numpy(grad).tolist()
         (14.0, [2.0, 4.0, 6.0])
     """
-    return _gradients_module().value_and_grad(fn, argnums, has_aux)
+    return _active().value_and_grad(fn, argnums, has_aux)
 
 
 def _collect_variables(models, variables):
@@ -227,9 +218,9 @@ def jit(fn, models=(), variables=None, enabled=True, jit_compile=False):
         >>> keras.ops.convert_to_numpy(f(np.ones((1, 3), "float32"))).tolist()
         [[6.0, 6.0]]
     """
-    if not enabled or backend_name() not in ("jax", "tensorflow"):
+    if not enabled:
         return eager(fn)
-    return _gradients_module().jit(fn, _collect_variables(models, variables), jit_compile=jit_compile)
+    return _active().jit(fn, _collect_variables(models, variables), jit_compile=jit_compile)
 
 
 def to_numpy(x):
@@ -249,6 +240,7 @@ def to_numpy(x):
         lambda t: t if isinstance(t, np.ndarray) else keras.ops.convert_to_numpy(t), x
     )
 
+
 def no_grad():
     """A context in which forward calls record nothing for differentiation.
 
@@ -266,12 +258,5 @@ def no_grad():
         >>> float(to_numpy(y))
         2.0
     """
-    from deepkit.backend import implementation
+    return _active().no_grad()
 
-    module = implementation("gradients", backend_name())
-    if module is not None and hasattr(module, "no_grad"):
-        return module.no_grad()
-    return contextlib.nullcontext()
-
-
-__all__.append("no_grad")

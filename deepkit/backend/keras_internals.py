@@ -127,8 +127,6 @@ def _internal(module, name=None):
                           f"{keras.version()} lacks it ({err}). Install a supported Keras: {_INSTALL}") from err
 
 
-#: ``keras.src.backend``: the jax loops use its ``StatelessScope``.
-keras_backend = _internal("keras.src.backend")
 #: ``keras.src.trainers.data_adapters.array_slicing``: ``fit``'s ``validation_split``.
 array_slicing = _internal("keras.src.trainers.data_adapters.array_slicing")
 #: ``keras.src.trainers.data_adapters.data_adapter_utils``: class weights, ``(x, y, sample_weight)`` unpacking.

@@ -140,22 +140,3 @@ def allocate(variables, scope=None):
                 variable.assign(value)
             except Exception:  # a traced (symbolic) value: nothing concrete to keep
                 pass
-
-
-def device_memory():
-    """Free memory of the accelerator Keras computes on, when the backend can say; else None.
-
-    The same as :func:`deepkit.backend.device_memory`.
-
-    Returns:
-        ``(bytes_free, device_name)`` for a jax or torch GPU/TPU, or None (CPU, or tensorflow, which
-        does not report the size of a device's memory).
-
-    Example:
-        >>> info = device_memory()
-        >>> info is None or info[0] >= 0
-        True
-    """
-    from deepkit import backend
-
-    return backend.device_memory()

@@ -30,7 +30,8 @@ import math
 
 import numpy as np
 
-__all__ = ["preprocessing_layers", "channel_statistics", "check_preprocessing", "describe", "input_scale"]
+__all__ = ["preprocessing_layers", "channel_statistics", "check_preprocessing", "describe", "input_scale",
+           "input_range", "check_value_range"]
 
 RAW_SCALE = 1.0 / 255.0
 
@@ -185,3 +186,71 @@ def input_scale(model):
         if type(layer).__name__ not in ("InputLayer", "Reshape"):
             break
     return 1.0
+
+
+def input_range(model):
+    """The range of input values ``model`` takes: the one rule every method that writes images follows.
+
+    ``(0.0, 255.0)`` for a model that takes raw pixels (it starts with ``Rescaling(1/255)``, as the zoo's
+    models built with ``preprocessing=`` and the shipped LeNet-5 do), else ``(0.0, 1.0)``. Adversarial
+    examples, DeepDream, fooling images and feature visualization write images in this range and measure
+    their steps (``epsilon``, ``step_size``) as fractions of it.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        ``(low, high)`` floats.
+
+    Example:
+        >>> import keras
+        >>> raw = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Rescaling(1 / 255)])
+        >>> input_range(raw), input_range(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        ((0.0, 255.0), (0.0, 1.0))
+    """
+    return 0.0, input_scale(model)
+
+
+def check_value_range(model, value_range, where, images=None):
+    """``value_range`` as ``(low, high)`` floats (:func:`input_range` of ``model`` when None), checked against ``images``.
+
+    Args:
+        model: the model the images are for.
+        value_range: ``(low, high)`` with ``high > low``, or None.
+        where: the calling function, named in the error.
+        images: optional array the method starts from; its values must lie in the range.
+
+    Returns:
+        ``(low, high)`` floats.
+
+    Raises:
+        ValueError: not a pair of finite numbers with ``high > low``, or images outside the range (raw
+            0-255 pixels given to a model that takes [0, 1], say).
+
+    Example:
+        >>> import keras
+        >>> check_value_range(keras.Sequential([keras.Input((2,))]), None, "example")
+        (0.0, 1.0)
+        >>> check_value_range(None, (0, 255), "example")
+        (0.0, 255.0)
+    """
+    if value_range is None:
+        lo, hi = input_range(model)
+    else:
+        try:
+            lo, hi = (float(v) for v in value_range)
+        except (TypeError, ValueError):
+            lo = hi = float("nan")
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise ValueError(f"{where}: value_range must be (low, high) with high > low, or None for the model's "
+                         f"input range. Received: value_range={value_range!r}")
+    if images is not None and np.size(images):
+        low, high = float(np.min(images)), float(np.max(images))
+        slack = 1e-5 * (hi - lo)
+        if low < lo - slack or high > hi + slack:
+            what = "value_range" if value_range is not None else (
+                f"the input range of model '{getattr(model, 'name', model)}' (deepkit.models.preprocessing."
+                "input_range; pass value_range= for another)")
+            raise ValueError(f"{where}: images must lie in [{lo:g}, {hi:g}], {what}. "
+                             f"Received: images with values in [{low:g}, {high:g}]")
+    return lo, hi

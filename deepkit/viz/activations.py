@@ -35,8 +35,16 @@ __all__ = [
 # --------------------------------------------------------------------------- feature maps
 
 
-def _iter_batches(data, batch_size, where):
-    """Yield numpy input batches from an array, an ``(x, y)`` tuple, or an iterable of batches."""
+def _iter_batches(data, batch_size, where, input_names=None):
+    """Yield numpy input batches from an array, an ``(x, y)`` tuple, or an iterable of batches.
+
+    With ``input_names`` (a model of several inputs) each batch is a list of arrays in that order, read
+    from a list or tuple of one array per input, a dict keyed by input name, either of those as the ``x``
+    of an ``(x, y)`` tuple, or an iterable of such batches.
+    """
+    if input_names is not None and len(input_names) > 1:
+        yield from _iter_multi_batches(data, batch_size, where, input_names)
+        return
     if isinstance(data, tuple) and len(data) in (2, 3) and hasattr(data[0], "shape"):
         data = data[0]
     if hasattr(data, "shape") and hasattr(data, "__getitem__") and not isinstance(data, dict):
@@ -64,6 +72,54 @@ def _iter_batches(data, batch_size, where):
         raise ValueError(f"{where}: the data set is empty (no batches).")
 
 
+def _multi_inputs(data, where, names):
+    """One array per input (in ``names`` order) from a list/tuple or a dict, or None for something else."""
+    if isinstance(data, dict):
+        if set(data) != set(names):
+            raise ValueError(f"{where}: a dict of inputs needs exactly the model's input names {names}. "
+                             f"Received: keys {sorted(data, key=str)}")
+        return [np.asarray(data[name]) for name in names]
+    if isinstance(data, (list, tuple)) and len(data) == len(names) and all(hasattr(a, "shape") for a in data):
+        return [np.asarray(a) for a in data]
+    return None
+
+
+def _iter_multi_batches(data, batch_size, where, names):
+    arrays = _multi_inputs(data, where, names)
+    if arrays is None and isinstance(data, (list, tuple)) and len(data) in (2, 3):
+        arrays = _multi_inputs(data[0], where, names)  # (x, y) or (x, y, sample_weight)
+    if arrays is not None:
+        sizes = {len(a) for a in arrays}
+        if len(sizes) != 1:
+            raise ValueError(f"{where}: the model's {len(names)} inputs {names} need the same number of samples. "
+                             f"Received: {[len(a) for a in arrays]}")
+        n = sizes.pop()
+        if n == 0:
+            raise ValueError(f"{where}: the data set is empty (0 samples).")
+        for i in range(0, n, batch_size):
+            yield [a[i : i + batch_size] for a in arrays]
+        return
+    expected = (f"a list or tuple of {len(names)} arrays (one per input, in the order {names}), a dict keyed by "
+                "those names, either as the x of an (x, y) tuple, or an iterable of such batches")
+    if isinstance(data, dict) or hasattr(data, "shape") or not hasattr(data, "__iter__"):
+        raise ValueError(f"{where}: model has {len(names)} inputs; data must be {expected}. "
+                         f"Received: {type(data).__name__}"
+                         + (f" of shape {data.shape}" if hasattr(data, "shape") else ""))
+    seen = False
+    for batch in data:
+        arrays = _multi_inputs(batch, where, names)
+        if arrays is None and isinstance(batch, (list, tuple)) and len(batch) in (2, 3):
+            arrays = _multi_inputs(batch[0], where, names)
+        if arrays is None:
+            raise ValueError(f"{where}: model has {len(names)} inputs; data must be {expected}. Received: "
+                             f"{type(data).__name__} holding {type(batch).__name__}"
+                             + (f" of shape {batch.shape}" if hasattr(batch, "shape") else ""))
+        seen = True
+        yield arrays
+    if not seen:
+        raise ValueError(f"{where}: the data set is empty (no batches).")
+
+
 def _check_batch_size(batch_size, where):
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"{where}: batch_size must be a positive integer. Received: batch_size={batch_size!r}")
@@ -86,7 +142,8 @@ def feature_maps(model, inputs, layers=None, batch_size=32):
     Args:
         model: a functional or Sequential ``keras.Model``.
         inputs: an array ``(N, ...)`` (or an ``(x, y)`` tuple, or an iterable
-            of batches).
+            of batches); for a model of several inputs, a list or tuple with one array per
+            input or a dict keyed by input name (either also as the ``x`` of ``(x, y)``).
         layers: layer names / ``/`` paths / indices / objects; default every
             layer with an image-like ``(N, h, w, c)`` output (nested models
             included).
@@ -103,6 +160,7 @@ def feature_maps(model, inputs, layers=None, batch_size=32):
         >>> {k: v.shape for k, v in maps.items()}
         {'c': (5, 6, 6, 3), 'p': (5, 3, 3, 3)}
     """
+    from deepkit.viz.graph import graph_of
     from deepkit.viz.layers import feature_model
 
     batch_size = _check_batch_size(batch_size, "feature_maps")
@@ -114,7 +172,8 @@ def feature_maps(model, inputs, layers=None, batch_size=32):
         )
     fm = feature_model(model, names)
     chunks = [[] for _ in names]
-    for xb in _iter_batches(inputs, batch_size, "feature_maps"):
+    input_names = [t.name for t in graph_of(model).inputs]
+    for xb in _iter_batches(inputs, batch_size, "feature_maps", input_names):
         outs = fm.predict_on_batch(xb)
         if not isinstance(outs, (list, tuple)):
             outs = [outs]
@@ -124,78 +183,117 @@ def feature_maps(model, inputs, layers=None, batch_size=32):
 
 
 def plot_feature_maps(maps, index=0, max_channels=32, ncols=None, title=None, cmap="viridis",
-                      path=None):
-    """Draw the channels of one feature map (one input) as a grid.
+                      path=None, layer=None):
+    """Draw the channels of feature maps (one input) as a grid: one layer, or each layer of a dict.
 
     Args:
-        maps: an array ``(N, h, w, c)`` (e.g. one value of
-            :func:`feature_maps`), ``(N, units)`` for dense layers (drawn as a
-            strip), or ``(h, w, c)`` for one input.
+        maps: what :func:`feature_maps` returns (a dict ``{layer: array}``: one row of the
+            figure per layer, or the one named by ``layer``), or one array: ``(N, h, w, c)``,
+            ``(N, units)`` for dense layers (drawn as a strip), or ``(h, w, c)`` for one input.
         index: which input of the batch to draw.
         max_channels: draw at most this many channels (the first ones).
         ncols: grid columns.
-        title: axes title.
+        title: axes title (of the first layer's axes for a dict).
         cmap: colour map.
         path: if given, also save as PNG.
+        layer: with a dict, draw only this key.
 
     Returns:
-        The matplotlib ``Figure``; ``fig.deepkit_image`` holds the grid.
+        The matplotlib ``Figure``; ``fig.deepkit_image`` holds the (first) grid, and for a dict
+        ``fig.deepkit_images`` holds ``{layer: grid}``.
+
+    Raises:
+        ValueError: an empty dict, a ``layer`` that is not one of its keys, or maps of another shape.
 
     Example:
         >>> fig = plot_feature_maps(np.random.rand(2, 6, 6, 5), index=1)
         >>> fig.deepkit_image.ndim
         3
+        >>> fig = plot_feature_maps({"a": np.random.rand(2, 6, 6, 5), "b": np.random.rand(2, 4)})
+        >>> sorted(fig.deepkit_images)
+        ['a', 'b']
     """
+    if isinstance(maps, dict):
+        if layer is not None:
+            if layer not in maps:
+                raise ValueError(f"plot_feature_maps: layer must be one of the maps' keys {list(maps)}. "
+                                 f"Received: layer={layer!r}")
+            return _plot_one_map(maps[layer], index, max_channels, ncols, title, cmap, path, label=str(layer))
+        if not maps:
+            raise ValueError("plot_feature_maps: got an empty dict of feature maps. Received: {}")
+        return _plot_map_dict(maps, index, max_channels, ncols, title, cmap, path)
+    if layer is not None:
+        raise ValueError(f"plot_feature_maps: layer= picks one entry of a dict of maps; maps is one array. "
+                         f"Received: layer={layer!r}")
+    return _plot_one_map(maps, index, max_channels, ncols, title, cmap, path)
+
+
+def _map_grid(maps, index, max_channels, ncols, cmap, label=""):
+    """``(image, imshow kwargs, default title, tile size)`` of one layer's maps for input ``index``."""
+    where = "plot_feature_maps" + (f" (layer {label!r})" if label else "")
     maps = np.asarray(maps, np.float32)
     if maps.ndim == 3:
         maps = maps[None]
         index = 0
+    if maps.ndim not in (2, 4):
+        raise ValueError(
+            f"{where}: expected maps of shape (N, h, w, c), (h, w, c) or (N, units), or the dict "
+            f"feature_maps returns. Received: shape={maps.shape}"
+        )
+    if not 0 <= index < maps.shape[0]:
+        raise IndexError(f"{where}: index {index} out of range for {maps.shape[0]} inputs.")
     if maps.ndim == 2:  # dense: (N, units) -> one strip
         vec = maps[index]
         side = int(math.ceil(math.sqrt(vec.size)))
         padded = np.full(side * side, np.nan, np.float32)
         padded[: vec.size] = vec
         grid = padded.reshape(side, side)
-        fig, ax = new_figure(figsize=(3.2, 3.0))
-        im = ax.imshow(grid, cmap=cmap, interpolation="nearest")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(title or f"{vec.size} units", fontsize=9)
-        fig.deepkit_image = np.nan_to_num(grid)[..., None]
-        if path is not None:
-            save_png(fig, path)
-        return fig
-    if maps.ndim != 4:
-        raise ValueError(
-            "plot_feature_maps: expected maps of shape (N, h, w, c), (h, w, c) or (N, units). "
-            f"Received: shape={maps.shape}"
-        )
-    if not 0 <= index < maps.shape[0]:
-        raise IndexError(
-            f"plot_feature_maps: index {index} out of range for {maps.shape[0]} inputs."
-        )
+        return grid, {"cmap": cmap}, f"{vec.size} units", 3.0
     chans = np.transpose(maps[index], (2, 0, 1))[:max_channels]  # (c, h, w)
     tiles = normalize_image(chans, "minmax", axis=(1, 2))
     h, w = tiles.shape[1:]
     up = max(1, int(math.ceil(24 / max(h, w))))
     tiles = np.repeat(np.repeat(tiles, up, 1), up, 2)
-    if ncols is None:
-        ncols = min(len(tiles), 8)
-    grid = make_grid(tiles, ncols=ncols, padding=max(1, up // 2), pad_value=-1.0)
-    fig, ax = new_figure(figsize=grid_figsize(grid.shape, tiles.shape[2], 0.9, min_size=1.0))
+    grid = make_grid(tiles, ncols=ncols or min(len(tiles), 8), padding=max(1, up // 2), pad_value=-1.0)
     import matplotlib
 
     rgb = matplotlib.colormaps[cmap](np.clip(grid[..., 0], 0, 1))[..., :3]
     rgb[grid[..., 0] < 0] = 1.0  # white separators
-    ax.imshow(rgb, interpolation="nearest")
+    title = f"{min(maps.shape[-1], max_channels)} of {maps.shape[-1]} channels, {maps.shape[1]}x{maps.shape[2]}"
+    return rgb, {}, title, grid_figsize(grid.shape, tiles.shape[2], 0.9, min_size=1.0)
+
+
+def _show_grid(fig, ax, image, kwargs, title):
+    im = ax.imshow(image, interpolation="nearest", **kwargs)
+    if image.ndim == 2:
+        fig.colorbar(im, ax=ax, shrink=0.8)
     for side in ax.spines.values():
-        side.set_visible(False)
+        side.set_visible(image.ndim == 2)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title or f"{min(maps.shape[-1], max_channels)} of {maps.shape[-1]} channels, "
-                 f"{maps.shape[1]}x{maps.shape[2]}", fontsize=9)
-    fig.deepkit_image = rgb
+    ax.set_title(title, fontsize=9)
+    return np.nan_to_num(image)[..., None] if image.ndim == 2 else image
+
+
+def _plot_one_map(maps, index, max_channels, ncols, title, cmap, path, label=""):
+    image, kwargs, default_title, size = _map_grid(maps, index, max_channels, ncols, cmap, label)
+    fig, ax = new_figure(figsize=(3.2, 3.0) if image.ndim == 2 else size)
+    fig.deepkit_image = _show_grid(fig, ax, image, kwargs, title or (f"{label}: " if label else "") + default_title)
+    if path is not None:
+        save_png(fig, path)
+    return fig
+
+
+def _plot_map_dict(maps, index, max_channels, ncols, title, cmap, path):
+    grids = {name: _map_grid(m, index, max_channels, ncols, cmap, str(name)) for name, m in maps.items()}
+    width = max(3.2 if g[0].ndim == 2 else g[3][0] for g in grids.values())
+    height = sum(3.0 if g[0].ndim == 2 else g[3][1] for g in grids.values())
+    fig, axes = new_figure(nrows=len(grids), figsize=(width, min(height, 30.0)), squeeze=False)
+    fig.deepkit_images = {}
+    for i, (ax, (name, (image, kwargs, default_title, _))) in enumerate(zip(axes[:, 0], grids.items())):
+        label = title if (title and i == 0) else f"{name}: {default_title}"
+        fig.deepkit_images[name] = _show_grid(fig, ax, image, kwargs, label)
+    fig.deepkit_image = next(iter(fig.deepkit_images.values()))
     if path is not None:
         save_png(fig, path)
     return fig

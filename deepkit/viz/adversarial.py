@@ -8,13 +8,17 @@
   humans that the network classifies with near certainty. :func:`fooling_images` finds them
   by gradient ascent on the log-probability of a class, starting from noise.
 
-All functions are batched, compiled, and work on every Keras backend.
+All functions are batched, compiled, and work on every Keras backend. Images are in the model's
+input range (:func:`deepkit.models.preprocessing.input_range`: raw 0-255 pixels for a model that starts
+with ``Rescaling(1/255)``, else [0, 1]) unless ``value_range`` says otherwise, and ``epsilon`` and
+``step_size`` are fractions of that range (``epsilon=8/255`` is 8 grey levels either way).
 """
 
 import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
+from deepkit.models.preprocessing import check_value_range
 from deepkit.probabilities import as_probabilities
 from deepkit.viz.engine import check_batch_size, engine
 
@@ -45,11 +49,12 @@ def _ce_grad_fn(eng):
     return eng.compiled("ce_grad", build)
 
 
-def _check_range(value_range, where):
-    lo, hi = (float(v) for v in value_range)
-    if not hi > lo:
-        raise ValueError(f"{where}: value_range must be (low, high) with high > low. Received: value_range={value_range!r}")
-    return lo, hi
+def _check_fraction(value, name, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{where}: {name} is a fraction of the input range (high - low), between 0 and 1 "
+                         f"(8/255 = 0.031 for 8 grey levels). Received: {name}={value!r}")
+    return float(value)
 
 
 def predict_proba(model, images, batch_size=64):
@@ -77,25 +82,26 @@ def predict_proba(model, images, batch_size=64):
     return as_probabilities(logits, from_logits=True)
 
 
-def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_range=(0.0, 1.0),
+def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_range=None,
          batch_size=64):
     """Fast gradient sign method (Goodfellow, Shlens & Szegedy 2015).
 
-    ``x + epsilon * sign(grad_x loss(x, label))`` (or minus, towards ``labels``, when
-    ``targeted``), clipped to ``value_range``.
+    ``x + epsilon * (high - low) * sign(grad_x loss(x, label))`` (or minus, towards ``labels``,
+    when ``targeted``), clipped to ``value_range``.
 
     Args:
         model: A classifier.
-        images: ``(N, ...)`` array in ``value_range``.
+        images: ``(N, ...)`` array in ``value_range`` (uint8 pixels are fine for a model that takes them).
         labels: True labels to move away from (default: the predicted classes), or target
             classes when ``targeted``. Int or one int per image.
-        epsilon: L-infinity size of the perturbation, in input units.
+        epsilon: L-infinity size of the perturbation, as a fraction of ``high - low`` (0 to 1).
         targeted: Move towards ``labels`` instead of away from them.
-        value_range: ``(low, high)`` the adversarial images are clipped to.
+        value_range: ``(low, high)`` of the images, which the adversarial images are clipped to;
+            default the model's input range (:func:`deepkit.models.preprocessing.input_range`).
         batch_size: Images per compiled call.
 
     Returns:
-        float32 array of adversarial images, same shape as ``images``.
+        float32 array of adversarial images in ``value_range``, same shape as ``images``.
 
     Example:
         >>> import numpy as np, keras
@@ -111,7 +117,7 @@ def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_rang
 
 
 def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, steps=10,
-                   targeted=False, random_start=False, value_range=(0.0, 1.0), batch_size=64,
+                   targeted=False, random_start=False, value_range=None, batch_size=64,
                    seed=0, _where="iterative_fgsm"):
     """Iterative FGSM / projected gradient descent (Kurakin et al. 2017; Madry et al. 2018).
 
@@ -122,12 +128,13 @@ def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, 
         model: A classifier.
         images: ``(N, ...)`` array in ``value_range``.
         labels: Labels to move away from (default: predicted), or targets when ``targeted``.
-        epsilon: L-infinity radius, in input units.
-        step_size: Size of each step; default ``2.5 * epsilon / steps``.
+        epsilon: L-infinity radius, as a fraction of ``high - low`` (0 to 1).
+        step_size: Size of each step, as a fraction of ``high - low``; default ``2.5 * epsilon / steps``.
         steps: Number of steps.
         targeted: Move towards ``labels``.
         random_start: Start from a uniform random point of the ball (PGD).
-        value_range: ``(low, high)`` of valid inputs.
+        value_range: ``(low, high)`` of valid inputs; default the model's input range
+            (:func:`deepkit.models.preprocessing.input_range`).
         batch_size: Images per compiled call.
         seed: Seed of the random start.
 
@@ -144,12 +151,12 @@ def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, 
     eng = engine(model)
     x = eng.images(images, _where)
     batch_size = check_batch_size(batch_size, _where)
-    lo, hi = _check_range(value_range, _where)
-    if not epsilon >= 0:
-        raise ValueError(f"{_where}: epsilon must be >= 0. Received: epsilon={epsilon!r}")
+    lo, hi = check_value_range(model, value_range, _where, images=x)
+    epsilon = _check_fraction(epsilon, "epsilon", _where)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"{_where}: steps must be a positive integer. Received: steps={steps!r}")
-    step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
+    step_size = 2.5 * epsilon / steps if step_size is None else _check_fraction(step_size, "step_size", _where)
+    epsilon, step_size = epsilon * (hi - lo), step_size * (hi - lo)  # in input units from here on
     onehot = eng.resolved_targets(x, labels, batch_size, _where)
     sign = -1.0 if targeted else 1.0
     fn = _ce_grad_fn(eng)
@@ -164,7 +171,7 @@ def iterative_fgsm(model, images, labels=None, *, epsilon=0.03, step_size=None, 
     return adv
 
 
-def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_range=(0.0, 1.0),
+def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_range=None,
                    start=None, seed=0, return_probabilities=True, jit=True):
     """Images the model classifies with near certainty but that look like nothing
     (Nguyen, Yosinski & Clune 2015, gradient-ascent variant).
@@ -178,9 +185,10 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
         class_index: One class (one image) or a sequence (one image per class).
         steps: Adam steps.
         learning_rate: Adam learning rate on the sigmoid-parameterized pixels.
-        value_range: ``(low, high)`` of the model's inputs.
-        start: Optional start images ``(batch, H, W, C)`` (e.g. real images of another
-            class); default uniform noise.
+        value_range: ``(low, high)`` of the model's inputs; default its input range
+            (:func:`deepkit.models.preprocessing.input_range`).
+        start: Optional start images ``(batch, H, W, C)`` in ``value_range`` (e.g. real images
+            of another class); default uniform noise.
         seed: Seed of the noise.
         return_probabilities: Also return the probability of the target class per image.
         jit: Compile the optimization step.
@@ -200,7 +208,7 @@ def fooling_images(model, class_index, *, steps=200, learning_rate=0.05, value_r
     from deepkit.viz.featurevis import objectives, param
     from deepkit.viz.featurevis.render import image_shape, render
 
-    lo, hi = _check_range(value_range, "fooling_images")
+    lo, hi = check_value_range(model, value_range, "fooling_images", images=start)
     single = np.ndim(class_index) == 0
     classes = [int(class_index)] if single else [int(c) for c in class_index]
     num_classes = engine(model).num_classes

@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
+from deepkit.models.preprocessing import check_value_range
 from deepkit.viz.featurevis import objectives as objectives_lib
 from deepkit.viz.featurevis import transform as transform_lib
 from deepkit.viz.featurevis.render import activation_model, reader
@@ -41,7 +42,7 @@ def _dream_objective(layers):
 
 
 def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, octave_scale=1.4,
-               jitter=None, value_range=(0.0, 1.0), batch_size=16, seed=0, jit=True):
+               jitter=None, value_range=None, batch_size=16, seed=0, jit=True):
     """Run DeepDream on a batch of images.
 
     Each step moves every image by ``step_size * (high - low)`` along its objective gradient
@@ -49,8 +50,8 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
     random jitter (a reflected translation, so no seams), and clips to ``value_range``.
 
     Args:
-        model: A functional or Sequential ``keras.Model`` with an image input.
-        images: ``(N, H, W, C)`` array in ``value_range``.
+        model: A functional or Sequential ``keras.Model`` with an image input ``(H, W, C)``.
+        images: ``(N, H, W, C)`` array (or one ``(H, W, C)`` image) in ``value_range``.
         layers: A layer reference, a list of them (equal weights), a ``{layer: weight}``
             dict (mean squared activation, Lucid's ``deepdream`` objective), or any
             :class:`~deepkit.viz.featurevis.objectives.Objective`.
@@ -60,7 +61,9 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
             size. More than 1 needs a model whose input height and width are ``None``.
         octave_scale: Ratio between successive octaves.
         jitter: Maximum random shift in pixels per step; default ``max(1, size // 16)``.
-        value_range: ``(low, high)`` of the images.
+        value_range: ``(low, high)`` of the images; default the model's input range
+            (:func:`deepkit.models.preprocessing.input_range`: raw 0-255 pixels for a model that
+            starts with ``Rescaling(1/255)``).
         batch_size: Images per compiled call.
         seed: Seed of the jitter.
         jit: Compile the step.
@@ -69,7 +72,8 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
         float32 array of dreamed images, same shape as ``images``.
 
     Raises:
-        ValueError: For ``octaves > 1`` with a fixed-size model input, or bad images.
+        ValueError: For a model without an image input, ``octaves > 1`` with a fixed-size model
+            input, or bad images.
 
     Example:
         >>> import numpy as np, keras
@@ -81,20 +85,23 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
     """
     where = "deep_dream"
     objective = _dream_objective(layers)
+    in_shape = tuple(graph_of(model).inputs[0].shape[1:])
+    if len(in_shape) != 3:
+        raise ValueError(
+            f"{where}: DeepDream shifts and rescales images, so it needs a model with an image input "
+            f"(height, width, channels); model '{model.name}' takes inputs of shape {in_shape}. "
+            f"Received: images.shape={np.shape(images)}")
     x = np.asarray(images, "float32")
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4:
         raise ValueError(f"{where}: images must be (N, H, W, C). Received: images.shape={np.shape(images)}")
-    lo, hi = (float(v) for v in value_range)
-    if not hi > lo:
-        raise ValueError(f"{where}: value_range must be (low, high) with high > low. Received: value_range={value_range!r}")
+    lo, hi = check_value_range(model, value_range, where, images=x)
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"{where}: steps must be a positive integer. Received: steps={steps!r}")
     if not isinstance(octaves, (int, np.integer)) or octaves < 1:
         raise ValueError(f"{where}: octaves must be a positive integer. Received: octaves={octaves!r}")
     n, H, W, C = x.shape
-    in_shape = tuple(graph_of(model).inputs[0].shape[1:])
     fixed = in_shape[0] is not None or in_shape[1] is not None
     if octaves > 1 and fixed:
         raise ValueError(
@@ -102,10 +109,10 @@ def deep_dream(model, images, layers, *, steps=50, step_size=0.01, octaves=1, oc
             f"size {in_shape}. Use octaves=1 or a model built with Input((None, None, {C})). "
             f"Received: octaves={octaves}"
         )
-    if fixed and (in_shape[0], in_shape[1]) != (H, W):
+    if any(want is not None and want != got for want, got in zip(in_shape, (H, W, C))):
         raise ValueError(
-            f"{where}: images must be {in_shape[:2]} for model '{model.name}'. "
-            f"Received: images.shape={x.shape}"
+            f"{where}: images must be (N,) + {in_shape} for model '{model.name}'. "
+            f"Received: images.shape={np.shape(images)}"
         )
     act_model, index = activation_model(model, objective.layers)
     span = hi - lo

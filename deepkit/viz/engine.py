@@ -29,6 +29,7 @@ Example:
 import numpy as np
 from keras import ops
 
+from deepkit import backend
 from deepkit.backend import gradients
 from deepkit.viz import graph
 
@@ -336,7 +337,7 @@ class Engine:
     # ------------------------------------------------------------------ chunked execution
 
     def _pads(self):
-        return gradients.backend_name() in ("jax", "tensorflow")
+        return backend.capabilities().compiled_calls
 
     def chunks(self, total, batch_size):
         """``(start, stop, rows)`` chunks of ``total`` rows; ``rows`` is the compiled shape.

@@ -18,9 +18,13 @@ import pkgutil
 import sys
 
 PACKAGE = "deepkit"
-# Packages whose modules import a framework (backend-specific implementation details; with their
-# submodules): their public functions are reached through deepkit.backend, which wraps them.
-SKIP = {"deepkit.backend.tensorflow", "deepkit.backend.jax", "deepkit.backend.torch"}
+
+def _backend_packages():
+    """The backend packages (their modules import a framework; with their submodules): backend-specific
+    implementations of deepkit.backend.interface.Backend, reached through deepkit.backend, which wraps them."""
+    from deepkit import backend
+
+    return set(backend.PACKAGES.values())
 
 
 def _is_public(name):
@@ -30,9 +34,10 @@ def _is_public(name):
 def discover(package=PACKAGE):
     """Names of the public modules of ``package`` (itself included), shallowest first."""
     root = importlib.import_module(package)
+    skip = _backend_packages() if package == PACKAGE else set()
     names = [package]
     for info in pkgutil.walk_packages(root.__path__, prefix=package + ".", onerror=lambda name: None):
-        if _is_public(info.name) and not any(info.name == s or info.name.startswith(s + ".") for s in SKIP):
+        if _is_public(info.name) and not any(info.name == s or info.name.startswith(s + ".") for s in skip):
             names.append(info.name)
     return sorted(set(names), key=lambda n: (n.count("."), n))
 

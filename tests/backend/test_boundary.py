@@ -2,6 +2,7 @@
 import paths, and ``.keras`` files saved before the move (tests/data/*_v0.keras, written by the code before
 it: a deepkit.Model with a residual block and a deepkit.Sequential holding a Block)."""
 
+import importlib.util
 import os
 import pathlib
 import pickle
@@ -27,12 +28,14 @@ def fresh_python(code, backend_name):
 
 
 # ------------------------------------------------------------------------------------------------ dispatch
-def test_the_backend_packages_implement_what_the_switch_names():
-    for name, parts in backend.IMPLEMENTED.items():
-        for part in parts:
-            assert (ROOT / "deepkit" / "backend" / name / f"{part}.py").exists(), (name, part)
+def test_implementation_finds_a_backend_packages_modules():
+    for name, package in backend.PACKAGES.items():
+        for part in ("gradients", "loops", "device", "distribute"):
+            exists = (ROOT / "deepkit" / "backend" / name / f"{part}.py").exists()
+            assert (importlib.util.find_spec(f"{package}.{part}") is not None) == exists, (name, part)
     assert backend.implementation("loops", "torch") is None
     assert backend.implementation("gradients", "numpy") is None
+    assert backend.implementation("loops", "no-such-backend") is None
 
 
 def test_fit_loop_says_why_not_on_a_backend_without_loops(monkeypatch):
@@ -43,7 +46,7 @@ def test_fit_loop_says_why_not_on_a_backend_without_loops(monkeypatch):
         backend.fit_loop(keras.Sequential([keras.layers.Dense(1)]))
 
 
-@pytest.mark.skipif(keras.backend.backend() not in ("jax", "tensorflow"), reason="compiled loops: jax, tensorflow")
+@pytest.mark.skipif(not backend.capabilities().fit_loops, reason="a backend with compiled loops")
 def test_fit_loop_is_the_backends_own_and_releases_the_state():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
     model.compile(optimizer="sgd", loss="mse")

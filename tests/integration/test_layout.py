@@ -8,6 +8,11 @@
   (``deepkit/core/``), ``deepkit/train/``, ``deepkit/models/`` or ``deepkit/viz/``; ``deepkit/models/``
   imports nothing from ``deepkit/viz/`` (lazy aliases kept for former import paths resolve by name, at
   run time, and are not imports);
+- no module outside ``deepkit/backend/`` compares against a backend's name (``name == "jax"``,
+  ``name in ("jax", "tensorflow")``, ``match name: case "torch"``, a dict keyed by backend names): it asks
+  ``deepkit.backend.capabilities()`` instead. Naming a framework otherwise is fine: a logger
+  (``logging.getLogger("tensorflow")``), a module-name prefix (``module.startswith(("tensorflow", "jax"))``),
+  a comparison with a ``__module__``/``__name__``;
 - no module imports another module's private name (``from deepkit.a import _b``, ``from . import _b``,
   ``mod._b`` where ``mod`` is another deepkit module). A private *module* used inside its own package
   (``deepkit/datasets/_common.py`` by ``deepkit/datasets/images.py``) and a public module imported under
@@ -34,6 +39,8 @@ KERAS_PRIVATE_ATTRIBUTES = frozenset({
     "_compile_loss", "_compile_metrics", "_get_metrics_result_or_logs", "_should_eval",
     "_assert_compile_called", "_maybe_rebuild", "_deferred_initialize", "_record_training_state_sharding_spec",
 })
+#: Keras backend names: compared against only under deepkit/backend/ (everything else asks for capabilities).
+BACKEND_NAMES = frozenset({"tensorflow", "jax", "torch", "numpy"})
 #: Packages that must not import others (data flows spec -> models -> train -> viz).
 MUST_NOT_IMPORT = {
     "deepkit.spec": ("deepkit.core", "deepkit.train", "deepkit.models", "deepkit.viz"),
@@ -43,6 +50,37 @@ MUST_NOT_IMPORT = {
 
 def _private(name):
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _backend_names_in(node):
+    """The backend-name string constants ``node`` is, or holds as a tuple/list/set of literals."""
+    elements = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    return [e.value for e in elements if isinstance(e, ast.Constant) and e.value in BACKEND_NAMES]
+
+
+def _names_a_module(node):
+    """Whether ``node`` reads a ``__module__`` or ``__name__`` (a module-name check, not a backend's)."""
+    return any(isinstance(n, ast.Attribute) and n.attr in ("__module__", "__name__")
+               or isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(node))
+
+
+def _backend_comparisons(tree):
+    """``(node, names)`` for each comparison against backend names in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            names = [n for o in operands for n in _backend_names_in(o)]
+            if names and not any(_names_a_module(o) for o in operands):
+                yield node, names
+        elif isinstance(node, ast.match_case):
+            names = [n for p in ast.walk(node.pattern) if isinstance(p, ast.MatchValue)
+                     for n in _backend_names_in(p.value)]
+            if names:
+                yield node.pattern, names
+        elif isinstance(node, ast.Dict):
+            names = [n for k in node.keys if k is not None for n in _backend_names_in(k)]
+            if len(names) >= 2:
+                yield node, names
 
 
 def _module_name(path, root):
@@ -156,6 +194,11 @@ def check_file(path, package):
                 report(node, f"reaches the Keras private attribute '{node.args[1].value}' ({name}()) "
                              "outside deepkit/backend/")
 
+    if not in_backend:
+        for node, names in _backend_comparisons(tree):
+            report(node, f"compares against the backend name(s) {sorted(set(names))} outside deepkit/backend/ "
+                         "(ask deepkit.backend.capabilities())")
+
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
@@ -237,6 +280,13 @@ def _tree(tmp_path, files):
     ("import deepkit.b as mod\nmod._helper()\n", "uses the private name '_helper' of the module 'deepkit.b'"),
     ("import deepkit.b\ndeepkit.b._helper()\n", "uses the private name '_helper' of the module 'deepkit.b'"),
     ("from deepkit.sub import _private\n", "imports the private module 'deepkit.sub._private'"),
+    ("import keras\nok = keras.backend.backend() in ('jax', 'tensorflow')\n",
+     "compares against the backend name(s) ['jax', 'tensorflow'] outside deepkit/backend/"),
+    ("def f(name):\n    return name == 'torch'\n", "compares against the backend name(s) ['torch']"),
+    ("def f(name):\n    return 'numpy' != name\n", "compares against the backend name(s) ['numpy']"),
+    ("def f(name):\n    match name:\n        case 'jax':\n            return 1\n",
+     "compares against the backend name(s) ['jax']"),
+    ("def f(name):\n    return {'jax': 1, 'torch': 2}[name]\n", "compares against the backend name(s) ['jax', 'torch']"),
 ])
 def test_the_checker_flags(tmp_path, source, what):
     found = _tree(tmp_path, {"deepkit/a.py": source, "deepkit/b.py": "def _helper():\n    pass\n",
@@ -263,6 +313,11 @@ def test_the_checker_flags_a_dependency_against_the_flow(tmp_path, source, what)
     {"deepkit/backend/keras_internals.py": "import keras.src.backend\nfrom keras.src import ops\n"},
     {"deepkit/a.py": "class A:\n    def f(self):\n        return self._b()\n\n    def _b(self):\n        return __name__\n"},
     {"deepkit/a.py": "import deepkit\nprint(deepkit.__version__)\n"},
+    {"deepkit/backend/a.py": "def f(name):\n    return name in ('jax', 'tensorflow')\n"},
+    {"deepkit/a.py": "import logging\nlogging.getLogger('tensorflow').setLevel(40)\n"},
+    {"deepkit/a.py": "def f(x):\n    return type(x).__module__.startswith(('tensorflow', 'jax'))\n"},
+    {"deepkit/a.py": "def f(x):\n    return type(x).__module__.split('.')[0] in ('torch', 'jax')\n"},
+    {"deepkit/a.py": "def f(name):\n    return name == 'resnet'\n"},
 ])
 def test_the_checker_allows(tmp_path, files):
     assert _tree(tmp_path, files) == []

@@ -58,3 +58,36 @@ def test_bad_preprocessing_is_refused(value, match):
 def test_statistics_for_the_wrong_channel_count_are_refused():
     with pytest.raises(ValueError, match="statistics for 2 channels but the model takes 3"):
         models.get_spec("cifar_resnet20", preprocessing={"mean": [0.1, 0.2], "std": [0.3, 0.3]})
+
+
+# ------------------------------------------------------------------- the one input-range rule (issue 27 item 4)
+def _raw_model():
+    import keras
+
+    return keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                             keras.layers.Dense(3)])
+
+
+def test_input_range_follows_the_models_rescaling():
+    import keras
+
+    from deepkit.models.preprocessing import input_range
+
+    assert input_range(_raw_model()) == (0.0, 255.0)
+    assert input_range(models.create("lenet5", preprocessing="rescale")) == (0.0, 255.0)
+    assert input_range(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])) == (0.0, 1.0)
+
+
+def test_check_value_range_refuses_images_outside_the_range_and_bad_ranges():
+    from deepkit.models.preprocessing import check_value_range
+
+    raw = _raw_model()
+    assert check_value_range(raw, None, "f", images=np.full((1, 4, 4, 1), 200, "uint8")) == (0.0, 255.0)
+    unit = models.create("lenet5")
+    with pytest.raises(ValueError, match=r"f: images must lie in \[0, 1\], the input range of model .*"
+                                         r"Received: images with values in \[0, 200\]"):
+        check_value_range(unit, None, "f", images=np.array([0, 200], "uint8"))
+    with pytest.raises(ValueError, match=r"high > low.*Received: value_range=\(1, 1\)"):
+        check_value_range(raw, (1, 1), "f")
+    with pytest.raises(ValueError, match=r"Received: value_range='0-255'"):
+        check_value_range(raw, "0-255", "f")

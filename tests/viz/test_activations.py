@@ -287,3 +287,51 @@ def test_receptive_field_of_unknown_layers_is_measured():
     assert rf == act.ReceptiveField(size=(15, 15), stride=(4, 4), start=(-5, -5))
     brute = _perturbation_fields(model, "c2", 32)
     _check_fields(rf, brute, 32)
+
+
+# --------------------------------------------------------------- feature maps of a 2-input model, and their plot
+def _two_input_model():
+    keras.utils.set_random_seed(0)
+    a, b = keras.Input((6, 6, 1), name="left"), keras.Input((6, 6, 1), name="right")
+    c = L.Conv2D(2, 3, name="c")(L.Concatenate()([a, b]))
+    return keras.Model([a, b], L.Dense(2)(L.Flatten()(c)))
+
+
+def test_feature_maps_take_every_form_of_two_inputs():
+    model = _two_input_model()
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(5, 6, 6, 1)).astype("float32"), rng.normal(size=(5, 6, 6, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras.Model(model.inputs, model.get_layer("c").output)([xa, xb]))
+    forms = {"list": [xa, xb], "tuple": (xa, xb), "dict": {"right": xb, "left": xa},
+             "(x, y)": ([xa, xb], np.zeros(5)), "batches": [([xa[:3], xb[:3]], None), ([xa[3:], xb[3:]], None)]}
+    for form, data in forms.items():
+        maps = act.feature_maps(model, data, layers=["c"], batch_size=2)
+        np.testing.assert_allclose(maps["c"], expected, rtol=1e-5, atol=1e-6, err_msg=form)
+
+
+def test_feature_maps_of_two_inputs_say_what_they_need():
+    model = _two_input_model()
+    x = np.zeros((2, 6, 6, 1), "float32")
+    with pytest.raises(ValueError, match=r"model has 2 inputs; data must be a list or tuple of 2 arrays .*"
+                                         r"\['left', 'right'\].*Received: ndarray of shape \(2, 6, 6, 1\)"):
+        act.feature_maps(model, x, layers=["c"])
+    with pytest.raises(ValueError, match=r"exactly the model's input names \['left', 'right'\]. Received: keys \['a'"):
+        act.feature_maps(model, {"a": x, "right": x}, layers=["c"])
+    with pytest.raises(ValueError, match=r"need the same number of samples. Received: \[2, 1\]"):
+        act.feature_maps(model, [x, x[:1]], layers=["c"])
+    with pytest.raises(ValueError, match=r"Received: list holding ndarray of shape \(2, 6, 6, 1\)"):
+        act.feature_maps(model, [x, x, x], layers=["c"])
+
+
+def test_plot_feature_maps_draws_the_dict_feature_maps_returns():
+    model = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(3, 3, name="c1"), L.Conv2D(2, 3, name="c2"),
+                              L.Flatten(), L.Dense(4, name="d")])
+    maps = act.feature_maps(model, np.random.default_rng(0).random((2, 8, 8, 1)), layers=["c1", "c2", "d"])
+    fig = act.plot_feature_maps(maps)
+    assert list(fig.deepkit_images) == ["c1", "c2", "d"] and len(fig.axes) >= 3
+    one = act.plot_feature_maps(maps, layer="c2")
+    np.testing.assert_array_equal(one.deepkit_image, act.plot_feature_maps(maps["c2"]).deepkit_image)
+    only = act.plot_feature_maps(act.feature_maps(model, np.zeros((1, 8, 8, 1)), layers=["c1"]))
+    assert only.deepkit_image.ndim == 3
+    with pytest.raises(ValueError, match=r"layer must be one of the maps' keys \['c1', 'c2', 'd'\]. Received: layer='x'"):
+        act.plot_feature_maps(maps, layer="x")

@@ -15,7 +15,9 @@ import keras
 import numpy as np
 import pytest
 
+from deepkit import backend
 from deepkit.backend import gradients
+from deepkit.backend.interface import Capabilities
 from deepkit.viz import attribution as A
 from deepkit.viz import engine as engine_lib
 from deepkit.viz import graph
@@ -113,12 +115,12 @@ def test_engine_is_cached_per_model_and_fgsm_binds_once(monkeypatch):
 
 def test_chunks_are_not_padded_beyond_need(monkeypatch):
     eng = engine_lib.engine(_model())
-    monkeypatch.setattr(gradients, "backend_name", lambda: "jax")  # a compiling backend
+    monkeypatch.setattr(backend, "capabilities", lambda: Capabilities(compiled_calls=True))  # a compiling backend
     # A run shorter than batch_size is one chunk of its exact size (169 occluded rows: 169).
     assert eng.chunks(169, 256) == [(0, 169, 169)]
     # Longer runs: full chunks of batch_size; only the last is padded to that shape.
     assert eng.chunks(169, 64) == [(0, 64, 64), (64, 128, 64), (128, 169, 64)]
-    monkeypatch.setattr(gradients, "backend_name", lambda: "torch")  # eager: never padded
+    monkeypatch.setattr(backend, "capabilities", lambda: Capabilities(compiled_calls=False))  # eager: never padded
     assert eng.chunks(169, 64)[-1] == (128, 169, 41)
 
 

@@ -17,8 +17,9 @@ from keras import tree
 
 import keras
 
+from deepkit.backend import memory
 from deepkit.backend.keras_internals import jax_state, jax_state_synced, set_jax_state, take_jax_state
-from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
+from deepkit.backend.loops import FastPathUnsupported, pack_step_data, tracing_failed
 
 
 def _take(data, idx):
@@ -98,16 +99,9 @@ class JaxLoops:
         return tree.map_structure(lambda a: None if a is None else jax.device_put(a), data)
 
     def memory_budget(self):
-        """Bytes of device memory the data may use (half of what the device has free)."""
-        stats = None
-        try:
-            stats = jax.devices()[0].memory_stats()
-        except Exception:  # noqa: BLE001 - some platforms do not report
-            stats = None
-        if stats and "bytes_limit" in stats:
-            return int(0.5 * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
-        host = host_available_bytes()
-        return None if host is None else int(0.5 * host)
+        """Bytes of device memory the data may use: half of what the accelerator (else the host) has free."""
+        free, _ = memory.available()
+        return None if free is None else int(0.5 * free)
 
     # ---------------------------------------------------------------- state
     def _state(self, train):

@@ -10,8 +10,9 @@ bounds are tensors, so one traced program serves every chunk of steps of every e
 import tensorflow as tf
 from keras import tree
 
+from deepkit.backend import memory
 from deepkit.backend.keras_internals import distribute_strategy
-from deepkit.backend.loops import FastPathUnsupported, host_available_bytes, pack_step_data, tracing_failed
+from deepkit.backend.loops import FastPathUnsupported, pack_step_data, tracing_failed
 
 
 class _LogsChanged(Exception):
@@ -99,7 +100,7 @@ class TensorFlowLoops:
     def memory_budget(self):
         """Bytes the data may use: half of free host memory on CPU, ``None`` (unknown) on GPU."""
         if self.device.upper().endswith("CPU:0"):
-            host = host_available_bytes()
+            host, _ = memory.host_available()
             return None if host is None else int(0.5 * host)
         return None
 

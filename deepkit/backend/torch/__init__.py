@@ -1,10 +1,44 @@
 """deepkit's PyTorch backend: ``torch.autograd`` gradients and device queries.
 
-Its modules import PyTorch; this package itself imports nothing. :mod:`deepkit.backend` picks its modules
-when ``keras.backend.backend() == "torch"``:
+Its modules import PyTorch; this package itself imports no framework. ``BACKEND`` implements
+:class:`deepkit.backend.interface.Backend` with them:
 
-- ``gradients``: ``value_and_grad`` and ``jit`` (eager: Keras' torch backend has no compiled calls here);
+- ``gradients``: ``value_and_grad``, ``jit`` (eager: Keras' torch backend has no compiled calls here) and
+  ``no_grad``;
 - ``device``: ``accelerator_kind``, ``free_memory``.
 
-The fast fit path has no compiled loops on torch (``fit`` falls back to Keras' own loop).
+The fast fit path has no compiled loops on torch (``fit`` falls back to Keras' own loop); data parallelism
+goes through ``keras.distribution``.
 """
+
+from deepkit.backend.distribution import KerasDistribution
+from deepkit.backend.interface import Backend, Capabilities
+from deepkit.backend.loops import NoFitLoops
+
+
+class TorchBackend(NoFitLoops, KerasDistribution, Backend):
+    name = "torch"
+    capabilities = Capabilities(gradients=True, compiled_calls=False, fit_loops=False, native_distribution=False,
+                                virtual_cpu_devices=False)
+
+    def value_and_grad(self, fn, argnums, has_aux):
+        return self.module("gradients").value_and_grad(fn, argnums, has_aux)
+
+    def jit(self, fn, variables, jit_compile=False):
+        return self.module("gradients").jit(fn, variables, jit_compile=jit_compile)
+
+    def no_grad(self):
+        return self.module("gradients").no_grad()
+
+    def accelerator_kind(self):
+        return self.module("device").accelerator_kind()
+
+    def free_memory(self):
+        return self.module("device").free_memory()
+
+    def virtual_cpu_devices(self, n):
+        raise RuntimeError(f"virtual_cpu_devices: not supported on the {self.name!r} backend (use jax or "
+                           f"tensorflow). Received: n={n!r}")
+
+
+BACKEND = TorchBackend()

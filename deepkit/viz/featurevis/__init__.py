@@ -17,6 +17,6 @@ Example:
 """
 
 from deepkit.viz.featurevis import objectives, param, transform
-from deepkit.viz.featurevis.render import default_param, evaluate, render
+from deepkit.viz.featurevis.render import DeadObjectiveWarning, default_param, evaluate, render
 
-__all__ = ["objectives", "param", "transform", "render", "evaluate", "default_param"]
+__all__ = ["objectives", "param", "transform", "render", "evaluate", "default_param", "DeadObjectiveWarning"]

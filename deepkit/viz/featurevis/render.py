@@ -8,6 +8,7 @@ whole layer's channels are optimized together as one batch.
 """
 
 import numbers
+import warnings
 
 import keras
 import numpy as np
@@ -20,7 +21,20 @@ from deepkit.viz.featurevis import transform as transform_lib
 from deepkit.viz import graph as graph_lib
 from deepkit.viz.engine import engine
 
-__all__ = ["render", "evaluate", "default_param"]
+__all__ = ["render", "evaluate", "default_param", "DeadObjectiveWarning"]
+
+
+class DeadObjectiveWarning(UserWarning):
+    """Warned by :func:`render` when the objective's gradient was zero at every step for some images.
+
+    Those images never moved from their starting noise: the unit is dead for them (a ReLU never
+    active on any input the optimization reached, a channel whose weights are zero, ...). The
+    message names the objective and the images.
+
+    Example:
+        >>> issubclass(DeadObjectiveWarning, UserWarning)
+        True
+    """
 
 
 def _ref_key(ref):
@@ -136,8 +150,9 @@ def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=N
         batch: Number of images.
         fft: Fourier (1/f) parameterization; ``False`` for pixels.
         decorrelate: ``"auto"`` (RGB only), ``True`` (3 channels required) or ``False``.
-        value_range: ``(low, high)`` of the model's input values; default ``(0, 255)`` for a model
-            that takes raw pixels (it starts with ``Rescaling(1/255)``), else ``(0, 1)``.
+        value_range: ``(low, high)`` of the model's input values; default its input range
+            (:func:`deepkit.models.preprocessing.input_range`: ``(0, 255)`` for a model that takes
+            raw pixels, it starts with ``Rescaling(1/255)``, else ``(0, 1)``).
         seed: Seed of the initialization.
 
     Returns:
@@ -150,11 +165,10 @@ def default_param(model, batch=1, *, fft=True, decorrelate="auto", value_range=N
         >>> p.shape, p.fft, p.decorrelated
         ((2, 8, 8, 1), True, False)
     """
-    from deepkit.models.preprocessing import input_scale
+    from deepkit.models.preprocessing import check_value_range
 
     h, w, c = image_shape(model)
-    if value_range is None:
-        value_range = (0.0, input_scale(model))
+    value_range = check_value_range(model, value_range, "default_param")
     return param_lib.image(h, w, c, batch, fft=fft, decorrelate=decorrelate,
                            value_range=value_range, seed=seed)
 
@@ -271,9 +285,27 @@ def render(model, objective, *, steps=256, learning_rate=0.05, param=None, trans
         if bar is not None:
             bar.update(i + 1, values=[("objective", float(np.mean(gradients.to_numpy(values))))])
     images = param.images(gradients.to_numpy(p))
+    _warn_if_unmoved(objective, param.images(), images, steps)
     if return_values:
         return images, evaluate(model, objective, images)
     return images
+
+
+def _warn_if_unmoved(objective, start, images, steps):
+    """Warn (:class:`DeadObjectiveWarning`) for the images equal to their start.
+
+    Adam moves a parameter unless its gradient was exactly zero at every step, so an image equal to
+    its start saw no gradient at all: its objective is dead there and the image is the starting noise.
+    """
+    unmoved = np.all((np.asarray(images) == np.asarray(start)).reshape(len(images), -1), axis=1)
+    if unmoved.any():
+        which = np.flatnonzero(unmoved).tolist()
+        warnings.warn(
+            f"render: the objective {objective.name} had a zero gradient at every one of the {steps} steps for "
+            f"image(s) {which} of {len(images)}: the unit is dead for them (e.g. a ReLU never active), and "
+            "those images are their starting noise, not a visualization. Try another unit, pre_activation(), "
+            "or a different start.",
+            DeadObjectiveWarning, stacklevel=3)
 
 
 def evaluate(model, objective, images, batch_size=None):

@@ -14,6 +14,7 @@ def _np(t):
     return keras.ops.convert_to_numpy(t)
 
 
+@pytest.mark.filterwarnings("ignore::deepkit.viz.featurevis.DeadObjectiveWarning")  # its dead channels, left out below
 def test_activation_maximization_beats_best_of_1000_real_inputs():
     # All 32 channels of the trained digits CNN's top conv layer (post-ReLU mean activation),
     # against the best of 1,000 real digits per channel. Channels never active on any real
@@ -58,3 +59,30 @@ def test_render_batch_validation():
     imgs = featurevis.render(model, O.channel("c", 1) - 0.1 * O.l2(), steps=2, batch_size=2,
                              value_range=(0, 255))
     assert imgs.shape == (2, 6, 6, 3) and imgs.max() <= 255 and imgs.min() >= 0
+
+
+def test_render_of_a_dead_unit_says_so():
+    # Channel 0's ReLU never fires (zero kernel, bias -1): its gradient is zero everywhere, so the image
+    # cannot move from its start; channel 1 (bias +1, kernel ones) is alive.
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(
+        2, 3, activation="relu", name="c", kernel_initializer=keras.initializers.Constant([[[[0.0, 1.0]]]]),
+        bias_initializer=keras.initializers.Constant([-1.0, 1.0]))])
+    with pytest.warns(featurevis.DeadObjectiveWarning, match=r"channel\(c, \[0\.\.1\]\) had a zero gradient at every "
+                                                             r"one of the 3 steps for image\(s\) \[0\] of 2"):
+        images = featurevis.render(model, O.channel("c", [0, 1]), steps=3)
+    assert images.shape == (2, 8, 8, 1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", featurevis.DeadObjectiveWarning)
+        featurevis.render(model, O.channel("c", 1), steps=3)  # alive: no warning
+
+
+def test_render_and_the_attacks_share_the_one_input_range():
+    from deepkit.models.preprocessing import input_range
+
+    raw = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 255),
+                            keras.layers.Conv2D(2, 3, name="c")])
+    assert featurevis.default_param(raw).value_range == input_range(raw) == (0.0, 255.0)
+    images = featurevis.render(raw, O.channel("c", 0), steps=2)
+    assert images.min() >= 0 and images.max() <= 255 and images.max() > 1.0

@@ -7,6 +7,9 @@ grayscale models get a one-channel parameterization without colour decorrelation
 that every unit's visualization beats its best real digit is in test_render.py.
 """
 
+import re
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -86,10 +89,15 @@ def test_visualizations_stay_active_under_their_transforms():
     model, _, _, _ = trained_digits_cnn()
     objective = O.channel("conv2", range(32))
     transforms = T.standard_transforms(8, 8)
-    images = featurevis.render(model, objective, transforms=transforms, steps=64)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", featurevis.DeadObjectiveWarning)
+        images = featurevis.render(model, objective, transforms=transforms, steps=64)
     plain = featurevis.evaluate(model, objective, images)
     moved = _transformed_values(model, objective, images, transforms, draws=16, seed=1)
     alive = plain > 1e-6  # channels the optimisation never switched on have nothing to keep
+    # render's dead-unit warning names only channels that are off in the result.
+    named = [int(i) for w in caught for i in re.search(r"image\(s\) \[([\d, ]*)\]", str(w.message)).group(1).split(",")]
+    assert not alive[named].any(), (named, plain[named])
     ratio = moved[alive] / plain[alive]
     print(f"\n{transforms}: activation under 16 fresh draws / untransformed, {alive.sum()} live "
           f"channels: mean {ratio.mean():.2f}, min {ratio.min():.2f}")
