@@ -56,7 +56,8 @@ def test_one_logit_in_zero_one_still_goes_through_the_sigmoid():
 
 
 def test_softmax_outputs_are_kept_and_logits_softmaxed():
-    """Reference: Keras' own softmax of the model's logits."""
+    """Reference: Keras' own softmax of the model's logits.
+    Planted error that this catches: ``from_logits=False`` in ``predict_proba`` (logits kept as they are)."""
     keras.utils.set_random_seed(0)
     logits_model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     x = np.random.default_rng(1).random((6, 4)).astype("float32")

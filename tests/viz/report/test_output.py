@@ -36,14 +36,13 @@ def test_rerun_replaces_the_report_and_removes_its_stale_pages(tmp_path):
     x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
     model = _cnn()
     build_report(model, (x, np.arange(6) % 2), tmp_path, layers=["c1", "c2"], **_FAST)
-    first = set(json.loads((tmp_path / "report.json").read_text())["files"])
-    assert {"layer-c1.html", "unit-c1-0.html", "layer-c2.html"} <= first
+    assert (tmp_path / "layer-c1.html").is_file() and (tmp_path / "unit-c1-0.html").is_file()
     (tmp_path / "screenshot.png").write_bytes(b"kept")  # a file of the user's in the report's folder
     build_report(model, (x, np.arange(6) % 2), tmp_path, layers=["c2"], **_FAST)
-    meta = json.loads((tmp_path / "report.json").read_text())
     on_disk = {os.path.relpath(os.path.join(d, f), tmp_path) for d, _, fs in os.walk(tmp_path) for f in fs}
-    assert on_disk == set(meta["files"]) | {"screenshot.png"}
     assert "layer-c1.html" not in on_disk and "unit-c1-0.html" not in on_disk
+    meta = json.loads((tmp_path / "report.json").read_text())
+    assert on_disk == set(meta["files"]) | {"screenshot.png"}
     assert meta["generator"] == "deepkit report"
     build_report(model, (x, np.arange(6) % 2), tmp_path, single_file=True, **_FAST)  # atlas -> page
     assert sorted(os.listdir(tmp_path)) == ["index.html", "report.json", "screenshot.png"]
