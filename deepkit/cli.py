@@ -352,6 +352,12 @@ def _add_data_arguments(parser, default="digits", what="its test split"):
     parser.add_argument("--data-path", help="local file or folder for a dataset name (no download)")
 
 
+# The attribution methods ``deepkit report --help`` lists: ``deepkit.viz.report.ATTRIBUTION_METHODS``, written
+# out so that ``--help`` starts no framework (a test checks the two agree).
+_REPORT_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "grad_cam", "grad_cam_plus_plus", "score_cam",
+                  "occlusion")
+
+
 def add_report_arguments(parser):
     """Add the ``deepkit report`` arguments to an ``argparse`` parser.
 
@@ -385,10 +391,8 @@ def add_report_arguments(parser):
                         help="data samples used at most (default 2000)")
     parser.add_argument("--featurevis-steps", type=int, default=128)
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
-    from deepkit.viz.attribution.registry import list_methods
-
     parser.add_argument("--attributions", default=",".join(methods),
-                        help=f"comma-separated attribution methods, of: {', '.join(list_methods())} "
+                        help=f"comma-separated attribution methods, of: {', '.join(_REPORT_METHODS)} "
                              f"(default: {','.join(methods)})")
     parser.add_argument("--single-file", action="store_true",
                         help="one self-contained index.html (images inlined) instead of the atlas")

@@ -45,3 +45,17 @@ def test_integrated_gradients_runs_with_the_registry_default_everywhere(tmp_path
     assert json.loads((tmp_path / "report.json").read_text())["errors"] == []
     default = inspect.signature(get_method("integrated_gradients").function).parameters["steps"].default
     assert seen and set(seen) == {default}
+
+
+@pytest.mark.backend_independent
+def test_report_help_lists_every_method_the_report_draws():
+    """Before, ``deepkit report --help`` listed 4 of the 7 methods (its default set)."""
+    import argparse
+    import re
+
+    from deepkit.cli import add_report_arguments
+    from deepkit.viz.report import ATTRIBUTION_METHODS
+
+    text = " ".join(add_report_arguments(argparse.ArgumentParser(prog="report")).format_help().split())
+    listed = re.search(r"--attributions ATTRIBUTIONS comma-separated attribution methods, of: ([a-z_, ]+)", text)
+    assert listed and listed.group(1).strip().rstrip(",").split(", ") == list(ATTRIBUTION_METHODS)
