@@ -152,21 +152,11 @@ def _loss(name, model):
     classes = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
                "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
                "binary_crossentropy": keras.losses.BinaryCrossentropy}
-    if key in classes:  # from the model's last layer, so Keras never warns about a softmax fed as logits
-        return classes[key](from_logits=model is None or _outputs_logits(model))
+    if key in classes:  # from the model's output layer, so Keras never warns about a softmax fed as logits
+        from deepkit.probabilities import outputs_logits
+
+        return classes[key](from_logits=model is None or outputs_logits(model) is not False)
     return keras.losses.get(key)
-
-
-def _outputs_logits(model):
-    """Whether the model outputs logits: its last layer is no softmax/sigmoid (activation or layer)."""
-    last = model.layers[-1]
-    if type(last).__name__ in ("Softmax", "Sigmoid"):
-        return False
-    activation = getattr(last, "activation", None)
-    if type(last).__name__ == "Activation":
-        activation = last.activation
-    name = getattr(activation, "__name__", "")
-    return name not in ("softmax", "sigmoid")
 
 
 def _say(args, text):
@@ -362,6 +352,12 @@ def _add_data_arguments(parser, default="digits", what="its test split"):
     parser.add_argument("--data-path", help="local file or folder for a dataset name (no download)")
 
 
+# The attribution methods ``deepkit report --help`` lists: ``deepkit.viz.report.ATTRIBUTION_METHODS``, written
+# out so that ``--help`` starts no framework (a test checks the two agree).
+_REPORT_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "grad_cam", "grad_cam_plus_plus", "score_cam",
+                  "occlusion")
+
+
 def add_report_arguments(parser):
     """Add the ``deepkit report`` arguments to an ``argparse`` parser.
 
@@ -382,7 +378,9 @@ def add_report_arguments(parser):
     parser.add_argument("model", help="saved model (.keras), spec file or zoo name")
     _add_data_arguments(parser)
     parser.add_argument("--weights", help="for a zoo name or spec: shipped weights (e.g. mnist) or a weights file")
-    parser.add_argument("--out", default="deepkit-report", help="output folder (default: deepkit-report)")
+    parser.add_argument("--out", default="deepkit-report",
+                        help="output folder: new, empty, or an earlier report's, which is replaced "
+                             "(default: deepkit-report)")
     parser.add_argument("--history", help="JSON file of History.history, for training curves")
     parser.add_argument("--layers", help="comma-separated layer names or paths (default: automatic)")
     parser.add_argument("--num-samples", type=int, default=8, help="sample inputs (default 8)")
@@ -394,7 +392,8 @@ def add_report_arguments(parser):
     parser.add_argument("--featurevis-steps", type=int, default=128)
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
     parser.add_argument("--attributions", default=",".join(methods),
-                        help="comma-separated subset of: " + ", ".join(methods))
+                        help=f"comma-separated attribution methods, of: {', '.join(_REPORT_METHODS)} "
+                             f"(default: {','.join(methods)})")
     parser.add_argument("--single-file", action="store_true",
                         help="one self-contained index.html (images inlined) instead of the atlas")
     parser.add_argument("--max-units", type=int, default=64,

@@ -264,17 +264,17 @@ def test_header_layer_count_equals_the_table(built_report):
 
 
 def test_epoch_ticks_are_whole_epochs_and_user_text_is_escaped(tmp_path, monkeypatch):
-    from deepkit.viz.report import render
+    from deepkit.viz import plotting
 
     ticks = []
-    original = render.Figure.of.__func__
+    original = plotting.to_png_bytes
 
-    def spy(cls, image, caption, *args, **kwargs):
+    def spy(image, *args, **kwargs):  # every figure of the report is encoded here
         ticks.extend(t for ax in getattr(image, "axes", []) if ax.get_xlabel() == "epoch"
                      for t in ax.get_xticks())
-        return original(cls, image, caption, *args, **kwargs)
+        return original(image, *args, **kwargs)
 
-    monkeypatch.setattr(render.Figure, "of", classmethod(spy))
+    monkeypatch.setattr(plotting, "to_png_bytes", spy)
     x, y = digits()
     keras.utils.set_random_seed(0)
     mlp = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),

@@ -17,6 +17,7 @@ Example:
 import keras
 
 from deepkit.backend import keras_internals
+from deepkit.probabilities import squashing_activation
 from deepkit.viz.graph.lookup import (
     graph_of,
     is_container,
@@ -318,24 +319,15 @@ def intervention_model(model, layer, name=None):
 # Logits
 # ---------------------------------------------------------------------------------------------
 
-_SQUASHING = ("softmax", "sigmoid")
-
-
-def _activation_name(op):
-    if isinstance(op, keras.layers.Softmax):
-        return "softmax"
-    activation = getattr(op, "activation", None)
-    name = getattr(activation, "__name__", None)
-    return name if name in _SQUASHING else None
-
-
 def _logit_tensor(graph):
-    """Symbolic pre-softmax output of ``graph``'s single output, or None if already logits."""
+    """Symbolic pre-softmax output of ``graph``'s single output, or None if already logits.
+
+    Which layers squash is :func:`deepkit.probabilities.squashing_activation`'s answer."""
     op, node, _ = producer(graph.outputs[0])
     args = node.arguments.args
-    if isinstance(op, (keras.layers.Softmax, keras.layers.Activation)) and _activation_name(op):
+    if isinstance(op, (keras.layers.Softmax, keras.layers.Activation)) and squashing_activation(op):
         return args[0]
-    if _activation_name(op):
+    if squashing_activation(op):
         return PreActivation(op, name=f"{op.name}_logits")(args[0])
     if is_container(op):
         inner = graph_of(op)

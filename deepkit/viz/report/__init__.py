@@ -8,7 +8,7 @@ at least 2x2, every shown unit's feature visualization, embedding with k-NN accu
 per shown unit (visualizations at several objectives and seeds, strongest and most negative
 patches, weights) and a page per class (class-logit visualization, most confident and most
 confused examples with attribution maps); one stylesheet, PNGs under ``img/``, no script, no
-network (:mod:`~deepkit.viz.report.site`; the default choice of layers and units is in
+network (the default choice of layers and units is in
 :func:`~deepkit.viz.report.builder.build_report`).
 
 ``single_file=True`` (``--single-file``) writes ``DIR/index.html`` with every image inlined
@@ -25,26 +25,33 @@ as a PNG data URI instead, so the page can be mailed or archived. It contains:
 * a ``report.json`` next to the page with the sections, timings and any section that
   failed (a failing section is shown as a note; it does not stop the report).
 
-A progress bar on stderr says what is being computed.
+A progress bar on stderr counts the planned steps and says which one runs.
 
-The package, one job per module: :mod:`~deepkit.viz.report.builder` (which sections, in which
-order; writing the files), :mod:`~deepkit.viz.report.sections` and
-:mod:`~deepkit.viz.report.layer_section` (each section computes its figures from the model and
-data), :mod:`~deepkit.viz.report.figures` (the report's own plots),
-:mod:`~deepkit.viz.report.render` (all HTML: templates and escaping),
-:mod:`~deepkit.viz.report.data` (data, history and class names, checked up front),
-:mod:`~deepkit.viz.report.context` (shared state, the step runner) and
-:mod:`~deepkit.viz.report.progress` (the progress bar); the atlas:
-:mod:`~deepkit.viz.report.site` (writing the site), :mod:`~deepkit.viz.report.pages` and
-:mod:`~deepkit.viz.report.class_pages` (its pages' sections), :mod:`~deepkit.viz.report.units`
-(layer and unit choice, unit computations), :mod:`~deepkit.viz.report.site_render` (its HTML).
-The command line lives in
-:mod:`deepkit.cli`.
+Both products are one pipeline, one job per module:
+
+* check: :mod:`~deepkit.viz.report.data` (model, data, history, class names) and
+  :mod:`~deepkit.viz.report.output` (the output folder), before anything is computed;
+* plan: :mod:`~deepkit.viz.report.products` (what each product shows) from the parts in
+  :mod:`~deepkit.viz.report.sections`, :mod:`~deepkit.viz.report.layer_section`,
+  :mod:`~deepkit.viz.report.pages` and :mod:`~deepkit.viz.report.class_pages`, with
+  :mod:`~deepkit.viz.report.units` (layer and unit choice, unit computations),
+  :mod:`~deepkit.viz.report.attributions` (the one way to call an attribution method, with the
+  registry's defaults), :mod:`~deepkit.viz.report.figures` (the report's own plots) and
+  :mod:`~deepkit.viz.report.names` (distinct page names and anchors);
+* collect: :mod:`~deepkit.viz.report.plan` runs the steps through the
+  :mod:`~deepkit.viz.report.context` runner (a failing step becomes a note; progress:
+  :mod:`~deepkit.viz.report.progress`) into the plain data of :mod:`~deepkit.viz.report.document`
+  (images as PNG bytes);
+* render and write: :mod:`~deepkit.viz.report.html` (all HTML) and
+  :mod:`~deepkit.viz.report.output` (the files, ``report.json``, stale pages of an earlier run
+  removed); :mod:`~deepkit.viz.report.builder` runs the whole.
+
+The command line lives in :mod:`deepkit.cli`.
 """
 
 from deepkit.viz.report.builder import build_report
 from deepkit.viz.report.data import load_data
-from deepkit.viz.report.sections import ATTRIBUTION_METHODS, METHOD_TITLES
+from deepkit.viz.report.attributions import ATTRIBUTION_METHODS, METHOD_TITLES
 
 __all__ = ["build_report", "load_data", "add_cli_arguments", "run_from_args", "ATTRIBUTION_METHODS",
            "METHOD_TITLES"]

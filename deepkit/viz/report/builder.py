@@ -1,32 +1,31 @@
-"""``build_report``: which sections the page has, in which order, and writing it out."""
+"""``build_report``: check the arguments, plan, collect, render and write the report."""
 
 import datetime
-import json
 import os
 import time
 
 import numpy as np
 
+from deepkit.viz.report.attributions import ATTRIBUTION_METHODS, check_methods
 from deepkit.viz.report.context import Context, Runner
-from deepkit.viz.report.data import (check_class_names, check_history, load_data, num_classes,
-                                     pick_samples)
-from deepkit.viz.report.layer_section import layer_section, layer_steps, select_layers
+from deepkit.viz.report.data import (check_class_names, check_history, check_model, classifier_output,
+                                     load_data, num_classes, pick_samples)
+from deepkit.viz.report.document import Report
+from deepkit.viz.report.layer_section import select_layers
+from deepkit.viz.report.names import PageNames
+from deepkit.viz.report.output import check_out_dir, write_report
+from deepkit.viz.report.plan import Plan
+from deepkit.viz.report.products import plan_atlas, plan_single_page
 from deepkit.viz.report.progress import Progress
-from deepkit.viz.report.render import render_page
-from deepkit.viz.report.site import write_site
 from deepkit.viz.report.units import select_atlas_layers
-from deepkit.viz.report.sections import (ATTRIBUTION_METHODS, embedding_section, layer_rows,
-                                         overview_section, predictions_section, problems_section,
-                                         training_section)
 
 __all__ = ["build_report"]
 
 
 def _probabilities(model, x, batch_size):
-    from deepkit.viz.boundary import predict_proba
+    from deepkit.probabilities import predict_proba
 
-    probs = predict_proba(model, x, batch_size=batch_size)
-    return probs if np.ndim(probs) == 2 and probs.shape[1] >= 2 else None
+    return predict_proba(model, x, batch_size=batch_size)
 
 
 def build_report(model, data, out_dir, *, history=None, layers=None, num_samples=8,
@@ -54,17 +53,27 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
     pages (12 layer, 96 unit, 9 class pages) and 47 MB without feature visualization
     (measured on CPU), about 50-75 MB more with it (estimated; see ``benchmarks/README.md``).
 
-    ``single_file=True`` writes today's single page instead, every image inlined.
+    ``single_file=True`` writes the single page instead, every image inlined.
+
+    Both are one pipeline: the arguments are checked, the content is planned
+    (:mod:`~deepkit.viz.report.products`: which layers, units and classes, and the steps that
+    compute them; the progress bar counts the planned steps), collected into plain data
+    (:mod:`~deepkit.viz.report.document`: sections of figures as PNG bytes) and rendered
+    (:mod:`~deepkit.viz.report.html`) as pages with image files or as one page. The keyword
+    arguments are those of deepkit 0.1's ``build_report``, kept as they were. A rerun into the
+    same folder replaces the earlier report (its pages no longer written are removed).
 
     Args:
-        model: a functional or Sequential ``keras.Model`` on images (a classifier
-            for the attribution and confusion-matrix sections).
+        model: a functional or Sequential ``keras.Model`` with one image input
+            ``(height, width, channels)`` (with one ``(batch, classes)`` output for the accuracy,
+            confusion matrix, attribution maps and class pages; other outputs: those are left
+            out and the overview says why).
         data: anything :func:`~deepkit.viz.report.data.load_data` accepts:
             ``(x, y)``, ``x``, a dataset name (``"digits"``, ``"cifar10"``...) or an
             ``.npz`` / ``.npy`` path; images are padded/resized to the model's input and scaled
             to the range it expects (said in the page).
-        out_dir: folder to write ``index.html`` and ``report.json`` into
-            (created).
+        out_dir: folder to write ``index.html`` and ``report.json`` into (created): new, empty
+            or an earlier report's.
         history: a ``keras.callbacks.History``, a dict or a JSON path, for
             training curves.
         layers: layers to show (names, paths, indices); default (single
@@ -83,7 +92,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
             matrix, embeddings).
         featurevis: include feature visualizations (the slowest part).
         featurevis_steps: optimization steps per feature visualization.
-        attributions: attribution methods, a subset of ``ATTRIBUTION_METHODS``.
+        attributions: attribution methods (registered names; default ``ATTRIBUTION_METHODS``),
+            each run with the registry's defaults.
         embedding: include PCA embeddings of layer outputs.
         batch_size: images per forward pass.
         seed: random seed (feature visualization).
@@ -102,11 +112,12 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         The path of ``index.html``.
 
     Raises:
-        ValueError: for unusable data, a missing or unreadable history file,
-            a class-name count that differs from the model's classes, or unknown
-            attribution methods (all checked before anything is computed;
-            problems inside a section are reported on the page and in
-            ``report.json`` instead).
+        ValueError: for a model that does not take one image input, unusable data, a
+            missing or unreadable history file, a class-name count that differs from the
+            model's classes, unknown attribution methods, or an ``out_dir`` holding files
+            no deepkit report wrote (all checked before anything is computed or written;
+            problems inside a section are reported on the page and in ``report.json``
+            instead).
 
     Example:
         >>> import numpy as np, keras, tempfile, os
@@ -123,84 +134,66 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         >>> sorted(f for f in os.listdir(site) if f.endswith(".html"))[:3]
         ['class-0.html', 'class-1.html', 'index.html']
     """
-    unknown = [m for m in attributions if m not in ATTRIBUTION_METHODS]
-    if unknown:
-        raise ValueError(
-            f"build_report: unknown attribution methods {unknown}; choose from "
-            f"{list(ATTRIBUTION_METHODS)}."
-        )
-    t0 = time.time()
-    x, y, data_name = load_data(data, max_images=max_images, model=model, data_path=data_path)
-    history = check_history(history)
-    class_names = check_class_names(class_names, num_classes(model, y), model.name)
-    paths = (select_layers(model, layers, max_layers) if single_file
-             else select_atlas_layers(model, layers, max(max_layers, 12)))
-
-    runner = Runner()
-    ctx = Context(model=model, x=x, y=y, data_name=data_name, idx=pick_samples(y, num_samples, len(x)),
-                  probs=None, class_names=class_names, runner=runner, attributions=tuple(attributions),
-                  batch_size=batch_size, seed=seed, top_k=top_k, max_channels=max_channels,
-                  featurevis=featurevis, featurevis_steps=featurevis_steps,
-                  value_range=(float(np.min(x)), float(np.max(x))))
-    if not single_file:
-        ok, probs = runner.run("predicting", _probabilities, model, x, batch_size)
-        ctx.probs = probs if ok else None
-        return write_site(ctx, os.fspath(out_dir), paths, lambda c: training_section(c, history),
-                          max_units=max_units, unit_pages=unit_pages, max_classes=max_classes,
-                          embedding=embedding, title=title, progress=progress, t0=t0,
-                          activation_atlas=activation_atlas)
-    layer_gradcam = "grad_cam" in attributions
-    steps = (3 + (history is not None) + (y is not None) + len(attributions)
-             + sum(layer_steps(ctx, path, layer_gradcam) for path in paths)
-             + bool(embedding and y is not None))
-    runner.progress = Progress(steps, enabled=progress)
-
-    ok, probs = runner.run("predicting", _probabilities, model, x, batch_size)
-    ctx.probs = probs if ok else None
-    rows = layer_rows(model)
-    sections = [overview_section(ctx, rows), training_section(ctx, history), predictions_section(ctx)]
-    sections += [layer_section(ctx, path, layer_gradcam and ctx.probs is not None) for path in paths]
-    if embedding and y is not None:
-        sections.append(embedding_section(ctx))
-    sections.append(problems_section(runner.errors))
-    sections = [s for s in sections if s is not None]
-
-    runner.progress.step("writing index.html")
-    page = _page(model, title, data_name, len(x), len(rows), len(paths), sections, t0)
-    index = _write(out_dir, page, {
-        "model": model.name, "data": data_name, "num_samples": int(len(x)),
-        "layers": paths, "sections": [s.id for s in sections], "images": page.count("<img "),
-        "errors": runner.errors, "timings_s": runner.timings, "seconds": round(time.time() - t0, 2),
-    })
-    runner.progress.advance()
-    problems = f", {len(runner.errors)} problems" if runner.errors else ""
-    runner.progress.close(f"wrote {index} ({len(page) / 1e6:.1f} MB, {page.count('<img ')} images"
-                          f"{problems})")
-    return index
-
-
-def _page(model, title, data_name, num_samples, num_layers, num_shown, sections, t0):
     import keras
 
     import deepkit
 
-    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    subtitle = (f"{data_name}, {num_samples:,} samples; {num_layers} layers, {num_shown} shown in "
-                f"detail; generated {when} with deepkit {deepkit.__version__} on Keras "
-                f"{keras.__version__} ({keras.backend.backend()})")
-    footer = (f"Generated in {time.time() - t0:.1f} s. Images are inlined PNGs; this page needs no "
-              "other file and no network.")
-    return render_page(title or f"deepkit report: {model.name}", subtitle, sections, footer)
+    t0 = time.time()
+    attributions = check_methods(attributions)
+    check_model(model)
+    x, y, data_name = load_data(data, max_images=max_images, model=model, data_path=data_path)
+    history = check_history(history)
+    class_names = check_class_names(class_names, num_classes(model, y), model.name)
+    previous = check_out_dir(out_dir)
+    paths = (select_layers(model, layers, max_layers) if single_file
+             else select_atlas_layers(model, layers, max(max_layers, 12)))
 
+    runner = Runner()
+    no_classes = classifier_output(model)
+    probs = None
+    if no_classes is None:
+        ok, probs = runner.run("predicting", _probabilities, model, x, batch_size)
+        probs = probs if ok else None
+    ctx = Context(model=model, x=x, y=y, data_name=data_name, idx=pick_samples(y, num_samples, len(x)),
+                  probs=probs, class_names=class_names, runner=runner, attributions=attributions,
+                  batch_size=batch_size, seed=seed, top_k=top_k, max_channels=max_channels,
+                  featurevis=featurevis, featurevis_steps=featurevis_steps,
+                  value_range=(float(np.min(x)), float(np.max(x))), names=PageNames(paths), no_classes=no_classes)
 
-def _write(out_dir, page, meta):
-    import keras
+    plan = Plan()
+    versions = (f"generated {datetime.datetime.now():%Y-%m-%d %H:%M} with deepkit {deepkit.__version__} on "
+                f"Keras {keras.__version__} ({keras.backend.backend()})")
+    meta = {"model": model.name, "data": data_name, "num_samples": int(len(x)), "layers": list(paths)}
+    if single_file:
+        title = title or f"deepkit report: {model.name}"
+        num_layers = plan_single_page(plan, ctx, paths, history, embedding=embedding, title=title)
+        subtitle = f"{data_name}, {len(x):,} samples; {num_layers} layers, {len(paths)} shown in detail; {versions}"
+        footer = "Images are inlined PNGs; this page needs no other file and no network."
+        meta["mode"] = "single_file"
+    else:
+        title = title or f"deepkit atlas: {model.name}"
+        chosen = plan_atlas(plan, ctx, paths, history, max_units=max_units, unit_pages=unit_pages,
+                            max_classes=max_classes, embedding=embedding, activation_atlas=activation_atlas,
+                            title=title)
+        subtitle = (f"{data_name}, {len(x):,} samples; {len(paths)} layer pages, "
+                    f"{sum(len(u) for u in chosen['units'].values())} unit pages, {len(chosen['classes'])} class "
+                    f"pages; {versions}")
+        footer = "Static pages: no script, nothing fetched from the network."
+        meta.update(mode="atlas", **chosen)
 
-    out_dir = os.fspath(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    index = os.path.join(out_dir, "index.html")
-    with open(index, "w", encoding="utf-8") as f:
-        f.write(page)
-    with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as f:
-        json.dump({**meta, "backend": keras.backend.backend()}, f, indent=1)
+    runner.progress = Progress(len(plan.steps) + 1, enabled=progress)  # the planned steps, then writing
+    pages = plan.collect(runner)
+    runner.progress.step("writing index.html")
+    if single_file:
+        meta["sections"] = [s.id for s in pages[0].sections]
+    meta.update(errors=runner.errors, timings_s=runner.timings, seconds=round(time.time() - t0, 2),
+                backend=keras.backend.backend())
+    report = Report(title, subtitle, f"Generated in {time.time() - t0:.1f} s. {footer}", pages,
+                    nav=[("index.html", "Atlas")] + [(ctx.names.page("layer", p), p) for p in paths], meta=meta)
+    index, written = write_report(report, out_dir, single_file=single_file, previous=previous)
+    runner.progress.advance()
+    problems = f", {len(runner.errors)} problems" if runner.errors else ""
+    what = (f"{written['images']} images" if single_file
+            else f"{len(written['pages'])} pages, {written['images']} images")
+    runner.progress.close(f"wrote {index} ({what}, {written['bytes'] / 1e6:.1f} MB{problems})")
     return index

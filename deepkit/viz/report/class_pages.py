@@ -1,14 +1,16 @@
 """The atlas's class pages: the class-logit visualization, the most confident and the most
-confused examples of the class with attribution maps; and which classes get a page.
+confused examples of the class with attribution maps (the report's one way of calling an
+attribution method, :func:`~deepkit.viz.report.attributions.attribution_maps`); and which classes
+get a page.
 """
 
 import numpy as np
 
+from deepkit.viz.report.attributions import attribution_maps, method_title
+from deepkit.viz.report.document import Figure, Gallery, Note, Page, Section
 from deepkit.viz.report.figures import attribution_figure, class_label
-from deepkit.viz.report.render import Figure, Note, Section
-from deepkit.viz.report.site_render import Gallery
 
-__all__ = ["select_classes", "class_visualizations", "class_page_sections", "CLASS_ATTRIBUTIONS"]
+__all__ = ["select_classes", "class_visualizations", "plan_class_page", "CLASS_ATTRIBUTIONS"]
 
 #: Attribution methods of the class pages (those of the report's ``attributions`` that are here).
 CLASS_ATTRIBUTIONS = ("saliency", "integrated_gradients", "grad_cam")
@@ -83,60 +85,34 @@ def _examples(probs, y, c, n):
     return right, wrong
 
 
-def _attribution_block(ctx, idx, what, cam_layer):
-    from deepkit import viz
-    from deepkit.viz.report.sections import METHOD_TITLES
-
-    images = ctx.x[idx]
-    columns = []
-    for method in [m for m in CLASS_ATTRIBUTIONS if m in ctx.attributions]:
-        if method == "grad_cam" and cam_layer is None:
-            continue
-        kwargs = {"layer": cam_layer} if method == "grad_cam" else {}
-        ok, maps = ctx.run(f"{what}: {METHOD_TITLES[method]}", getattr(viz, method), ctx.model,
-                           images, batch_size=ctx.batch_size, **kwargs)
-        if not ok:
-            return maps
-        columns.append((method, METHOD_TITLES[method], maps))
-    rows = []
-    for i in idx:
-        p = int(ctx.probs[i].argmax())
-        rows.append(f"#{int(i)}: {class_label(p, ctx.class_names)} {ctx.probs[i, p]:.2f}")
-    return attribution_figure(images, columns, rows)
-
-
-def class_page_sections(ctx, c, vis=None, n=4, cam_layer=None):
-    """The sections of class ``c``'s page.
+def plan_class_page(plan, ctx, c, vis=None, n=4, cam_layer=None):
+    """Plan the page of class ``c``: its class-logit visualization, the most confident and the most
+    confused examples with attribution maps.
 
     Args:
+        plan: the :class:`~deepkit.viz.report.plan.Plan`.
         ctx: the report's context (``probs`` must be set).
         c: the class index.
-        vis: its class-logit visualization (an image), a Note, or ``None``.
+        vis: the step computing every shown class's visualization (:func:`class_visualizations`),
+            and the position of ``c`` in it: ``(step, row)``; or ``None``.
         n: examples per kind.
         cam_layer: the Grad-CAM layer (``None``: no Grad-CAM).
-
-    Returns:
-        A list of sections.
 
     Example:
         >>> import keras
         >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
         >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
         ...                       keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
         >>> x = np.random.default_rng(0).random((8, 6, 6, 1)).astype("float32")
-        >>> y = np.arange(8) % 2
-        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
-        ...               featurevis=False)
-        >>> [s.id for s in class_page_sections(ctx, 1, n=2)][:1]
-        ['confident']
+        >>> ctx = Context(m, x, np.arange(8) % 2, "random", np.arange(2), m.predict(x, verbose=0), None,
+        ...               Runner(), featurevis=False, attributions=("saliency",))
+        >>> plan = Plan()
+        >>> plan_class_page(plan, ctx, 1, n=2)
+        >>> [s.id for s in plan.collect(ctx.runner)[0].sections], ctx.runner.errors
+        (['confident', 'confused'], [])
     """
     name = class_label(c, ctx.class_names)
-    sections = []
-    if vis is not None:
-        block = vis if isinstance(vis, Note) else Gallery([(vis, f"logit of {name}", None)])
-        sections.append(Section("vis", "Visualization", "Class-logit visualization", [block],
-                                grid=False, detail=f"the input that maximises the {name!r} "
-                                                   f"logit, {ctx.featurevis_steps} steps"))
     right, wrong = _examples(ctx.probs, ctx.y, c, n)
     kinds = [("confident", "Most confident", right,
               f"The samples of {name} predicted with the highest confidence; attribution for "
@@ -144,13 +120,36 @@ def class_page_sections(ctx, c, vis=None, n=4, cam_layer=None):
              ("confused", "Most confused", wrong,
               f"Samples of {name} predicted as another class with the highest confidence; "
               "attribution for the (wrong) predicted class.")]
-    for sid, title, idx, caption in kinds:
-        if len(idx) == 0:
-            text = (f"No sample of {name} was predicted as another class."
-                    if sid == "confused" else f"No sample of {name} in the data was predicted as it.")
-            sections.append(Section(sid, title, title, [Note(text)], grid=False))
-            continue
-        block = _attribution_block(ctx, idx, f"class {name}: {sid}", cam_layer)
-        sections.append(Section(sid, title, title, [block if isinstance(block, Note) else
-                                                    Figure.of(block, caption)]))
-    return sections
+    methods = [m for m in CLASS_ATTRIBUTIONS if m in ctx.attributions and (m != "grad_cam" or cam_layer)]
+    maps = {sid: [(m, plan.add(f"class {name}: {sid}: {method_title(m)}", attribution_maps, ctx.model,
+                               ctx.x[idx], m, ctx.batch_size, cam_layer)) for m in methods]
+            for sid, _, idx, _ in kinds if len(idx)}
+
+    def build():
+        sections = []
+        if vis is not None:
+            step, row = vis
+            block = Gallery.of([(step.value[row], f"logit of {name}", None)]) if step.ok else step.value
+            sections.append(Section("vis", "Visualization", "Class-logit visualization", [block], grid=False,
+                                    detail=f"the input that maximises the {name!r} logit, "
+                                           f"{ctx.featurevis_steps} steps"))
+        for sid, title, idx, caption in kinds:
+            if len(idx) == 0:
+                text = (f"No sample of {name} was predicted as another class." if sid == "confused"
+                        else f"No sample of {name} in the data was predicted as it.")
+                sections.append(Section(sid, title, title, [Note(text)], grid=False))
+                continue
+            failed = [step.value for _, step in maps[sid] if not step.ok]
+            if failed:
+                block = failed[0]
+            else:
+                rows = []
+                for i in idx:
+                    p = int(ctx.probs[i].argmax())
+                    rows.append(f"#{int(i)}: {class_label(p, ctx.class_names)} {ctx.probs[i, p]:.2f}")
+                columns = [(m, method_title(m), step.value) for m, step in maps[sid]]
+                block = Figure.of(attribution_figure(ctx.x[idx], columns, rows), caption)
+            sections.append(Section(sid, title, title, [block]))
+        return [Page(ctx.names.page("class", c), f"Class {name}", sections, [("index.html", "Atlas")])]
+
+    plan.pages(build)

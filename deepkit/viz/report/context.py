@@ -1,16 +1,17 @@
 """What every section of the report reads (:class:`Context`) and the step runner (:class:`Runner`).
 
-The runner is what keeps one failing figure from sinking the whole page: each step runs through
-:meth:`Runner.run`, which times it, advances the progress bar and turns an exception into a
-:class:`~deepkit.viz.report.render.Note` for the page and an entry in ``report.json``.
+The runner is what keeps one failing figure from sinking the whole page: each planned step runs
+through :meth:`Runner.run`, which times it, advances the progress bar and turns an exception into a
+:class:`~deepkit.viz.report.document.Note` for the page and an entry in ``report.json``.
 """
 
 import dataclasses
 import time
 import traceback
 
+from deepkit.viz.report.document import Note
+from deepkit.viz.report.names import PageNames
 from deepkit.viz.report.progress import Progress
-from deepkit.viz.report.render import Note
 
 __all__ = ["Runner", "Context"]
 
@@ -86,6 +87,8 @@ class Context:
         featurevis: draw feature visualizations.
         featurevis_steps: their optimization steps.
         value_range: ``(low, high)`` of the model's inputs (feature visualization).
+        names: the :class:`~deepkit.viz.report.names.PageNames` of the shown layers.
+        no_classes: why there are no class probabilities (said in the overview), or ``None``.
 
     Example:
         >>> import numpy as np
@@ -111,7 +114,5 @@ class Context:
     featurevis: bool = True
     featurevis_steps: int = 128
     value_range: tuple = (0.0, 1.0)
-
-    def run(self, label, fn, *args, **kwargs):
-        """Shortcut for ``self.runner.run`` (see :meth:`Runner.run`)."""
-        return self.runner.run(label, fn, *args, **kwargs)
+    names: PageNames = dataclasses.field(default_factory=PageNames)
+    no_classes: str = None

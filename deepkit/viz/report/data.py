@@ -8,7 +8,80 @@ import os
 
 import numpy as np
 
-__all__ = ["load_data", "pick_samples", "check_history", "check_class_names", "num_classes"]
+__all__ = ["check_model", "load_data", "pick_samples", "check_history", "check_class_names", "num_classes",
+           "classifier_output"]
+
+
+def check_model(model):
+    """Check that the report can show ``model``: a graph (functional or Sequential) on one image input.
+
+    The report's pages are about images (feature maps, patches, attribution maps, feature
+    visualizations), so a model on vectors or sequences is refused here, before anything is
+    computed or written.
+
+    Args:
+        model: the ``keras.Model``.
+
+    Returns:
+        The input's shape ``(height, width, channels)``.
+
+    Raises:
+        ValueError: a model without a graph, with several inputs, or whose input is not
+            ``(height, width, channels)``.
+
+    Example:
+        >>> import keras
+        >>> check_model(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)]))
+        (8, 8, 1)
+        >>> check_model(keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)], name="mlp"))
+        Traceback (most recent call last):
+        ...
+        ValueError: report: model 'mlp' takes inputs of shape (20,); the report shows images and needs one input of shape (height, width, channels), e.g. (28, 28, 1).
+    """
+    try:
+        inputs = list(model.inputs or [])
+    except (AttributeError, ValueError):
+        inputs = []
+    if not inputs:
+        raise ValueError(f"report: model {model.name!r} has no graph of layers (a subclassed model, or a "
+                         "Sequential model not built); the report needs a functional or Sequential model "
+                         "with a known input shape.")
+    if len(inputs) != 1:
+        raise ValueError(f"report: model {model.name!r} has {len(inputs)} inputs; the report shows one image "
+                         "input at a time and needs a model with one input.")
+    shape = tuple(inputs[0].shape[1:])
+    if len(shape) != 3:
+        raise ValueError(f"report: model {model.name!r} takes inputs of shape {shape}; the report shows "
+                         "images and needs one input of shape (height, width, channels), e.g. (28, 28, 1).")
+    return shape
+
+
+def classifier_output(model):
+    """Why the model gives no class probabilities, or ``None`` when its one output is ``(batch, classes)``.
+
+    Args:
+        model: the ``keras.Model``.
+
+    Returns:
+        ``None``, or a sentence for the overview saying what is not shown and why.
+
+    Example:
+        >>> import keras
+        >>> inp = keras.Input((4, 4, 1))
+        >>> flat = keras.layers.Flatten()(inp)
+        >>> two = keras.Model(inp, [keras.layers.Dense(3)(flat), keras.layers.Dense(2)(flat)])
+        >>> classifier_output(two)[:50]
+        'the model has 2 outputs: accuracy, confusion matri'
+        >>> classifier_output(keras.Model(inp, keras.layers.Dense(3)(flat))) is None
+        True
+    """
+    outputs = list(getattr(model, "outputs", None) or [])
+    what = "accuracy, confusion matrix, attribution maps and class pages need one (batch, classes) output"
+    if len(outputs) != 1:
+        return f"the model has {len(outputs)} outputs: {what}"
+    if len(outputs[0].shape) != 2:
+        return f"the model's output has shape {tuple(outputs[0].shape)}: {what}"
+    return None
 
 
 def load_data(data, max_images=None, model=None, data_path=None):

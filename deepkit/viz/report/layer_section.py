@@ -4,10 +4,11 @@ feature visualization; and which layers get one.
 
 import numpy as np
 
+from deepkit.viz.report.attributions import attribution_maps
+from deepkit.viz.report.document import Figure, Section
 from deepkit.viz.report.figures import as_rgb, channel_values_figure, image_grid_figure
-from deepkit.viz.report.render import Figure, Section
 
-__all__ = ["select_layers", "gradcam_layer", "map_size", "layer_section", "layer_steps", "anchor"]
+__all__ = ["select_layers", "gradcam_layer", "map_size", "plan_layer_section"]
 
 # Normalization, dropout, noise and padding layers show nothing their neighbours do not.
 _SKIPPED = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "Dropout",
@@ -94,61 +95,17 @@ def gradcam_layer(model):
     return paths[-1] if paths else None
 
 
-def anchor(path):
-    """The section id of a layer path.
-
-    Args:
-        path: the layer path.
-
-    Returns:
-        ``"layer-"`` and the path with anything but letters and digits as ``-``.
-
-    Example:
-        >>> anchor("block1/conv 2")
-        'layer-block1-conv-2'
-    """
-    return "layer-" + "".join(c if c.isalnum() else "-" for c in path)
-
-
 def _is_conv(model, layer):
     from deepkit.viz import conv_layers
 
     return any(c is layer for c in conv_layers(model))
 
 
-def layer_steps(ctx, path, gradcam=True):
-    """How many runner steps :func:`layer_section` takes for this layer (for the progress bar).
-
-    Args:
-        ctx: the report's context.
-        path: the layer path.
-        gradcam: as in :func:`layer_section`.
-
-    Returns:
-        The count.
-
-    Example:
-        >>> import keras
-        >>> from deepkit.viz.report.context import Context, Runner
-        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
-        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
-        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
-        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
-        >>> layer_steps(ctx, "c")  # filters, feature maps, receptive field, patches, Grad-CAM
-        5
-    """
-    from deepkit.viz import resolve_layer
-
-    layer = resolve_layer(ctx.model, path)
-    return (3 + _is_conv(ctx.model, layer) + bool(ctx.featurevis)
-            + bool(gradcam and _at_least_2x2(layer.output.shape)))
-
-
 def _gradcam_figure(model, path, images, batch_size):
-    from deepkit.viz import grad_cam, normalize_image, overlay_heatmap
+    from deepkit.viz import normalize_image, overlay_heatmap
     from deepkit.viz.plotting import plot_image_table
 
-    cams = np.asarray(grad_cam(model, images, layer=path, batch_size=batch_size))
+    cams = np.asarray(attribution_maps(model, images, "grad_cam", batch_size, cam_layer=path))
     overlays = np.stack([overlay_heatmap(im, m, alpha=0.55) for im, m in zip(images, cams)])
     inputs = as_rgb(np.stack([normalize_image(im) for im in images]))
     table = np.stack([inputs, overlays], axis=0)  # rows: input, Grad-CAM; columns: samples
@@ -187,26 +144,47 @@ def _feature_map_figures(ctx, maps):
     return figures
 
 
-def layer_section(ctx, path, gradcam=True):
-    """The section of one layer.
+def _feature_maps(model, images, path, batch_size):
+    from deepkit.viz import feature_maps
+
+    return np.asarray(feature_maps(model, images, layers=[path], batch_size=batch_size)[path])
+
+
+def _top_patches_figure(model, path, x, k, channels, batch_size):
+    from deepkit.viz import plot_top_patches, top_k_patches
+
+    return plot_top_patches(top_k_patches(model, path, x, k=k, channels=channels, batch_size=batch_size))
+
+
+def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_id=None):
+    """The section of one layer: filters, feature maps, receptive field, top-k patches, Grad-CAM,
+    feature visualization.
 
     Args:
-        ctx: the report's context.
+        plan: the :class:`~deepkit.viz.report.plan.Plan`.
+        ctx: the report's :class:`~deepkit.viz.report.context.Context`.
         path: the layer path.
-        gradcam: draw Grad-CAM at this layer (only done when its maps are at
-            least 2x2).
+        gradcam: draw Grad-CAM at this layer (only done when its maps are at least 2x2).
+        featurevis: draw feature visualizations (default ``ctx.featurevis``).
+        section_id: the section's id (default: the layer's anchor in ``ctx.names``).
 
     Returns:
-        The :class:`~deepkit.viz.report.render.Section` with id :func:`anchor` of the path.
+        A function building the :class:`~deepkit.viz.report.document.Section`.
 
     Example:
         >>> import keras
         >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
         >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
         ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
         >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
         >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis=False)
-        >>> section = layer_section(ctx, "c")
+        >>> plan = Plan()
+        >>> build = plan_layer_section(plan, ctx, "c")
+        >>> [s.label for s in plan.steps]
+        ['c: filters', 'c: feature maps', 'c: receptive field', 'c: top-9 patches over 6 images', 'c: Grad-CAM']
+        >>> plan.page("index.html", "t", lambda: [build()])
+        >>> section = plan.collect(ctx.runner)[0].sections[0]
         >>> section.id, section.detail, ctx.runner.errors
         ('layer-c', 'Conv2D, output (None, 2, 2, 2), receptive field 3x3 pixels, stride 1', [])
     """
@@ -215,40 +193,49 @@ def layer_section(ctx, path, gradcam=True):
     model, x, idx = ctx.model, ctx.x, ctx.idx
     layer = viz.resolve_layer(model, path)
     out_shape = tuple(layer.output.shape)
-    blocks = []
+    featurevis = ctx.featurevis if featurevis is None else featurevis
+    filters = None
     if _is_conv(model, layer):
-        ok, fig = ctx.run(f"{path}: filters", viz.plot_filters, model, layer,
-                          max_filters=64 if viz.kernels(model, layer).shape[-1] in (1, 3) else 8,
-                          max_channels=8)
-        blocks.append(Figure.of(fig, "Learned filters (kernels) of this layer, each scaled to its "
-                                     "own range.", pixelated=True) if ok else fig)
-    ok, maps = ctx.run(f"{path}: feature maps", viz.feature_maps, model, x[idx[:2]], layers=[path],
-                       batch_size=ctx.batch_size)
-    blocks += _feature_map_figures(ctx, np.asarray(maps[path])) if ok else [maps]
-    ok, rf = ctx.run(f"{path}: receptive field", viz.receptive_field, model, path)
-    rf_text = None
-    if ok:
-        rf_text = ("every unit sees the whole input" if rf.is_global else
-                   f"receptive field {rf.size[0]}x{rf.size[1]} pixels, stride {rf.stride[0]}")
-    else:
-        blocks.append(rf)
+        filters = plan.figure(f"{path}: filters", viz.plot_filters, model, layer,
+                              max_filters=64 if viz.kernels(model, layer).shape[-1] in (1, 3) else 8,
+                              max_channels=8)
+    maps = plan.add(f"{path}: feature maps", _feature_maps, model, x[idx[:2]], path, ctx.batch_size)
+    rf = plan.add(f"{path}: receptive field", viz.receptive_field, model, path)
     channels = list(range(min(ctx.max_channels, out_shape[-1])))
-    ok, top = ctx.run(f"{path}: top-{ctx.top_k} patches over {len(x)} images", viz.top_k_patches,
-                      model, path, x, k=ctx.top_k, channels=channels, batch_size=ctx.batch_size)
-    blocks.append(Figure.of(viz.plot_top_patches(top), f"Top {ctx.top_k} data-set patches per channel "
-                            "(Zeiler & Fergus): the input regions that excite each channel most, "
-                            "strongest first.", pixelated=True) if ok else top)
+    top = plan.figure(f"{path}: top-{ctx.top_k} patches over {len(x)} images", _top_patches_figure,
+                      model, path, x, ctx.top_k, channels, ctx.batch_size)
+    cam = vis = None
     if gradcam and _at_least_2x2(out_shape):
-        ok, fig = ctx.run(f"{path}: Grad-CAM", _gradcam_figure, model, path, x[idx], ctx.batch_size)
-        blocks.append(Figure.of(fig, "Grad-CAM at this layer for the sample inputs (predicted "
-                                     "class): where this layer's features support the decision. "
-                                     "Deeper layers localize coarser but more class-specific "
-                                     "evidence.") if ok else fig)
-    if ctx.featurevis:
-        ok, fig = ctx.run(f"{path}: feature visualization", _featurevis_figure, model, path,
+        cam = plan.figure(f"{path}: Grad-CAM", _gradcam_figure, model, path, x[idx], ctx.batch_size)
+    if featurevis:
+        vis = plan.figure(f"{path}: feature visualization", _featurevis_figure, model, path,
                           channels[:16], ctx.featurevis_steps, ctx.seed)
-        blocks.append(Figure.of(fig, "Feature visualization: optimized inputs that maximise each "
+
+    def build():
+        blocks = []
+        if filters is not None:
+            blocks.append(filters.figure("Learned filters (kernels) of this layer, each scaled to its own "
+                                         "range.", pixelated=True))
+        blocks += _feature_map_figures(ctx, maps.value) if maps.ok else [maps.value]
+        rf_text = None
+        if rf.ok:
+            rf_text = ("every unit sees the whole input" if rf.value.is_global else
+                       f"receptive field {rf.value.size[0]}x{rf.value.size[1]} pixels, "
+                       f"stride {rf.value.stride[0]}")
+        else:
+            blocks.append(rf.value)
+        blocks.append(top.figure(f"Top {ctx.top_k} data-set patches per channel (Zeiler & Fergus): the "
+                                 "input regions that excite each channel most, strongest first.",
+                                 pixelated=True))
+        if cam is not None:
+            blocks.append(cam.figure("Grad-CAM at this layer for the sample inputs (predicted class): "
+                                     "where this layer's features support the decision. Deeper layers "
+                                     "localize coarser but more class-specific evidence."))
+        if vis is not None:
+            blocks.append(vis.figure("Feature visualization: optimized inputs that maximise each "
                                      "channel's mean activation (Fourier parameterization, "
-                                     "jitter/scale/rotate robustness).") if ok else fig)
-    detail = ", ".join(filter(None, [type(layer).__name__, f"output {out_shape}", rf_text]))
-    return Section(anchor(path), path, path, blocks, detail=detail)
+                                     "jitter/scale/rotate robustness)."))
+        detail = ", ".join(filter(None, [type(layer).__name__, f"output {out_shape}", rf_text]))
+        return Section(section_id or ctx.names.anchor(path), path, path, blocks, detail=detail)
+
+    return build

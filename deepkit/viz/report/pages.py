@@ -1,22 +1,20 @@
-"""The sections of the atlas's index, layer and unit pages (class pages: :mod:`.class_pages`).
+"""The atlas's index, layer and unit pages (class pages: :mod:`.class_pages`).
 
-Each function computes through the context's runner (a failure becomes a note and an entry in
-``report.json``) and returns :class:`~deepkit.viz.report.render.Section` objects; the site
-writer (:mod:`deepkit.viz.report.site`) puts them on pages.
+:func:`plan_layer_pages` adds a layer's steps to the :class:`~deepkit.viz.report.plan.Plan` with the
+function that builds its page and its unit pages from their results; :func:`index_sections` builds
+the index from what the plan chose and computed.
 """
 
 import numpy as np
 
+from deepkit.viz.report.document import Figure, Gallery, Link, Links, Page, Section, Table, png_bytes
 from deepkit.viz.report.figures import channel_values_figure
-from deepkit.viz.report.layer_section import layer_section, map_size
-from deepkit.viz.report.render import Figure, Note, Section, Table
-from deepkit.viz.report.sections import overview_section
-from deepkit.viz.report.site_render import Gallery, Link, Links, page_name
-from deepkit.viz.report.units import (bottom_k_patches, display, num_units, thumbnail,
-                                      unit_visualizations, unit_weights_figure)
+from deepkit.viz.report.layer_section import map_size, plan_layer_section
+from deepkit.viz.report.sections import layer_rows, overview_facts, plan_embedding
+from deepkit.viz.report.units import (bottom_k_patches, display, num_units, thumbnail, unit_visualizations,
+                                      unit_weights_figure)
 
-__all__ = ["atlas_layer_rows", "index_sections", "layer_page_sections", "unit_page_sections",
-           "activation_atlas_layer", "activation_atlas_section",
+__all__ = ["atlas_layer_rows", "index_sections", "plan_layer_pages", "activation_atlas_layer",
            "UNIT_VARIANTS"]
 
 #: Feature visualizations on a unit page: (variant, seed offset, title).
@@ -48,16 +46,17 @@ def _rf_text(model, path, shape):
     return "whole input" if rf.is_global else f"{rf.size[0]}x{rf.size[1]} / {rf.stride[0]}"
 
 
-def atlas_layer_rows(model, pages):
+def atlas_layer_rows(model, pages, names=None):
     """The index's layer table: path (linked when it has a page), type, shape, parameters,
     multiply-adds, receptive field (size / stride in input pixels).
 
     Args:
         model: the ``keras.Model``.
         pages: the layer paths with a page.
+        names: their :class:`~deepkit.viz.report.names.PageNames` (default: one for ``pages``).
 
     Returns:
-        A :class:`~deepkit.viz.report.render.Table`.
+        A :class:`~deepkit.viz.report.document.Table`.
 
     Example:
         >>> import keras
@@ -65,13 +64,13 @@ def atlas_layer_rows(model, pages):
         >>> atlas_layer_rows(m, ["c"]).rows[0][1:]
         ('Conv2D', (None, 6, 6, 2), '20', '648', '3x3 / 1')
     """
-    from deepkit.viz.report.sections import layer_rows
-
     from deepkit.viz import resolve_layer
+    from deepkit.viz.report.names import PageNames
 
+    names = names or PageNames(pages)
     rows = []
     for path, kind, shape, params in layer_rows(model):
-        name = Link(page_name("layer", path), path) if path in pages else path
+        name = Link(names.page("layer", path), path) if path in pages else path
         layer = resolve_layer(model, path)
         rows.append((name, kind, shape, f"{params:,}", f"{_macs(layer):,}",
                      _rf_text(model, path, shape)))
@@ -97,214 +96,192 @@ def index_sections(ctx, layer_pages, class_pages, training):
         >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
         ...                       keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
         >>> x = np.random.default_rng(0).random((8, 6, 6, 1)).astype("float32")
-        >>> y = np.arange(8) % 2
-        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
-        ...               featurevis=False)
+        >>> ctx = Context(m, x, np.arange(8) % 2, "random", np.arange(2), m.predict(x, verbose=0), None,
+        ...               Runner(), featurevis=False)
         >>> [s.id for s in index_sections(ctx, {"c": 1}, [0, 1], None)]
         ['overview', 'pages']
     """
-    overview = overview_section(ctx, [])
-    facts = overview.blocks[0]
-    table = atlas_layer_rows(ctx.model, list(layer_pages))
-    sections = [Section("overview", "Overview", "Overview", [facts, table], grid=False)]
+    from deepkit.viz.report.figures import class_label
+
+    table = atlas_layer_rows(ctx.model, list(layer_pages), ctx.names)
+    sections = [Section("overview", "Overview", "Overview", [overview_facts(ctx), table], grid=False)]
     if training is not None:
         sections.append(training)
-    links = [(page_name("layer", p), p, f"{num_units(ctx.model, p)} units, {n} unit pages")
+    links = [(ctx.names.page("layer", p), p, f"{num_units(ctx.model, p)} units, {n} unit pages")
              for p, n in layer_pages.items()]
     blocks = [Links(links, title="Layers")]
     if class_pages:
-        from deepkit.viz.report.figures import class_label
-
-        blocks.append(Links([(page_name("class", c), class_label(c, ctx.class_names), None)
+        blocks.append(Links([(ctx.names.page("class", c), class_label(c, ctx.class_names), None)
                              for c in class_pages], title="Classes"))
     sections.append(Section("pages", "Pages", "Pages of this atlas", blocks, grid=False))
     return sections
 
 
-def _dense_blocks(ctx, path):
-    from deepkit import viz
+def _activations(model, images, path, batch_size):
+    from deepkit.viz import feature_maps
 
-    model, x = ctx.model, ctx.x
+    return np.asarray(feature_maps(model, images, layers=[path], batch_size=batch_size)[path])
+
+
+def _dense_section(ctx, path, layer, maps):
     blocks = []
-    ok, maps = ctx.run(f"{path}: activations", viz.feature_maps, model, x[ctx.idx[:2]],
-                       layers=[path], batch_size=ctx.batch_size)
-    if ok:
-        for i, values in enumerate(np.asarray(maps[path])):
-            blocks.append(Figure.of(channel_values_figure(values, f"sample {int(ctx.idx[i])}",
-                                                          max_channels=256),
-                                    f"Unit activations for sample {int(ctx.idx[i])}."))
+    if maps.ok:
+        for i, values in enumerate(maps.value):
+            sample = int(ctx.idx[i])
+            blocks.append(Figure.of(channel_values_figure(values, f"sample {sample}", max_channels=256),
+                                    f"Unit activations for sample {sample}."))
     else:
-        blocks.append(maps)
-    return blocks
+        blocks.append(maps.value)
+    return Section("layer", path, path, blocks,
+                   detail=f"{type(layer).__name__}, output {tuple(layer.output.shape)}")
 
 
-def layer_page_sections(ctx, path, units, unit_pages, embedding=True):
-    """The sections of one layer's page.
+def _top_patches(model, path, x, k, units, batch_size):
+    from deepkit.viz import top_k_patches
 
-    Convolution and pooling layers reuse the single-page report's layer section (filters,
-    feature maps, receptive field, top patches, Grad-CAM where the maps are at least 2x2);
-    other layers show their activations as bars. Then every shown unit's feature
-    visualization (linking to the unit pages) and the embedding of the layer's outputs.
+    return top_k_patches(model, path, x, k=k, channels=list(units), batch_size=batch_size)
+
+
+def plan_layer_pages(plan, ctx, path, units, page_units, embedding=True, activation_atlas=False):
+    """Plan a layer's page and the pages of its first units.
+
+    The layer page: for layers with maps, the single page's layer section (filters, feature
+    maps, receptive field, top patches, Grad-CAM where the maps are at least 2x2), else the
+    activations as bars; then every shown unit's feature visualization (linking to the unit
+    pages), the embedding of the layer's outputs and, when asked, the activation atlas. A unit
+    page: visualizations at several objectives and seeds, strongest and most negative patches,
+    incoming weights.
 
     Args:
-        ctx: the report's context (``ctx.featurevis`` decides the gallery).
+        plan: the :class:`~deepkit.viz.report.plan.Plan`.
+        ctx: the report's context (``ctx.featurevis`` decides the visualizations).
         path: the layer path.
         units: the units in the gallery.
-        unit_pages: the units that have a page.
+        page_units: the units that have a page.
         embedding: draw the PCA embedding with k-NN accuracy (needs labels).
+        activation_atlas: add the activation atlas of this layer (Carter et al. 2019).
 
     Returns:
-        ``(sections, thumbnails)``: the sections and ``{unit: image}`` of the gallery.
+        ``None``; the pages are planned (the layer page first).
 
     Example:
         >>> import keras
         >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
         >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
         ...                       keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
         >>> x = np.random.default_rng(0).random((8, 6, 6, 1)).astype("float32")
-        >>> y = np.arange(8) % 2
-        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
-        ...               featurevis=False)
-        >>> sections, thumbs = layer_page_sections(ctx, "c", [0, 1], [0], embedding=False)
-        >>> len(sections) > 0, thumbs, ctx.runner.errors
-        (True, {}, [])
+        >>> ctx = Context(m, x, np.arange(8) % 2, "random", np.arange(2), m.predict(x, verbose=0), None,
+        ...               Runner(), featurevis=False)
+        >>> plan = Plan()
+        >>> plan_layer_pages(plan, ctx, "c", [0, 1], [0], embedding=False)
+        >>> [p.name for p in plan.collect(ctx.runner)], ctx.runner.errors
+        (['layer-c.html', 'unit-c-0.html'], [])
     """
     from deepkit import viz
 
-    layer = viz.resolve_layer(ctx.model, path)
-    if map_size(layer.output.shape) is not None:
-        featurevis, ctx.featurevis = ctx.featurevis, False
-        try:
-            main = layer_section(ctx, path, gradcam=ctx.probs is not None)
-        finally:
-            ctx.featurevis = featurevis
+    model = ctx.model
+    layer = viz.resolve_layer(model, path)
+    spatial = map_size(layer.output.shape) is not None
+    if spatial:
+        main = plan_layer_section(plan, ctx, path, gradcam=ctx.probs is not None, featurevis=False)
     else:
-        main = Section("layer", path, path, _dense_blocks(ctx, path),
-                       detail=f"{type(layer).__name__}, output {tuple(layer.output.shape)}")
-    sections = [main]
-    thumbs = {}
+        maps = plan.add(f"{path}: activations", _activations, model, ctx.x[ctx.idx[:2]], path, ctx.batch_size)
+
+        def main():
+            return _dense_section(ctx, path, layer, maps)
+    gallery = None
     if ctx.featurevis and units:
-        ok, images = ctx.run(f"{path}: feature visualization of {len(units)} units",
-                             unit_visualizations, ctx.model, path, units, ctx.featurevis_steps,
-                             ctx.seed, ctx.value_range)
-        if ok:
-            thumbs = dict(zip(units, images))
-            items = [(thumbnail(im), f"unit {u}", page_name("unit", (path, u)) if u in unit_pages else None)
-                     for u, im in thumbs.items()]
-            block = Gallery(items)
-        else:
-            block = images
-        total = num_units(ctx.model, path)
-        shown = "every unit" if len(units) == total else f"{len(units)} of {total} units"
-        sections.append(Section("units", "Units", f"Units: {shown}", [block], grid=False,
-                                detail=f"inputs maximising each unit's mean activation, "
-                                       f"{ctx.featurevis_steps} steps; framed ones link to the "
-                                       "unit's page"))
-    if embedding and ctx.y is not None:
-        ok, fig = ctx.run(f"{path}: embedding", viz.plot_layer_embeddings, ctx.model, ctx.x, ctx.y,
-                          layers=[path], class_names=ctx.class_names, max_samples=1000,
-                          seed=ctx.seed)
-        sections.append(Section("embedding", "Embedding", "Embedding", [
-            Figure.of(fig, "PCA of the inputs and of this layer's outputs, coloured by true class; "
-                           "the titles give the leave-one-out 5-NN accuracy in the full space.")
-            if ok else fig]))
-    return sections, thumbs
+        gallery = plan.add(f"{path}: feature visualization of {len(units)} units", unit_visualizations,
+                           model, path, units, ctx.featurevis_steps, ctx.seed, ctx.value_range)
+    emb = plan_embedding(plan, ctx, [path]) if embedding and ctx.y is not None else None
+    atlas = _plan_activation_atlas(plan, ctx, path) if activation_atlas else None
+    unit_data = _plan_unit_data(plan, ctx, path, page_units, spatial) if page_units else None
+    weights = [plan.figure(f"{path} unit {u}: weights", unit_weights_figure, model, path, u)
+               for u in page_units]
+
+    def build():
+        layer_name = ctx.names.page("layer", path)
+        home = ("index.html", "Atlas")
+        sections = [main(), _gallery_section(ctx, path, units, page_units, gallery),
+                    emb() if emb else None, atlas() if atlas else None]
+        pages = [Page(layer_name, f"Layer {path}", [s for s in sections if s is not None], [home])]
+        for row, unit in enumerate(page_units):
+            thumb = gallery.value[units.index(unit)] if gallery is not None and gallery.ok else None
+            pages.append(Page(ctx.names.page("unit", (path, unit)), f"Unit {unit} of {path}",
+                              _unit_sections(ctx, row, unit_data, thumb, weights[row]),
+                              [home, (layer_name, path)]))
+        return pages
+
+    plan.pages(build)
 
 
-def unit_page_data(ctx, path, units):
-    """Everything the unit pages of one layer need, computed in a few batched passes.
+def _gallery_section(ctx, path, units, page_units, gallery):
+    if gallery is None:
+        return None
+    if gallery.ok:
+        block = Gallery.of([(thumbnail(im), f"unit {u}",
+                             ctx.names.page("unit", (path, u)) if u in page_units else None)
+                            for u, im in zip(units, gallery.value)])
+    else:
+        block = gallery.value
+    total = num_units(ctx.model, path)
+    shown = "every unit" if len(units) == total else f"{len(units)} of {total} units"
+    return Section("units", "Units", f"Units: {shown}", [block], grid=False,
+                   detail=f"inputs maximising each unit's mean activation, {ctx.featurevis_steps} steps; "
+                          "framed ones link to the unit's page")
 
-    Args:
-        ctx: the report's context.
-        path: the layer path.
-        units: the units with a page.
 
-    Returns:
-        A dict: ``"top"`` (a TopPatches or a Note), ``"bottom"`` (``(values, patches)`` or a
-        Note), and per variant title its images (or a Note).
-    """
-    from deepkit import viz
-
-    spatial = map_size(viz.resolve_layer(ctx.model, path).output.shape) is not None
+def _plan_unit_data(plan, ctx, path, units, spatial):
     data = {}
     if ctx.featurevis:
         for variant, offset, title in UNIT_VARIANTS[1:]:
             if variant == "neuron" and not spatial:
                 continue
-            ok, images = ctx.run(f"{path}: unit visualizations ({title})", unit_visualizations,
-                                 ctx.model, path, units, ctx.featurevis_steps, ctx.seed + offset,
-                                 ctx.value_range, variant)
-            data[title] = images
-    _, data["top"] = ctx.run(f"{path}: top patches of {len(units)} units", viz.top_k_patches,
-                             ctx.model, path, ctx.x, k=ctx.top_k, channels=list(units),
-                             batch_size=ctx.batch_size)
-    _, data["bottom"] = ctx.run(f"{path}: negative patches of {len(units)} units",
-                                bottom_k_patches, ctx.model, path, ctx.x, units, k=ctx.top_k,
-                                batch_size=ctx.batch_size)
+            data[title] = plan.add(f"{path}: unit visualizations ({title})", unit_visualizations, ctx.model,
+                                   path, units, ctx.featurevis_steps, ctx.seed + offset, ctx.value_range,
+                                   variant)
+    data["top"] = plan.add(f"{path}: top patches of {len(units)} units", _top_patches, ctx.model, path,
+                           ctx.x, ctx.top_k, units, ctx.batch_size)
+    data["bottom"] = plan.add(f"{path}: negative patches of {len(units)} units", bottom_k_patches,
+                              ctx.model, path, ctx.x, units, k=ctx.top_k, batch_size=ctx.batch_size)
     return data
 
 
-def unit_page_sections(ctx, path, unit, row, data, thumb=None):
-    """The sections of one unit's page.
-
-    Args:
-        ctx: the report's context.
-        path: the layer path.
-        unit: the channel number.
-        row: the unit's row in ``data`` (its position in the list of page units).
-        data: :func:`unit_page_data` of the layer.
-        thumb: its gallery visualization (seed 0), or ``None``.
-
-    Returns:
-        A list of sections.
-
-    Example:
-        >>> import keras
-        >>> from deepkit.viz.report.context import Context, Runner
-        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, name="c"),
-        ...                       keras.layers.Flatten(), keras.layers.Dense(2, name="d")])
-        >>> x = np.random.default_rng(0).random((8, 6, 6, 1)).astype("float32")
-        >>> y = np.arange(8) % 2
-        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
-        ...               featurevis=False)
-        >>> data = unit_page_data(ctx, "c", [0])
-        >>> len(unit_page_sections(ctx, "c", 0, 0, data)) > 0
-        True
-    """
+def _unit_sections(ctx, row, data, thumb, weights):
     vis = [(thumb, UNIT_VARIANTS[0][2], None)] if thumb is not None else []
     notes = []
     for _, _, title in UNIT_VARIANTS[1:]:
-        images = data.get(title)
-        if isinstance(images, Note):
-            notes.append(images)
-        elif images is not None:
-            vis.append((images[row], title, None))
+        step = data.get(title)
+        if step is None:
+            continue
+        if step.ok:
+            vis.append((step.value[row], title, None))
+        else:
+            notes.append(step.value)
     sections = []
     if vis or notes:
-        sections.append(Section("vis", "Visualization", "Feature visualization",
-                                [Gallery(vis)] + notes, grid=False,
-                                detail=f"{ctx.featurevis_steps} steps each"))
-    top = data["top"]
-    if isinstance(top, Note):
-        blocks = [top]
+        sections.append(Section("vis", "Visualization", "Feature visualization", [Gallery.of(vis)] + notes,
+                                grid=False, detail=f"{ctx.featurevis_steps} steps each"))
+    top, bottom = data["top"], data["bottom"]
+    if top.ok:
+        t = top.value
+        blocks = [Gallery.of([(thumbnail(display(p[None])[0]), f"#{int(i)}: {v:.3g}", None)
+                              for p, i, v in zip(t.patches[row], t.indices[row], t.values[row]) if i >= 0],
+                             title=f"Strongest {ctx.top_k} (image #: activation)")]
     else:
-        blocks = [Gallery([(thumbnail(display(p[None])[0]), f"#{int(i)}: {v:.3g}", None) for p, i, v in
-                           zip(top.patches[row], top.indices[row], top.values[row]) if i >= 0],
-                          title=f"Strongest {ctx.top_k} (image #: activation)")]
-    bottom = data["bottom"]
-    if isinstance(bottom, Note):
-        blocks.append(bottom)
+        blocks = [top.value]
+    if bottom.ok:
+        values, patches = bottom.value
+        blocks.append(Gallery.of([(thumbnail(display(p[None])[0]), f"{v:.3g}", None)
+                                  for p, v in zip(patches[row], values[row])],
+                                 title=f"Most negative {len(values[row])} (activation)"))
     else:
-        values, patches = bottom
-        blocks.append(Gallery([(thumbnail(display(p[None])[0]), f"{v:.3g}", None)
-                               for p, v in zip(patches[row], values[row])],
-                              title=f"Most negative {len(values[row])} (activation)"))
+        blocks.append(bottom.value)
     sections.append(Section("patches", "Patches", "Data-set patches", blocks, grid=False,
                             detail="each the unit's receptive field in the image"))
-    ok, fig = ctx.run(f"{path} unit {unit}: weights", unit_weights_figure, ctx.model, path, unit)
     sections.append(Section("weights", "Weights", "Incoming weights",
-                            [Figure.of(fig, "The unit's incoming weights.", pixelated=True)
-                             if ok else fig]))
+                            [weights.figure("The unit's incoming weights.", pixelated=True)]))
     return sections
 
 
@@ -336,39 +313,28 @@ def activation_atlas_layer(model, paths):
     return spatial[-1] if spatial else None
 
 
-def activation_atlas_section(ctx, path, grid=8):
-    """The activation atlas of ``path`` over the report's data (``deepkit.viz.activation_atlas``).
-
-    Args:
-        ctx: the report's context (its images, feature-visualization steps, seed).
-        path: a layer with spatial maps.
-        grid: cells per side.
-
-    Returns:
-        A section.
-
-    Example:
-        >>> import keras
-        >>> from deepkit.viz.report.context import Context, Runner
-        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(3, 3, name="c"),
-        ...                       keras.layers.Flatten(), keras.layers.Dense(2)])
-        >>> x = np.random.default_rng(0).random((20, 6, 6, 1)).astype("float32")
-        >>> ctx = Context(m, x, None, "random", np.arange(2), None, None, Runner(), featurevis_steps=2)
-        >>> activation_atlas_section(ctx, "c", grid=2).id, ctx.runner.errors
-        ('activation-atlas', [])
-    """
+def _activation_atlas_figure(model, x, path, grid, steps, seed, batch_size, value_range):
     from deepkit.viz.activation_space import activation_atlas, plot_activation_atlas
 
-    ok, atlas = ctx.run(f"{path}: activation atlas", activation_atlas, ctx.model, ctx.x, path, grid=grid,
-                        steps=ctx.featurevis_steps, seed=ctx.seed, min_count=3,
-                        batch_size=ctx.batch_size, value_range=ctx.value_range)
-    if ok:
-        block = Figure.of(plot_activation_atlas(atlas),
-                          f"{int(atlas.counts.sum())} spatial activation vectors of {path} laid out in 2-D "
-                          f"(PCA), binned {grid}x{grid}; each cell with at least 3 vectors is drawn by "
-                          "feature visualization of its mean vector (number: vectors in the cell)")
-    else:
-        block = atlas
-    return Section("activation-atlas", "Activation atlas", f"Activation atlas of {path}", [block],
-                   grid=False, detail="Carter et al. 2019: the layer's common states and their neighbours, "
-                                      "beyond single units")
+    atlas = activation_atlas(model, x, path, grid=grid, steps=steps, seed=seed, min_count=3,
+                             batch_size=batch_size, value_range=value_range)
+    return int(atlas.counts.sum()), png_bytes(plot_activation_atlas(atlas))
+
+
+def _plan_activation_atlas(plan, ctx, path, grid=8):
+    step = plan.add(f"{path}: activation atlas", _activation_atlas_figure, ctx.model, ctx.x, path, grid,
+                    ctx.featurevis_steps, ctx.seed, ctx.batch_size, ctx.value_range)
+
+    def build():
+        if step.ok:
+            count, png = step.value
+            block = Figure(png, f"{count} spatial activation vectors of {path} laid out in 2-D (PCA), "
+                                f"binned {grid}x{grid}; each cell with at least 3 vectors is drawn by feature "
+                                "visualization of its mean vector (number: vectors in the cell)")
+        else:
+            block = step.value
+        return Section("activation-atlas", "Activation atlas", f"Activation atlas of {path}", [block],
+                       grid=False, detail="Carter et al. 2019: the layer's common states and their "
+                                          "neighbours, beyond single units")
+
+    return build

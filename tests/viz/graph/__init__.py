@@ -1,0 +1,1 @@
+"""Tests of deepkit.viz.graph, one file per module."""

@@ -1,0 +1,1 @@
+"""Tests of deepkit.viz.report, one file per module."""
