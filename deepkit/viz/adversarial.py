@@ -19,7 +19,7 @@ from keras import ops
 
 from deepkit.backend import gradients
 from deepkit.models.preprocessing import check_value_range
-from deepkit.probabilities import as_probabilities
+from deepkit.probabilities import predict_proba  # the one rule, re-exported here for viz users
 from deepkit.viz.engine import check_batch_size, engine
 
 __all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
@@ -55,31 +55,6 @@ def _check_fraction(value, name, where):
         raise ValueError(f"{where}: {name} is a fraction of the input range (high - low), between 0 and 1 "
                          f"(8/255 = 0.031 for 8 grey levels). Received: {name}={value!r}")
     return float(value)
-
-
-def predict_proba(model, images, batch_size=64):
-    """Class probabilities (softmax of the logits) for a batch, compiled and chunked.
-
-    Args:
-        model: A classifier.
-        images: ``(N, ...)`` array.
-        batch_size: Images per call.
-
-    Returns:
-        float32 ``(N, C)`` probabilities (``C = 2`` for one logit), as
-        :func:`deepkit.probabilities.as_probabilities`.
-
-    Example:
-        >>> import numpy as np, keras
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-        >>> p = predict_proba(model, np.zeros((4, 2)))
-        >>> p.shape, bool(np.allclose(p.sum(1), 1))
-        ((4, 3), True)
-    """
-    eng = engine(model)
-    x = eng.images(images, "predict_proba")
-    logits = eng.predict_logits(x, check_batch_size(batch_size, "predict_proba"))
-    return as_probabilities(logits, from_logits=True)
 
 
 def fgsm(model, images, labels=None, *, epsilon=0.03, targeted=False, value_range=None,
