@@ -7,6 +7,10 @@ so one reference means the same thing everywhere. Keras and its backend load onl
 them (``deepkit --help`` and ``deepkit models`` answer at once), and TensorFlow's start-up messages are
 hidden unless ``--verbose``.
 
+The module is over 600 lines as one cohesive thing: one command whose sub-commands share the argument
+types, the quiet start-up, the model and data resolution and the one-line errors; ``train``'s part
+checks where its results go before any work, checkpoints every epoch and saves atomically.
+
 Example:
     >>> from deepkit.cli import main
     >>> main(["models", "--filter", "lenet*", "--names"])

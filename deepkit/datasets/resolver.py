@@ -26,6 +26,11 @@ A dataset name without ``path`` is read from a local copy when the environment v
 documentation build points it at the project's data folder, so the tutorials run on real MNIST and
 CIFAR-10 offline.
 
+Everything read is checked before a model sees it (numeric, finite, non-empty images; class labels a
+classifier can learn), the error naming the file, the split and the first bad value. The module is over
+600 lines as one cohesive thing: reading every kind of ``--data`` and making it fit a model, with the
+checks they share.
+
 A training set without a test split gets a validation split (``validation`` of it, fixed ``seed``),
 as the recipes do; the result says so (``test_split == "validation"``), so ``deepkit evaluate`` of the
 same file measures the same held-out images that ``deepkit train`` held out.
