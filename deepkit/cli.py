@@ -7,6 +7,10 @@ so one reference means the same thing everywhere. Keras and its backend load onl
 them (``deepkit --help`` and ``deepkit models`` answer at once), and TensorFlow's start-up messages are
 hidden unless ``--verbose``.
 
+The module is over 600 lines as one cohesive thing: one command whose sub-commands share the argument
+types, the quiet start-up, the model and data resolution and the one-line errors; ``train``'s part
+checks where its results go before any work, checkpoints every epoch and saves atomically.
+
 Example:
     >>> from deepkit.cli import main
     >>> main(["models", "--filter", "lenet*", "--names"])
@@ -18,11 +22,14 @@ Example:
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
+import uuid
 
 from deepkit.naming import did_you_mean
 
@@ -44,8 +51,8 @@ def _positive(kind, what="the value"):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{what} must be a positive {kind.__name__}. Received: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{what} must be positive. Received: {text}")
+        if not value > 0 or not math.isfinite(value):  # NaN is not > 0
+            raise argparse.ArgumentTypeError(f"{what} must be a positive, finite number. Received: {text}")
         return value
     return parse
 
@@ -113,14 +120,140 @@ def _is_file_ref(ref):
     return ref.lower().endswith((".keras", ".h5", ".hdf5", ".yaml", ".yml", ".json"))
 
 
+def _is_saved_model(ref):
+    return ref.lower().endswith((".keras", ".h5", ".hdf5")) and not ref.lower().endswith(".weights.h5")
+
+
 def _load_model(ref, input_shape=None, num_classes=None, weights=None, **options):
     """A model from a zoo name, a spec file or a saved file (``deepkit.models.load``, which refuses
     ``--weights`` for a saved model); the data's shape and classes only size zoo models and specs."""
     from deepkit import models
 
-    if ref.lower().endswith((".keras", ".h5", ".hdf5")) and not ref.lower().endswith(".weights.h5"):
+    if _is_saved_model(ref):
         input_shape = num_classes = None
     return models.load(ref, weights=weights, input_shape=input_shape, num_classes=num_classes, **options)
+
+
+def _check_labels_fit(model, data, args):
+    """The model's outputs can express the data's labels (the check ``deepkit.Model.fit`` runs)."""
+    from deepkit.train.checks import check_labels_fit
+
+    if data.y_test is None or len(model.outputs) != 1:
+        return
+    try:
+        check_labels_fit(model, data.y_test, name=f"{data.test_split} labels")
+    except ValueError as exc:
+        raise type(exc)(f"--data {args.data!r}: model {model.name!r} does not fit these labels: {exc}") from None
+
+
+def _check_writable(option, path, suffixes=None, what=None):
+    """Before any work: ``path`` can be written, so a finished job is never lost to a bad name."""
+    if os.path.isdir(path):
+        raise ValueError(f"{option} {path!r}: is an existing folder; give a file name "
+                         f"(e.g. {os.path.join(path, 'model' + (suffixes or ('.json',))[0])!r})")
+    if suffixes and not path.lower().endswith(suffixes):
+        ending = os.path.splitext(path)[1] or "no suffix"
+        raise ValueError(f"{option} {path!r}: {what}; received a name ending in {ending!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} {path!r}: the folder {folder!r} does not exist; create it first")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".deepkit-write-test-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{option} {path!r}: cannot write in {folder!r} ({exc.strerror or exc})") from None
+
+
+_OUT_SUFFIXES = (".keras", ".weights.h5", ".h5")
+_OUT_WHAT = ("a trained model is saved as a .keras file (the whole model: deepkit evaluate reads it), or as "
+             "a .weights.h5 file (the weights, with the architecture beside them as a .yaml spec)")
+
+
+def _save_trained(model, out):
+    """Save atomically (temporary file, then rename): ``.keras``/``.h5`` the model, ``.weights.h5`` the weights."""
+    from deepkit.train.checkpoint import save_model
+
+    if out.lower().endswith(".keras"):
+        save_model(model, out)
+        return "model"
+    folder, name = os.path.split(os.path.abspath(out))
+    weights_only = out.lower().endswith(".weights.h5")
+    tmp = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp" + (".weights.h5" if weights_only else ".h5"))
+    try:
+        (model.save_weights if weights_only else model.save)(tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    if not weights_only:
+        return "model"
+    spec = _architecture_path(out)  # the weights alone do not say which layers (preprocessing included) hold them
+    with open(spec, "w") as f:
+        f.write(model.to_spec("yaml"))
+    return spec
+
+
+def _architecture_path(out):
+    return out[:-len(".weights.h5")] + ".yaml"
+
+
+def _checkpoint_folder(args):
+    """Where ``train`` checkpoints every epoch: ``--resume``, ``--checkpoint``, or next to ``--out``."""
+    from deepkit.train.checkpoint import list_checkpoints
+
+    if args.resume:
+        if not list_checkpoints(args.resume):
+            raise ValueError(f"--resume {args.resume!r}: holds no checkpoint to continue from (a folder that "
+                             "'deepkit train --checkpoint DIR' or '--out FILE' wrote while training)")
+        return args.resume, False
+    folder = args.checkpoint or (f"{args.out}-checkpoint" if args.out else None)
+    if folder is None:
+        return None, False
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"--checkpoint {folder!r}: is a file; checkpoints need a folder")
+    done = list_checkpoints(folder) if os.path.isdir(folder) else []
+    if done:
+        raise ValueError(f"{folder!r} holds checkpoints of an earlier run (up to epoch "
+                         f"{_checkpoint_epoch(done[-1])}): add --resume {folder} to continue it, or remove it")
+    return folder, args.checkpoint is None  # the folder next to --out goes once the model is saved
+
+
+def _checkpoint_epoch(path):
+    return int(os.path.basename(os.path.normpath(path)).split("-")[-1])
+
+
+def _divergence_guard():
+    """A callback that stops at the end of the first epoch whose loss is NaN or infinite, before any
+    later callback (the checkpoint) saves that epoch."""
+    import keras
+
+    from deepkit.train.checkpoint import TrainingDivergedError
+
+    class StopWhenNotFinite(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)):
+                raise TrainingDivergedError(f"training diverged: the loss became {float(loss)} in epoch {epoch + 1}; "
+                                            "--out was not written (lower --lr, or check the data)")
+
+    return StopWhenNotFinite()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler's stop, ``kill``) ends training the way Ctrl-C does."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 _LOSS_ALIASES = {"sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse",
@@ -188,48 +321,119 @@ def _zoo_model_for(args, data):
                        weights=args.weights, **options)
 
 
+def _compile_for_training(model, args, saved):
+    """Compile with --optimizer/--lr/--loss; a saved, compiled model keeps its optimizer and its state
+    (moments, step count) unless another optimizer is asked for. Returns a note or None."""
+    kept = getattr(model, "optimizer", None) if saved else None
+    note = None
+    if kept is not None and (args.optimizer is None or
+                             args.optimizer.strip().lower().replace("_", "") == type(kept).__name__.lower()):
+        optimizer = kept
+        if args.lr is not None:
+            try:
+                optimizer.learning_rate = args.lr
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"--lr {args.lr}: the saved optimizer's learning rate is a schedule and cannot be "
+                                 f"set ({_one_line(exc)}); leave --lr out, or give --optimizer to start afresh") \
+                    from None
+        note = (f"optimizer: the saved {type(kept).__name__} with its state (step {int(kept.iterations)})"
+                + (f", learning rate {args.lr}" if args.lr is not None else ""))
+    else:
+        optimizer = _optimizer(args.optimizer or "adam", 1e-3 if args.lr is None else args.lr)
+        if kept is not None:
+            note = f"optimizer: a new {type(optimizer).__name__} (--optimizer); the saved optimizer state is not used"
+    loss = getattr(model, "loss", None) if saved and args.loss is None else None
+    loss = loss if loss is not None else _loss(args.loss or "sparse_categorical_crossentropy", model)
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return note
+
+
 def _cmd_train(args):
     """Train a model on a dataset, print the test accuracy, optionally save it."""
     from deepkit.datasets import prepare_for_model, resolve
 
     import keras
 
-    _optimizer(args.optimizer, args.lr)  # a misspelt name fails before any work
-    _loss(args.loss, None)
+    _optimizer(args.optimizer or "adam", 1e-3 if args.lr is None else args.lr)  # a misspelt name fails at once
+    _loss(args.loss or "sparse_categorical_crossentropy", None)
+    if args.out:  # every check of where results go before any training
+        _check_writable("--out", args.out, _OUT_SUFFIXES, _OUT_WHAT)
+        if args.out.lower().endswith(".weights.h5"):
+            _check_writable("--out (its architecture)", _architecture_path(args.out))
+    if args.history:
+        _check_writable("--history", args.history)
+    checkpoints, temporary_checkpoints = _checkpoint_folder(args)
     data = resolve(args.data, args.data_path, purpose="train", seed=args.seed)
     keras.utils.set_random_seed(args.seed)
+    saved = _is_saved_model(args.model)
     if _is_file_ref(args.model):
         model = _load_model(args.model, input_shape=args.input_shape or tuple(data.x_train.shape[1:]),
-                            weights=args.weights)
+                            weights=args.weights, compile=saved)
     else:
         model = _zoo_model_for(args, data)
     x, notes = prepare_for_model(model, data.x_train, data.pixel_scale)
     x_test, _ = prepare_for_model(model, data.x_test, data.pixel_scale)
-    model.compile(optimizer=_optimizer(args.optimizer, args.lr), loss=_loss(args.loss, model),
-                  metrics=["accuracy"])
+    _check_labels_fit(model, data, args)
+    optimizer_note = _compile_for_training(model, args, saved)
     _say(args, f"data: {data.describe()}" + (f"; for the model: {', '.join(notes)}" if notes else ""))
+    if optimizer_note:
+        _say(args, optimizer_note)
+    callbacks = [_divergence_guard()]
+    checkpoint = None
+    if checkpoints:
+        from deepkit.train.checkpoint import Checkpoint
+
+        checkpoint = Checkpoint(checkpoints, keep=1, restore=bool(args.resume))
+        callbacks.append(checkpoint)
     start = time.perf_counter()
     fit_kwargs = dict(batch_size=args.batch_size, epochs=args.epochs, validation_split=args.validation_split,
-                      verbose=0 if args.quiet else 2)
+                      verbose=0 if args.quiet else 2, callbacks=callbacks)
     if args.fast:
         fit_kwargs["fast"] = True
-    with contextlib.redirect_stdout(sys.stderr):  # Keras' epoch lines are progress, not results
-        history = model.fit(x, data.y_train, **fit_kwargs)
+    try:
+        with _sigterm_as_interrupt(), contextlib.redirect_stdout(sys.stderr):  # epoch lines are progress
+            history = model.fit(x, data.y_train, **fit_kwargs)
+    except KeyboardInterrupt:
+        return _interrupted(args, checkpoints)
     seconds = time.perf_counter() - start
+    losses = (checkpoint.history if checkpoint is not None else history.history).get("loss", [])
     loss, accuracy = model.evaluate(x_test, data.y_test, verbose=0)
     print(f"model: {model.name} ({model.count_params():,} parameters)  data: {args.data} "
           f"({len(x)} train / {len(x_test)} {data.test_split})")
-    print(f"trained {len(history.history['loss'])} epochs in {seconds:.1f} s; final train loss "
-          f"{history.history['loss'][-1]:.4f}")
+    resumed = f", resumed after epoch {checkpoint.restored_epoch}" if checkpoint and checkpoint.restored_epoch else ""
+    print(f"trained {len(history.history.get('loss', []))} epochs in {seconds:.1f} s{resumed}; final train loss "
+          + (f"{losses[-1]:.4f}" if losses else "-"))
     print(f"{data.test_split} accuracy: {accuracy:.4f}")
     if args.out:
-        model.save(args.out)
-        print(f"saved to {args.out}")
+        kind = _save_trained(model, args.out)
+        print(f"saved to {args.out}" if kind == "model" else
+              f"weights saved to {args.out}, the architecture to {kind} (read them back with: deepkit evaluate "
+              f"{kind} --weights {args.out})")
+        if temporary_checkpoints:
+            import shutil
+
+            shutil.rmtree(checkpoints, ignore_errors=True)
     if args.history:
         with open(args.history, "w") as f:
-            json.dump({k: [float(v) for v in vals] for k, vals in history.history.items()}, f)
+            json.dump({k: [float(v) for v in vals] for k, vals in
+                       (checkpoint.history if checkpoint is not None else history.history).items()}, f)
         print(f"history saved to {args.history}")
     return 0
+
+
+def _interrupted(args, checkpoints):
+    """Ctrl-C or SIGTERM during training: say what is on disk and how to go on; exit status 130."""
+    from deepkit.train.checkpoint import latest_checkpoint
+
+    latest = latest_checkpoint(checkpoints) if checkpoints and os.path.isdir(checkpoints) else None
+    if latest is None:
+        where = ("no epoch had finished, so nothing was saved" if checkpoints else
+                 "nothing was saved (with --out or --checkpoint DIR every finished epoch is kept)")
+        print(f"deepkit train: interrupted; {where}", file=sys.stderr)
+    else:
+        print(f"deepkit train: interrupted; epochs 1-{_checkpoint_epoch(latest)} of {args.epochs} are saved in "
+              f"{checkpoints}: run the same command with --resume {checkpoints} to continue", file=sys.stderr)
+    return 130
 
 
 def _cmd_evaluate(args):
@@ -238,10 +442,11 @@ def _cmd_evaluate(args):
 
     from deepkit.datasets import prepare_for_model, resolve
 
-    data = resolve(args.data, args.data_path, purpose="evaluate", seed=args.seed)
+    data = resolve(args.data, args.data_path, purpose="evaluate", seed=args.seed)  # also refuses NaN pixels
     if data.y_test is None:
         raise ValueError(f"--data {args.data!r}: has no labels; evaluate needs them")
     model = _load_model(args.model, weights=args.weights)
+    _check_labels_fit(model, data, args)
     x, notes = prepare_for_model(model, data.x_test, data.pixel_scale)
     _say(args, f"data: {data.describe()}" + (f"; for the model: {', '.join(notes)}" if notes else ""))
     from deepkit.probabilities import predict_proba
@@ -352,17 +557,23 @@ def _add_data_arguments(parser, default="digits", what="its test split"):
     parser.add_argument("--data-path", help="local file or folder for a dataset name (no download)")
 
 
-# The attribution methods ``deepkit report --help`` lists: ``deepkit.viz.report.ATTRIBUTION_METHODS``, written
-# out so that ``--help`` starts no framework (a test checks the two agree).
-_REPORT_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "grad_cam", "grad_cam_plus_plus", "score_cam",
-                  "occlusion")
+_REPORT_DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
 
 
-def add_report_arguments(parser):
+def _attribution_methods():
+    """The attribution registry's names (importing it imports Keras)."""
+    from deepkit.viz.attribution import list_methods
+
+    return list_methods()
+
+
+def add_report_arguments(parser, methods=None):
     """Add the ``deepkit report`` arguments to an ``argparse`` parser.
 
     Args:
         parser: an ``argparse.ArgumentParser`` (the ``report`` sub-command's).
+        methods: the attribution methods ``--help`` lists; None reads them from the registry
+            (``deepkit.viz.attribution.list_methods()``, which imports Keras), ``()`` leaves them out.
 
     Returns:
         The parser.
@@ -374,7 +585,7 @@ def add_report_arguments(parser):
         >>> a.model, a.data, a.out, a.num_samples
         ('m.keras', 'digits', 'r', 8)
     """
-    methods = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
+    methods = _attribution_methods() if methods is None else tuple(methods)
     parser.add_argument("model", help="saved model (.keras), spec file or zoo name")
     _add_data_arguments(parser)
     parser.add_argument("--weights", help="for a zoo name or spec: shipped weights (e.g. mnist) or a weights file")
@@ -391,9 +602,10 @@ def add_report_arguments(parser):
                         help="data samples used at most (default 2000)")
     parser.add_argument("--featurevis-steps", type=int, default=128)
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
-    parser.add_argument("--attributions", default=",".join(methods),
-                        help=f"comma-separated attribution methods, of: {', '.join(_REPORT_METHODS)} "
-                             f"(default: {','.join(methods)})")
+    parser.add_argument("--attributions", default=",".join(_REPORT_DEFAULT_METHODS),
+                        help="comma-separated attribution methods, of: "
+                             + (", ".join(methods) if methods else "deepkit.viz.attribution.list_methods()")
+                             + f" (default: {','.join(_REPORT_DEFAULT_METHODS)})")
     parser.add_argument("--single-file", action="store_true",
                         help="one self-contained index.html (images inlined) instead of the atlas")
     parser.add_argument("--max-units", type=int, default=64,
@@ -449,6 +661,10 @@ def run_report(args):
                          "existing folder name)")
     with _quiet_startup(getattr(args, "verbose", False)):  # also when called from Python
         model = _load_model(args.model, weights=getattr(args, "weights", None))
+        if isinstance(args.data, str):  # labels the model cannot express: refused before anything is written
+            from deepkit.datasets import resolve
+
+            _check_labels_fit(model, resolve(args.data, getattr(args, "data_path", None), purpose="evaluate"), args)
     from deepkit.viz.report import build_report
 
     path = build_report(
@@ -481,8 +697,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(see '{self.prog} -h')\n")
 
 
-def build_parser():
+def build_parser(report_methods=True):
     """The argument parser of the ``deepkit`` command.
+
+    Args:
+        report_methods: list the attribution registry's methods in ``report --help`` (imports Keras);
+            ``deepkit`` passes False unless the command is ``report``, so other commands start at once.
 
     Returns:
         An ``argparse.ArgumentParser``.
@@ -505,15 +725,22 @@ def build_parser():
                        "the data's channels)")
     train.add_argument("--epochs", type=_positive(int), default=30)
     train.add_argument("--batch-size", type=_positive(int), default=64)
-    train.add_argument("--optimizer", default="adam", help="a keras.optimizers name (default: adam)")
-    train.add_argument("--loss", default="sparse_categorical_crossentropy",
-                       help="a keras.losses name (default: sparse_categorical_crossentropy; from_logits follows "
-                            "the model's last layer)")
-    train.add_argument("--lr", type=_positive(float, "the learning rate"), default=1e-3, help="learning rate")
+    train.add_argument("--optimizer", help="a keras.optimizers name (default: adam; a saved .keras model keeps "
+                       "its own optimizer and its state)")
+    train.add_argument("--loss", help="a keras.losses name (default: sparse_categorical_crossentropy, or a saved "
+                       "model's own; from_logits follows the model's last layer)")
+    train.add_argument("--lr", type=_positive(float, "the learning rate"),
+                       help="learning rate (default: 1e-3, or a saved model's own)")
     train.add_argument("--validation-split", type=_fraction, default=0.0)
     train.add_argument("--fast", action="store_true", help="use deepkit's on-device fast fit path")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", help="save the trained model to this .keras file")
+    train.add_argument("--out", help="save the trained model to this .keras file (or its weights to a .weights.h5 "
+                       "file); checked before training. Every finished epoch is checkpointed in OUT-checkpoint "
+                       "until the model is saved")
+    train.add_argument("--checkpoint", metavar="DIR", help="keep a checkpoint of every finished epoch in this folder "
+                       "(Ctrl-C or SIGTERM then loses at most the epoch under way)")
+    train.add_argument("--resume", metavar="DIR", help="continue an interrupted run from the newest checkpoint in "
+                       "DIR (same command otherwise)")
     train.add_argument("--history", help="save History.history to this JSON file (for deepkit report)")
     train.add_argument("--quiet", action="store_true", help="no progress lines")
     train.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
@@ -546,7 +773,7 @@ def build_parser():
     mods.set_defaults(func=_cmd_models)
 
     rep = sub.add_parser("report", help="HTML atlas (or one self-contained page) of what each layer has learned")
-    add_report_arguments(rep)
+    add_report_arguments(rep, methods=None if report_methods else ())
     rep.set_defaults(func=run_report)
     return parser
 
@@ -568,8 +795,12 @@ def main(argv=None):
     """
     from deepkit.errors import DeepkitError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    report = argv[:1] == ["report"]
     try:
-        args = build_parser().parse_args(argv)
+        with _quiet_startup("--verbose" in argv) if report else contextlib.nullcontext():  # the registry: Keras
+            parser = build_parser(report_methods=report)
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage error (or --help)
         return exc.code
     try:

@@ -8,18 +8,14 @@ subsampling in between so that the later layers see larger parts of the image. L
 network, and the ancestor of everything in the next chapter. Here it is from the zoo
 (:func:`deepkit.models.lenet5`), trained on handwritten digits.
 
-The data are MNIST's 28x28 digits through :func:`deepkit.datasets.resolve`: a local copy from the
-folder named by ``DEEPKIT_DATA_DIR`` (the documentation build points it at the project's MNIST training
-split and evaluates on its held-out 10 %), else ``keras.datasets`` (downloaded once). Only when neither
-is available does the example fall back to scikit-learn's 8x8 digits upsampled to 28x28. In fast mode it
-trains on 6,000 images.
+The data are MNIST's 28x28 digits, in one call: :func:`deepkit.datasets.lecture` reads a local copy
+(the folder named by ``DEEPKIT_DATA_DIR``), else downloads them once through ``keras.datasets``, else
+falls back to scikit-learn's 8x8 digits upsampled to 28x28, and says which it used.
 """
 
 # %%
 # The data
 # --------
-import os
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,27 +24,10 @@ import deepkit
 from deepkit.viz.curves import plot_confusion_matrix, plot_history
 from deepkit.viz.plotting import plot_image_grid
 
-FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
 keras.utils.set_random_seed(0)
-
-
-def load_digits_data():
-    """MNIST (raw uint8 from resolve, scaled here to [0, 1]); the offline digits only without it."""
-    try:
-        if FAST and deepkit.datasets.local_copy("mnist") is None:  # fast mode downloads nothing
-            raise deepkit.datasets.DatasetUnavailableError("no local copy (DEEPKIT_DATA_DIR)")
-        data = deepkit.datasets.resolve("mnist", purpose="evaluate")
-    except (deepkit.datasets.DatasetUnavailableError, deepkit.DataError) as error:
-        print(f"MNIST not available, using the offline digits ({str(error)[:120]}...)")
-        return "digits (8x8, upsampled)", *deepkit.datasets.digits(image_size=28)
-    keep = 6000 if FAST else len(data.x_train)
-    scale = lambda x: x.astype("float32") / 255.0  # noqa: E731
-    print(f"MNIST from {data.source}: {data.describe()}")
-    return f"MNIST ({data.test_split} split)", (scale(data.x_train[:keep]), data.y_train[:keep]), \
-        (scale(data.x_test), data.y_test)
-
-
-source, (x_train, y_train), (x_test, y_test) = load_digits_data()
+data = deepkit.datasets.lecture("mnist")
+(x_train, y_train), (x_test, y_test) = data.train, data.test
+source = "digits (8x8, upsampled)" if data.is_fallback else f"MNIST ({data.test_split} split)"
 print(f"{source}: train {x_train.shape}, test {x_test.shape}")
 fig = plot_image_grid(x_train[:24], titles=[str(v) for v in y_train[:24]], ncols=12, normalize=None,
                       suptitle=source)
@@ -90,11 +69,15 @@ print(paper.to_spec("yaml").split("layers:")[1][:700])
 # Adam, the cross-entropy of chapter 2, and the fast fit path. A few epochs are enough for the
 # digits; MNIST's 60,000 images take about a minute per epoch on a laptop CPU.
 
-epochs = 4 if FAST else (12 if source.startswith("MNIST") else 30)
+epochs = 30 if data.is_fallback else 12
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    epochs = 4
+# sphinx_gallery_end_ignore
 model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
 history = model.fit(x_train, y_train, epochs=epochs, batch_size=64, validation_data=(x_test, y_test),
-                    verbose=0 if FAST else 2, fast=True, seed=0)
+                    verbose=2, fast=True, seed=0)
 fig = plot_history(history, title=f"LeNet-5 on {source}")
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test accuracy {accuracy:.4f} after {epochs} epochs")

@@ -11,10 +11,9 @@ train. This chapter puts the whole arc side by side, computed from the zoo itsel
 multiply-adds, depth, receptive field) beside the published ImageNet errors, looks inside an Inception
 module, and trains the smallest ResNet, ResNet-20, on CIFAR-10.
 
-ResNet-20 trains on CIFAR-10 through :func:`deepkit.datasets.resolve` (a local copy from the folder named by
-``DEEPKIT_DATA_DIR``, as in the documentation build, or a ``keras.datasets`` download), with the paper's
-augmentation; in fast mode on 2,000 images for a few epochs. Only when CIFAR-10 cannot be had does it fall
-back to the offline 8x8 digits.
+ResNet-20 trains on CIFAR-10 with the paper's augmentation. :func:`deepkit.datasets.lecture` loads it in
+one call: a local copy (the folder named by ``DEEPKIT_DATA_DIR``), else a ``keras.datasets`` download, else
+the offline 8x8 digits upsampled to 32x32, saying which it used.
 """
 
 # %%
@@ -23,8 +22,6 @@ back to the offline 8x8 digits.
 # :func:`deepkit.models.list_models` names every network of the zoo and :func:`deepkit.models.create`
 # builds one by name, keras.applications style. Each is built from a spec, exactly as published
 # (the parameter counts match the papers and torchvision).
-import os
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +30,6 @@ import deepkit
 from deepkit.viz import receptive_field
 from deepkit.viz.curves import plot_history
 
-FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
 keras.utils.set_random_seed(0)
 
 print(deepkit.models.list_models())
@@ -89,7 +85,11 @@ def describe(name):
     return row
 
 
-arc = ["lenet5", "alexnet_paper", "vgg16", "googlenet_paper", "resnet50"] + ([] if FAST else ["resnet152"])
+arc = ["lenet5", "alexnet_paper", "vgg16", "googlenet_paper", "resnet50", "resnet152"]
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    arc.remove("resnet152")
+# sphinx_gallery_end_ignore
 arc_rows = [describe(name) for name in arc]
 print(f"{'model':16s} {'input':>10s} {'depth':>5s} {'parameters':>12s} {'multiply-adds':>14s} "
       f"{'top-5 error':>12s}  receptive field")
@@ -109,9 +109,11 @@ for r in arc_rows:
 # The rest of the zoo, for the plots below (the CIFAR-size networks, the other depths):
 
 names = ["lenet5", "alexnet_small", "alexnet", "cifar_vgg11", "cifar_googlenet", "cifar_resnet20",
-         "cifar_resnet56", "resnet18"]
-if not FAST:
-    names += ["cifar_resnet110", "resnet34", "resnet101", "vgg11", "vgg19", "googlenet"]
+         "cifar_resnet56", "resnet18", "cifar_resnet110", "resnet34", "resnet101", "vgg11", "vgg19", "googlenet"]
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    names = names[:8]
+# sphinx_gallery_end_ignore
 
 rows = [r for r in arc_rows] + [describe(name) for name in names if name not in arc]
 
@@ -214,39 +216,34 @@ print(deepkit.spec.format_spec({"residual": first_down}, "yaml"))
 # accuracy; it takes hours on a CPU.)
 
 
-def load_cifar():
-    try:
-        if FAST and deepkit.datasets.local_copy("cifar10") is None:  # fast mode downloads nothing
-            raise deepkit.datasets.DatasetUnavailableError("no local copy (DEEPKIT_DATA_DIR)")
-        data = deepkit.datasets.resolve("cifar10", purpose="evaluate")
-    except (deepkit.datasets.DatasetUnavailableError, deepkit.DataError) as error:
-        print(f"CIFAR-10 not available, using the offline digits ({str(error)[:120]}...)")
-        (x, y), (xt, yt) = deepkit.datasets.digits()
-        return "the 8x8 digits", (x, y), (xt, yt), False
-    keep, keep_test = (2000, 1000) if FAST else (len(data.x_train), len(data.x_test))
-    print(f"CIFAR-10 from {data.source}: {data.describe()}")
-    scale = lambda x: x.astype("float32") / 255.0  # noqa: E731
-    return (f"CIFAR-10 ({data.test_split} split)", (scale(data.x_train[:keep]), data.y_train[:keep]),
-            (scale(data.x_test[:keep_test]), data.y_test[:keep_test]), True)
-
-
-source, (x_train, y_train), (x_test, y_test), is_cifar = load_cifar()
+data = deepkit.datasets.lecture("cifar10")
+(x_train, y_train), (x_test, y_test) = data.train, data.test
+is_cifar = not data.is_fallback
+source = f"CIFAR-10 ({data.test_split} split)" if is_cifar else "the digits (upsampled)"
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    (x_train, y_train), (x_test, y_test) = (x_train[:2000], y_train[:2000]), (x_test[:1000], y_test[:1000])
+# sphinx_gallery_end_ignore
 mean, std = x_train.mean(axis=(0, 1, 2)), x_train.std(axis=(0, 1, 2))
 x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
 
 model = deepkit.models.cifar_resnet20(input_shape=x_train.shape[1:])
-epochs = (4 if is_cifar else 6) if FAST else 30
+epochs = 30
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    epochs = 4 if is_cifar else 6
+# sphinx_gallery_end_ignore
 steps = epochs * int(np.ceil(len(x_train) / 128))
 schedule = keras.optimizers.schedules.PiecewiseConstantDecay([steps // 2, 3 * steps // 4], [0.1, 0.01, 0.001])
 model.compile(optimizer=keras.optimizers.SGD(schedule, momentum=0.9, weight_decay=1e-4),
               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 augment = deepkit.train.Augment(flip=is_cifar, pad_crop=4 if is_cifar else 1, seed=0)
 history = model.fit(x_train, y_train, epochs=epochs, batch_size=128, validation_data=(x_test, y_test),
-                    augment=augment, seed=0, verbose=0 if FAST else 2)
+                    augment=augment, seed=0, verbose=2)
 print(f"ResNet-20 on {source}: test accuracy {history.history['val_accuracy'][-1]:.3f} after {epochs} epochs")
 fig = plot_history(history, metrics=["loss", "accuracy"], title=f"ResNet-20 on {source}")
 
 # %%
-# Digits are not flipped (a mirrored 3 is no 3), so in fast mode only a 1-pixel crop is on. On
+# Digits are not flipped (a mirrored 3 is no 3), so on the fallback digits only a 1-pixel crop is on. On
 # CIFAR-10 the curves show the two drops of the learning rate as steps down in the training loss; the
 # paper's full schedule (the recipe above) reaches 91 % test accuracy.

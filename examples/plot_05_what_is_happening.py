@@ -15,36 +15,15 @@ layer after layer.
 # %%
 # A network to look at
 # --------------------
-import os
-
-import logging
-
 import keras
 
 import deepkit
 from deepkit import viz
 from deepkit.viz.featurevis import objectives
 
-FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
 keras.utils.set_random_seed(0)
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # quiet retracing notes on the TF backend
-
-
-def mnist_or_digits(keep):
-    """MNIST (from DEEPKIT_DATA_DIR or keras.datasets) in [0, 1]; the offline 8x8 digits only without it."""
-    try:
-        if FAST and deepkit.datasets.local_copy("mnist") is None:  # fast mode downloads nothing
-            raise deepkit.datasets.DatasetUnavailableError("no local copy (DEEPKIT_DATA_DIR)")
-        data = deepkit.datasets.resolve("mnist", purpose="evaluate")
-    except (deepkit.datasets.DatasetUnavailableError, deepkit.DataError) as error:
-        print(f"MNIST not available, using the offline digits ({str(error)[:120]}...)")
-        return deepkit.datasets.digits(image_size=28)
-    print(f"MNIST from {data.source}: {data.describe()}")
-    scale = lambda x: x.astype("float32") / 255.0  # noqa: E731
-    return (scale(data.x_train[:keep]), data.y_train[:keep]), (scale(data.x_test[:2000]), data.y_test[:2000])
-
-
-(x_train, y_train), (x_test, y_test) = mnist_or_digits(3000 if FAST else 20000)
+data = deepkit.datasets.lecture("mnist", max_train=20000, max_test=2000)
+(x_train, y_train), (x_test, y_test) = data.train, data.test
 model = deepkit.from_spec("""
 name: digits_cnn
 input_shape: [28, 28, 1]
@@ -59,7 +38,12 @@ layers:
 """)
 model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
-model.fit(x_train, y_train, epochs=8 if FAST else 40, batch_size=32, verbose=0, fast=True, seed=0)
+epochs = 40
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    epochs = 8
+# sphinx_gallery_end_ignore
+model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0, fast=True, seed=0)
 print(f"test accuracy {model.evaluate(x_test, y_test, verbose=0)[1]:.3f}")
 
 # %%
@@ -112,7 +96,11 @@ fig = viz.plot_top_patches(top, max_channels=12, title="conv2: top-8 patches per
 # optimizer from exploiting high-frequency noise. :func:`deepkit.viz.render` renders all the channels
 # of a layer in one batch.
 
-steps = 64 if FAST else 512
+steps = 512
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    steps = 64
+# sphinx_gallery_end_ignore
 images = viz.render(model, objectives.channel("conv3", range(16)), steps=steps, seed=0)
 fig = viz.plot_image_grid(images, titles=[f"conv3 #{i}" for i in range(16)], ncols=8,
                           suptitle=f"conv3 channels, {steps} optimization steps")
@@ -139,6 +127,11 @@ fig = viz.plot_image_grid(digits_drawn, titles=[str(i) for i in range(10)], ncol
 # 2s and 6s in the pixels and after global pooling), which is what lets a linear classifier on top do
 # the rest. With longer training (run the script without fast mode) the groups separate further.
 
+max_samples = 1000
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    max_samples = 400
+# sphinx_gallery_end_ignore
 fig = viz.plot_layer_embeddings(model, x_test, y_test, layers=["pool1", "pool2", "gap"],
-                                max_samples=400 if FAST else 1000)
+                                max_samples=max_samples)
 print({layer: round(score, 3) for layer, score in fig.deepkit_scores.items()})

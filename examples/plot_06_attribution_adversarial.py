@@ -15,9 +15,6 @@ dreams (DeepDream, Mordvintsev et al. 2015).
 # %%
 # A classifier
 # ------------
-import logging
-import os
-
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,26 +23,9 @@ from scipy.stats import spearmanr
 import deepkit
 from deepkit import viz
 
-FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
 keras.utils.set_random_seed(0)
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # quiet retracing notes on the TF backend
-
-
-def mnist_or_digits(keep):
-    """MNIST (from DEEPKIT_DATA_DIR or keras.datasets) in [0, 1]; the offline 8x8 digits only without it."""
-    try:
-        if FAST and deepkit.datasets.local_copy("mnist") is None:  # fast mode downloads nothing
-            raise deepkit.datasets.DatasetUnavailableError("no local copy (DEEPKIT_DATA_DIR)")
-        data = deepkit.datasets.resolve("mnist", purpose="evaluate")
-    except (deepkit.datasets.DatasetUnavailableError, deepkit.DataError) as error:
-        print(f"MNIST not available, using the offline digits ({str(error)[:120]}...)")
-        return deepkit.datasets.digits(image_size=28)
-    print(f"MNIST from {data.source}: {data.describe()}")
-    scale = lambda x: x.astype("float32") / 255.0  # noqa: E731
-    return (scale(data.x_train[:keep]), data.y_train[:keep]), (scale(data.x_test[:2000]), data.y_test[:2000])
-
-
-(x_train, y_train), (x_test, y_test) = mnist_or_digits(3000 if FAST else 20000)
+data = deepkit.datasets.lecture("mnist", max_train=20000, max_test=2000)
+(x_train, y_train), (x_test, y_test) = data.train, data.test
 model = deepkit.from_spec("""
 name: digits_cnn
 input_shape: [28, 28, 1]
@@ -60,7 +40,12 @@ layers:
 """)
 model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
-model.fit(x_train, y_train, epochs=8 if FAST else 40, batch_size=32, verbose=0, fast=True, seed=0)
+epochs = 40
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    epochs = 8
+# sphinx_gallery_end_ignore
+model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0, fast=True, seed=0)
 print(f"test accuracy {model.evaluate(x_test, y_test, verbose=0)[1]:.3f}")
 
 images, labels = x_test[:6], y_test[:6]
@@ -75,11 +60,15 @@ images, labels = x_test[:6], y_test[:6]
 # - **Grad-CAM** (Selvaraju et al. 2017): the last convolutional layer's maps weighted by their mean
 #   gradient; coarse (conv3 is 4x4 here), upsampled to the image.
 
+noise_samples, path_steps = 50, 64
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    noise_samples, path_steps = 16, 16
+# sphinx_gallery_end_ignore
 methods = {
     "saliency": lambda m, x: viz.saliency(m, x, labels),
-    "SmoothGrad": lambda m, x: viz.smoothgrad(m, x, labels, num_samples=16 if FAST else 50),
-    "integrated gradients": lambda m, x: np.abs(viz.integrated_gradients(m, x, labels,
-                                                                         steps=16 if FAST else 64)),
+    "SmoothGrad": lambda m, x: viz.smoothgrad(m, x, labels, num_samples=noise_samples),
+    "integrated gradients": lambda m, x: np.abs(viz.integrated_gradients(m, x, labels, steps=path_steps)),
     "Grad-CAM": lambda m, x: viz.grad_cam(m, x, labels, layer="conv3"),
 }
 maps = {name: method(model, images) for name, method in methods.items()}
@@ -208,7 +197,12 @@ fig.tight_layout()
 # digits: a classifier only ever learned to separate the ten classes *from each other*, never from
 # everything else.
 
-fooling, probabilities = viz.fooling_images(model, list(range(10)), steps=100 if FAST else 400)
+steps = 400
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    steps = 100
+# sphinx_gallery_end_ignore
+fooling, probabilities = viz.fooling_images(model, list(range(10)), steps=steps)
 fig = viz.plot_image_grid(fooling, titles=[f"{c}: {p:.1%}" for c, p in enumerate(probabilities)],
                           ncols=10, normalize=None, suptitle="images classified with high confidence")
 
@@ -218,7 +212,12 @@ fig = viz.plot_image_grid(fooling, titles=[f"{c}: {p:.1%}" for c, p in enumerate
 # DeepDream climbs the squared activations of a layer starting from a real image: whatever the layer
 # faintly sees in it, it amplifies. With a digit network, the strokes grow more strokes.
 
-dreams = {layer: viz.deep_dream(model, images[:4], layer, steps=30 if FAST else 100, step_size=0.02)
+steps = 100
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    steps = 30
+# sphinx_gallery_end_ignore
+dreams = {layer: viz.deep_dream(model, images[:4], layer, steps=steps, step_size=0.02)
           for layer in ("conv1", "conv2", "conv3")}
 fig = viz.plot_image_grid(np.concatenate([images[:4]] + list(dreams.values())), ncols=4, normalize=None,
                           titles=["original"] * 4 + [layer for layer in dreams for _ in range(4)],

@@ -12,14 +12,13 @@ outputs, to 1e-4) and draws its atlas.
 On your machine the network has its ImageNet weights (``keras.applications.ResNet50(weights="imagenet")``
 downloads them once into ``~/.keras/models``). The documentation build has no network, so it runs in fast
 mode with **random weights**: the pages are the same, the pictures are those of an untrained network.
-The images are CIFAR-10 pictures resized to 224x224 (through :func:`deepkit.datasets.resolve`), or the
-offline digits when CIFAR-10 cannot be had.
+The images are CIFAR-10 pictures resized to 224x224 (:func:`deepkit.datasets.lecture`: a local copy, a
+download, or the offline digits when CIFAR-10 cannot be had; it says which).
 """
 
 # %%
 # The network
 # -----------
-import logging
 import os
 import re
 import tempfile
@@ -32,11 +31,12 @@ import deepkit
 from deepkit.models.convert import from_keras_applications
 from deepkit.viz.report import build_report
 
-FAST = os.environ.get("DEEPKIT_EXAMPLES_FAST", "0") not in ("", "0")
 keras.utils.set_random_seed(0)
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # quiet retracing notes on the TF backend
-
-weights = None if FAST else "imagenet"
+weights = "imagenet"
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    weights = None  # random weights: nothing to download
+# sphinx_gallery_end_ignore
 try:
     source = keras.applications.ResNet50(weights=weights)
 except Exception as error:  # no network, no cached file
@@ -53,15 +53,13 @@ print(f"{model.name}: {deepkit.models.count_trainable(model):,} trainable parame
 # (``keras.applications.resnet50.preprocess_input``: BGR, ImageNet mean subtracted).
 # :func:`deepkit.datasets.fit_to_model` resizes (and colours) the raw pictures for it.
 
-count = 6 if FAST else 32
-try:
-    if FAST and deepkit.datasets.local_copy("cifar10") is None:  # fast mode downloads nothing
-        raise deepkit.datasets.DatasetUnavailableError("no local copy (DEEPKIT_DATA_DIR)")
-    data = deepkit.datasets.resolve("cifar10", purpose="evaluate")
-    pictures, what = data.x_test[:count], "CIFAR-10"
-except (deepkit.datasets.DatasetUnavailableError, deepkit.DataError):
-    (_, _), (digits, _) = deepkit.datasets.digits()
-    pictures, what = (digits[:count] * 255).astype("uint8"), "digits"
+count = 32
+# sphinx_gallery_start_ignore
+if deepkit.datasets.lectures.fast_mode():  # the documentation build's fast mode
+    count = 6
+# sphinx_gallery_end_ignore
+data = deepkit.datasets.lecture("cifar10", max_train=0, max_test=count)
+pictures, what = (data.x_test * 255).round().astype("uint8"), "digits" if data.is_fallback else "CIFAR-10"
 raw, notes = deepkit.datasets.fit_to_model(pictures, (224, 224, 3))
 print(f"{count} {what} images: {', '.join(notes)}")
 x = keras.applications.resnet50.preprocess_input(raw.astype("float32"))
@@ -76,7 +74,7 @@ x = keras.applications.resnet50.preprocess_input(raw.astype("float32"))
 out = os.path.join(tempfile.gettempdir(), "deepkit-resnet50-atlas")
 index = build_report(model, x, out, layers=["conv1", "layer3_block5_conv3", "layer4_block2_conv3"],
                      max_units=8, unit_pages=1, max_classes=3, num_samples=min(count, 4),
-                     featurevis=not FAST, featurevis_steps=64, attributions=["grad_cam"],
+                     featurevis=weights is not None, featurevis_steps=64, attributions=["grad_cam"],
                      embedding=False, progress=False)
 pages = sorted(f for f in os.listdir(out) if f.endswith(".html"))
 size = sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(out) for f in files)

@@ -2,6 +2,8 @@
 
 Everything comes in the ``keras.datasets`` layout ``((x_train, y_train), (x_test, y_test))``,
 except the toy generators, which return ``(x, y)``; ``load(name)`` gives any of them by name.
+``lecture(name)`` is the tutorials' one call: MNIST, Fashion-MNIST or CIFAR-10 in [0, 1] from a local
+copy, ``keras.datasets`` or, offline, the digits, saying which it used.
 
 Example:
     >>> from deepkit import datasets
@@ -14,6 +16,7 @@ from deepkit.datasets import toy
 from deepkit.datasets._common import DatasetUnavailableError
 from deepkit.datasets.sklearn_digits import digits
 from deepkit.datasets.images import cifar10, cifar100, fashion_mnist, mnist
+from deepkit.datasets.lectures import LectureData, lecture
 from deepkit.datasets.resolver import ResolvedData, fit_to_model, local_copy, prepare_for_model, resolve
 from deepkit.datasets.registry import (
     DatasetInfo,
@@ -26,6 +29,7 @@ from deepkit.datasets.registry import (
 __all__ = [
     "DatasetInfo",
     "DatasetUnavailableError",
+    "LectureData",
     "ResolvedData",
     "UnknownDatasetError",
     "cifar10",
@@ -34,6 +38,7 @@ __all__ = [
     "fashion_mnist",
     "fit_to_model",
     "info",
+    "lecture",
     "list_datasets",
     "local_copy",
     "load",

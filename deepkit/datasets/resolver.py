@@ -26,6 +26,11 @@ A dataset name without ``path`` is read from a local copy when the environment v
 documentation build points it at the project's data folder, so the tutorials run on real MNIST and
 CIFAR-10 offline.
 
+Everything read is checked before a model sees it (numeric, finite, non-empty images; class labels a
+classifier can learn), the error naming the file, the split and the first bad value. The module is over
+600 lines as one cohesive thing: reading every kind of ``--data`` and making it fit a model, with the
+checks they share.
+
 A training set without a test split gets a validation split (``validation`` of it, fixed ``seed``),
 as the recipes do; the result says so (``test_split == "validation"``), so ``deepkit evaluate`` of the
 same file measures the same held-out images that ``deepkit train`` held out.
@@ -49,7 +54,7 @@ import numpy as np
 from deepkit.errors import DataError
 
 __all__ = ["ResolvedData", "resolve", "read_npz", "fit_to_model", "to_model_scale", "prepare_for_model",
-           "file_sha256", "local_copy", "DATA_DIR_ENV"]
+           "file_sha256", "local_copy", "is_channels_first", "DATA_DIR_ENV", "MAX_CLASSES", "MAX_JPEG_PIXELS"]
 
 #: The environment variable naming a folder of local dataset copies.
 DATA_DIR_ENV = "DEEPKIT_DATA_DIR"
@@ -135,6 +140,85 @@ def _images(x):
     return x
 
 
+_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+
+
+def is_channels_first(shape):
+    """Whether a batch of images of this shape is channels-first, ``(N, C, H, W)``.
+
+    Grey, RGB or RGBA channels (1, 3 or 4) on axis 1 while the last axis cannot be a channel axis
+    (more than 4 values): ``(N, 1, 28, 28)`` and ``(N, 3, 32, 32)`` are channels-first,
+    ``(N, 28, 28, 1)`` and ``(N, 32, 32, 3)`` are not.
+
+    Args:
+        shape: the array's shape, batch axis first.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> is_channels_first((5, 1, 28, 28)), is_channels_first((5, 28, 28, 1)), is_channels_first((5, 3, 4, 4))
+        (True, False, False)
+    """
+    return len(shape) == 4 and shape[1] in _CHANNELS and shape[3] not in _CHANNELS
+
+
+def _channels_last(x, notes):
+    if is_channels_first(x.shape):
+        notes.append(f"channels-first {'x'.join(map(str, x.shape[1:]))} read as "
+                     f"{x.shape[2]}x{x.shape[3]} images with {x.shape[1]} channel{'s' if x.shape[1] > 1 else ''}")
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    return x
+
+
+#: More classes than this in a label file is a mistake (ImageNet-21k has 21,841).
+MAX_CLASSES = 100_000
+
+
+def _first_bad(mask):
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _check_images(x, where):
+    """Images (or points) a model can take: numbers, at least one sample, no NaN or inf."""
+    if x.dtype.kind not in "biuf":
+        first = x.reshape(-1)[0] if x.size else None
+        raise DataError(f"{where}: images must be numbers (uint8 pixels or floats); received dtype {x.dtype} "
+                        f"(the first value is {first!r:.40}). Convert the file's images to numbers first.")
+    if x.ndim < 2:
+        raise DataError(f"{where}: expected one image (or feature vector) per sample, an array of rank >= 2; "
+                        f"received shape {x.shape}")
+    if len(x) == 0:
+        raise DataError(f"{where}: holds no samples (images of shape {x.shape}); it needs at least one")
+    if x.dtype.kind == "f":
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(np.add.reduce(x, axis=None))
+        if not finite:
+            bad = ~np.isfinite(x)
+            count = int(np.count_nonzero(bad))
+            if count:
+                first = _first_bad(bad)
+                samples = int(np.count_nonzero(bad.reshape(len(x), -1).any(axis=1)))
+                raise DataError(f"{where}: {count} pixel value{'s are' if count > 1 else ' is'} NaN or inf, in "
+                                f"{samples} of {len(x)} images; the first is at index {first}: {x[first]}. Drop "
+                                "or repair those images (np.isfinite finds them)")
+
+
+def _check_classes(y, where, purpose):
+    if y is None or not len(y):
+        return
+    top = int(y.max())
+    if top >= MAX_CLASSES:
+        first = _first_bad(y >= MAX_CLASSES)
+        raise DataError(f"{where}: label {top} (at index {first[0]}) is not a class index: labels must be "
+                        f"0, 1, ..., number of classes - 1, at most {MAX_CLASSES - 1:,}")
+    if purpose == "train":
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise DataError(f"{where}: every one of its {len(y)} labels is {int(classes[0])}; a classifier needs "
+                            "at least two classes to learn from (check the file's labels)")
+
+
 def file_sha256(path):
     """SHA-256 of a file in hex (the data fingerprint recipes and evaluations record).
 
@@ -158,12 +242,42 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def _decode_jpeg(buffer, offsets):
-    from PIL import Image
+#: The largest JPEG the benchmark layout may hold, in pixels (width x height); larger ones are refused
+#: before they are decoded.
+MAX_JPEG_PIXELS = 4096 * 4096
 
-    data = buffer.tobytes()
-    return np.stack([np.asarray(Image.open(io.BytesIO(data[offsets[i]:offsets[i + 1]])).convert("RGB"), np.uint8)
-                     for i in range(len(offsets) - 1)])
+
+def _decode_jpeg(buffer, offsets, where):
+    from PIL import Image, UnidentifiedImageError
+
+    offsets = np.asarray(offsets)
+    data = np.asarray(buffer).reshape(-1).tobytes()
+    if offsets.ndim != 1 or offsets.dtype.kind not in "iu" or len(offsets) < 2:
+        raise DataError(f"{where}: 'offsets' must be a 1-D integer array of at least 2 byte positions (image i is "
+                        f"jpeg[offsets[i]:offsets[i+1]]); received {offsets.dtype} of shape {offsets.shape}")
+    steps = np.diff(offsets)
+    if offsets[0] < 0 or offsets[-1] > len(data) or np.any(steps <= 0):
+        i = 0 if offsets[0] < 0 else (len(offsets) - 1 if offsets[-1] > len(data) else int(np.argmax(steps <= 0)))
+        raise DataError(f"{where}: 'offsets' must increase from 0 to the {len(data):,} bytes of 'jpeg'; "
+                        f"offsets[{i}:{i + 2}] = {offsets[i:i + 2].tolist()}")
+    images, size = [], None
+    for i in range(len(offsets) - 1):
+        try:
+            image = Image.open(io.BytesIO(data[offsets[i]:offsets[i + 1]]))
+            if image.width * image.height > MAX_JPEG_PIXELS:
+                raise DataError(f"{where}: image {i} is {image.width}x{image.height} pixels, more than the "
+                                f"{MAX_JPEG_PIXELS:,} deepkit decodes; refused")
+            if size is not None and image.size != size:
+                raise DataError(f"{where}: image {i} is {image.width}x{image.height} but image 0 is "
+                                f"{size[0]}x{size[1]}; all images of a file must have one size")
+            size = image.size
+            images.append(np.asarray(image.convert("RGB"), np.uint8))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{where}: image {i} (bytes {int(offsets[i])}..{int(offsets[i + 1])} of 'jpeg') is not a "
+                            f"readable JPEG ({type(exc).__name__}: {exc})") from None
+    return np.stack(images)
 
 
 def read_npz(path):
@@ -199,7 +313,7 @@ def read_npz(path):
                 train = (d["x_train"], d.get("y_train"))
                 test = (d["x_test"], d.get("y_test")) if "x_test" in keys else None
             elif "jpeg" in keys and "offsets" in keys:
-                train, test = (_decode_jpeg(d["jpeg"], d["offsets"]), d.get("y_train")), None
+                train, test = (_decode_jpeg(d["jpeg"], d["offsets"], where), d.get("y_train")), None
             elif "x_test" in keys:
                 train, test = None, (d["x_test"], d.get("y_test"))
             elif "x" in keys:
@@ -355,9 +469,17 @@ def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
             train, test = read_npz(file_path)
     if fingerprint is None:
         fingerprint = os.path.basename(os.path.normpath(source))
-    where = f"--data {data!r}"
-    train = None if train is None else (_images(train[0]), _labels(train[1], where))
-    test = None if test is None else (_images(test[0]), _labels(test[1], where))
+    where = f"--data {data!r}" + (f" ({source})" if source not in (data, f"deepkit.datasets.{data}") else "")
+    splits = []
+    for part, label in ((train, "train"), (test, "test")):
+        if part is not None:
+            x = _images(part[0])
+            _check_images(x, f"{where}, {label} images")  # before any transposing: indices as in the file
+            x = _channels_last(x, notes)
+            part = (x, _labels(part[1], where))
+            _check_classes(part[1], f"{where}, {label} labels", purpose if label == "train" else "evaluate")
+        splits.append(part)
+    train, test = splits
     if train is None and purpose == "train":
         if test[1] is None:
             raise DataError(f"{where}: has images but no labels; training needs y (or y_train).")
@@ -372,6 +494,11 @@ def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
         test_split = "test"
     if train is None:
         train = (test[0][:0], np.zeros(0, "int64"))
+    elif purpose == "train":
+        _check_classes(train[1], f"{where}, training split", purpose)
+    if not len(test[0]):
+        raise DataError(f"{where}: the {test_split} split holds no images (the file has {len(train[0])} training "
+                        f"images); {'evaluation' if purpose == 'evaluate' else 'measuring the model'} needs some")
     labels = [y for y in (train[1], test[1]) if y is not None and len(y)]
     if num_classes is None:
         num_classes = int(max(int(y.max()) for y in labels)) + 1 if labels else None
@@ -432,6 +559,8 @@ def fit_to_model(x, input_shape):
                         f"model takes vectors of {shape[0]}")
     if x.ndim == 2:
         raise DataError(f"the data are points of {x.shape[1]} values but the model takes images of shape {shape}")
+    if not is_channels_first((None, *shape)):  # a channels-last model given channels-first images
+        x = _channels_last(x, notes)
     if len(shape) == 2:  # a model taking (H, W) grey images
         if x.ndim == 4:
             x = x.mean(axis=-1) if x.shape[-1] > 1 else x[..., 0]
@@ -445,8 +574,8 @@ def fit_to_model(x, input_shape):
                 x = np.repeat(x, target[2], axis=-1)
                 notes.append(f"grey repeated to {target[2]} channels")
             elif target[2] == 1:
-                x = x.astype("float32").mean(axis=-1, keepdims=True)
                 notes.append(f"{x.shape[-1]} channels averaged to grey")
+                x = x.astype("float32").mean(axis=-1, keepdims=True)
             else:
                 raise DataError(f"the data have {x.shape[-1]} channels but the model takes {target[2]}")
     height, width = x.shape[1], x.shape[2]

@@ -53,6 +53,53 @@ class ModelFileError(ValueError):
         super().__init__(f"{path}: {problem}")
 
 
+#: The most a ``.keras`` file's JSON members (``config.json``, ``metadata.json``) may inflate to.
+MAX_JSON_BYTES = 64 << 20
+#: The most any member may inflate to, relative to its compressed size (Keras stores members uncompressed:
+#: ratio 1; compressed float weights reach 2 to 10; a zip bomb, thousands) ...
+MAX_EXPANSION = 100
+#: ... except members this small, whatever their ratio.
+SMALL_MEMBER_BYTES = 1 << 20
+
+
+def _check_inflated_sizes(path, archive):
+    """Zip-bomb bounds, from the central directory alone: nothing is inflated before they hold."""
+    archive_bytes = os.path.getsize(path)
+    total = 0
+    for info in archive.infolist():
+        if info.filename.lower().endswith(".json"):
+            limit = MAX_JSON_BYTES
+        else:
+            limit = max(SMALL_MEMBER_BYTES, MAX_EXPANSION * info.compress_size)
+        if info.file_size > limit:
+            raise ModelFileError(path, f"member '{info.filename}' would inflate from {info.compress_size:,} to "
+                                       f"{info.file_size:,} bytes, more than the {limit:,} deepkit reads; refused "
+                                       "(a zip bomb, or not a file Keras wrote)")
+        total += info.file_size
+    limit = MAX_JSON_BYTES + MAX_EXPANSION * archive_bytes
+    if total > limit:
+        raise ModelFileError(path, f"its members would inflate to {total:,} bytes in all from a {archive_bytes:,}-byte "
+                                   f"file, more than the {limit:,} deepkit reads; refused (a zip bomb?)")
+
+
+def _first_damaged_member(archive):
+    """The first member failing its CRC, reading each in 1 MiB blocks and never past its declared size."""
+    for info in archive.infolist():
+        read = 0
+        with archive.open(info) as member:  # zipfile stops at file_size and checks the CRC at the end
+            while True:
+                try:
+                    block = member.read(1 << 20)
+                except zipfile.BadZipFile:
+                    return info.filename
+                if not block:
+                    break
+                read += len(block)
+                if read > info.file_size:  # more than declared: never trusted, whatever zipfile does
+                    return info.filename
+    return None
+
+
 def _check_model_file(path):
     """Look at a .keras (zip) or .h5 (HDF5) file before Keras does: damage gets a plain message."""
     if not os.path.exists(path):
@@ -72,8 +119,11 @@ def _check_model_file(path):
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-            damaged = archive.testzip()
+            _check_inflated_sizes(path, archive)
+            damaged = _first_damaged_member(archive)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
         raise ModelFileError(path, f"damaged .keras archive: {_one_line(exc)}") from None
     if damaged is not None:
         raise ModelFileError(path, f"damaged .keras archive: member '{damaged}' fails its CRC check")

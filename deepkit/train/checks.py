@@ -36,7 +36,7 @@ import numpy as np
 from deepkit.errors import DataError
 from deepkit.naming import to_snake_case
 
-__all__ = ["check_fit_data", "loss_kind"]
+__all__ = ["check_fit_data", "check_labels_fit", "loss_kind"]
 
 _SPARSE = {"sparse_categorical_crossentropy"}
 _ONE_HOT = {"categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
@@ -605,3 +605,37 @@ def check_fit_data(model, x, y=None, *, argument_prefix="", sample_weight=None,
     base = f"{argument_prefix}validation_data"
     _check_set(model, xv, yv, swv, (f"{base}[0]", f"{base}[1]", f"{base}[2]"), "validation", loss,
                require_y)
+
+
+def check_labels_fit(model, y, *, name="y", loss=None):
+    """Check class labels against a classifier's output, as ``fit`` does (the CLI's evaluate and report too).
+
+    A model with one output unit takes 0/1 targets (``binary_crossentropy``); one with ``C`` units
+    takes class ids in ``[0, C)`` (``sparse_categorical_crossentropy``).
+
+    Args:
+        model: a built single-output ``keras.Model``.
+        y: class ids, one per sample (or 0/1 targets for a one-unit model).
+        name: what ``y`` is called in the message.
+        loss: the loss to check against (default: chosen from the output width as above).
+
+    Returns:
+        None. Raises on the first problem found.
+
+    Raises:
+        DataError: labels the model's outputs cannot express, naming the first one and where it is.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        >>> check_labels_fit(model, np.array([0, 2, 1]))  # fine: returns None
+        >>> check_labels_fit(model, np.array([0, 9, 1]), name="test labels")
+        Traceback (most recent call last):
+        ...
+        deepkit.errors.DataError: test labels: labels must be integers in [0, 3) for loss 'sparse_categorical_crossentropy' and the model's 3 output units; found 1 label out of range (the first, 9, at test labels[1]). The labels need 10 classes: give the last layer 10 units, or fix the labels.
+    """
+    output = _model_tensors(model, "outputs")[0]
+    if loss is None:
+        loss = "binary_crossentropy" if output.shape[-1] == 1 else "sparse_categorical_crossentropy"
+    arr = _Array(name, np.asarray(y))
+    _check_basic(arr, "evaluation")
+    _check_labels(arr, output, loss)

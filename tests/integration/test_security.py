@@ -287,3 +287,68 @@ def test_checkpoint_with_pickled_object_is_refused(tmp_path, marker):
     with pytest.warns(RuntimeWarning, match="cannot be read"), \
             pytest.raises(CheckpointError, match=r"no readable checkpoint: .*Object arrays cannot be loaded"):
         restore_checkpoint(model, tmp_path / "ck")
+
+
+def rewrite_member(src, dst, name, payload):
+    """Copy a .keras archive with one member replaced by ``payload``, deflated (a zip bomb when it is repetitive)."""
+    with zipfile.ZipFile(src) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files[name] = payload
+    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for n, data in files.items():
+            z.writestr(n, data)
+    return dst
+
+
+@pytest.mark.backend_independent
+def test_keras_config_zip_bomb_is_refused_before_inflating(tmp_path, deepkit_model_file, monkeypatch):
+    """A config.json that inflates past the bound is refused from the archive's directory, unread (the whole
+    pre-check used to inflate every member, then Keras read the config into memory). The bound is lowered so
+    the bomb stays small here; the default is 64 MiB."""
+    from deepkit.models import loading
+
+    with zipfile.ZipFile(deepkit_model_file) as z:
+        config = z.read("config.json")
+    bomb = rewrite_member(deepkit_model_file, tmp_path / "bomb.keras", "config.json",
+                          config[:-1] + b" " * (8 << 20) + config[-1:])  # valid JSON, 8 MiB of spaces
+    assert os.path.getsize(bomb) < 64 << 10
+    monkeypatch.setattr(loading, "MAX_JSON_BYTES", 4 << 20)
+    inflated = []
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda *a, **k: inflated.append(a[1]) or pytest.fail("read"))
+    with pytest.raises(loading.ModelFileError, match=r"member 'config.json' would inflate from [0-9,]+ to "
+                                                       r"8,[0-9,]+ bytes, more than the 4,194,304 deepkit reads"):
+        loading.load_model_file(str(bomb))
+    assert inflated == []
+
+
+@pytest.mark.backend_independent
+def test_keras_weights_zip_bomb_is_refused_by_ratio(tmp_path, deepkit_model_file, capsys):
+    """A weights member inflating over 100 times its compressed size (Keras stores members uncompressed)."""
+    bomb = rewrite_member(deepkit_model_file, tmp_path / "weights_bomb.keras", "model.weights.h5",
+                          bytes(48 << 20))  # 48 MiB of zeros: about 48 KiB deflated
+    assert os.path.getsize(bomb) < 256 << 10
+    assert cli(["summary", str(bomb)]) == 2
+    err = capsys.readouterr().err
+    assert "member 'model.weights.h5' would inflate from" in err and "more than the" in err and "refused" in err
+
+
+@pytest.mark.backend_independent
+def test_keras_member_inflating_past_its_declared_size_is_damaged(tmp_path, deepkit_model_file):
+    """The declared size is not trusted: a member whose data inflate to more than declared is refused."""
+    from deepkit.models import loading
+
+    bomb = rewrite_member(deepkit_model_file, tmp_path / "liar.keras", "model.weights.h5", bytes(4 << 20))
+    data = bytearray(bomb.read_bytes())
+    with zipfile.ZipFile(bomb) as z:
+        info = z.getinfo("model.weights.h5")
+    # Declare 1 KiB (local header and central directory): within every bound, but the data inflate to 4 MiB.
+    central = data.rfind(b"model.weights.h5") - 46  # the central directory entry: its name is at +46
+    assert data[central:central + 4] == b"PK\x01\x02"
+    for offset in (info.header_offset + 22, central + 24):  # the uncompressed size in both headers
+        data[offset:offset + 4] = (1024).to_bytes(4, "little")
+    liar = tmp_path / "liar2.keras"
+    liar.write_bytes(bytes(data))
+    with zipfile.ZipFile(liar) as z:
+        assert z.getinfo("model.weights.h5").file_size == 1024
+    with pytest.raises(loading.ModelFileError, match=r"damaged .keras archive: .*model.weights.h5"):
+        loading.load_model_file(str(liar))
