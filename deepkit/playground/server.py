@@ -16,6 +16,7 @@ Example:
 import http.server
 import importlib.resources
 import ipaddress
+import signal
 import sys
 import threading
 import urllib.parse
@@ -181,6 +182,10 @@ def make_server(host="127.0.0.1", port=8765, verbose=False):
                       "(0: any free port)") from None
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve(host="127.0.0.1", port=8765, open_browser=True, verbose=False, ready=None, out=None):
     """Run the playground until Ctrl-C (or ``server.shutdown()``).
 
@@ -205,6 +210,12 @@ def serve(host="127.0.0.1", port=8765, open_browser=True, verbose=False, ready=N
     """
     out = out or sys.stdout
     server = make_server(host, port, verbose=verbose)
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C stops the server even where SIGINT came in ignored (a job started in the background),
+        # and so does SIGTERM; the handlers before are put back at the end.
+        saved = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                 signal.SIGTERM: signal.signal(signal.SIGTERM, _interrupt)}
     print(f"deepkit playground: {server.url}  (Ctrl-C stops it)", file=out, flush=True)
     if open_browser:
         threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
@@ -216,4 +227,7 @@ def serve(host="127.0.0.1", port=8765, open_browser=True, verbose=False, ready=N
         print("deepkit playground: stopped", file=out, flush=True)
     finally:
         server.close()
+        for signum, handler in saved.items():
+            if handler is not None:  # None: a handler not set from Python, which cannot be put back
+                signal.signal(signum, handler)
     return 0
