@@ -49,6 +49,11 @@ class Points:
         x_train, y_train, x_test, y_test: float32 points (N, 2) and targets (N,) (labels 0/1 or values).
         problem: ``"classification"`` or ``"regression"``.
         note: a sentence about how the points were made (CSV rescaling), or ``""``.
+
+    Example:
+        >>> p = Points(np.zeros((3, 2)), np.zeros(3), np.zeros((1, 2)), np.zeros(1), "classification")
+        >>> len(p.x_train), p.note
+        (3, '')
     """
 
     x_train: np.ndarray

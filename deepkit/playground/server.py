@@ -110,6 +110,14 @@ class PlaygroundServer(http.server.ThreadingHTTPServer):
         self.verbose = verbose
         self.playground = Playground()
 
+    def handle_error(self, request, client_address):
+        """A page that went away mid-answer (reload, closed tab) is normal: no traceback; others one line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        sys.stderr.write(f"deepkit playground: request from {client_address[0]} failed: "
+                         f"{type(error).__name__}: {error}\n")
+
     @property
     def url(self):
         """The page's address.
