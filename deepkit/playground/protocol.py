@@ -6,7 +6,7 @@ request                            answer
 ``POST /api/session``              ``{"query": "dataset=xor&..."}`` -> the new session's state
                                    (settings read leniently: notes for what fell back to defaults)
 ``POST /api/control``              ``{"session", "action": play|pause|step|reset|settings|regenerate,
-                                   "settings": {...}}`` -> ``{"playing", "frame"}`` (play, pause) or
+                                   "settings": {...}}`` -> ``{"playing", "frame"}`` (play, pause, step) or
                                    the session's state (the others; settings are checked strictly)
 ``GET /api/frame?session&after``   the latest frame once its ``seq`` is above ``after`` (waits up to
                                    ``wait`` seconds, default 10)
@@ -169,8 +169,10 @@ class Playground:
             return _answer(200, {"playing": False, "frame": session.latest})
         if action == "step":
             self.worker.set_playing(session, False)
-            self.worker.call(session.update)
-        elif action == "reset":
+            frame = self.worker.call(session.update)
+            self.worker.publish()
+            return _answer(200, {"playing": False, "frame": frame})
+        if action == "reset":
             self.worker.set_playing(session, False)
 
             def reset():

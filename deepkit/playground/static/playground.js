@@ -74,7 +74,11 @@
       const body = {session: pg.session, action: action};
       if (settings) body.settings = settings;
       const answer = await request("POST", "/api/control", body);
-      if (answer.session) applyState(answer); else setPlaying(answer.playing);
+      if (answer.session) applyState(answer);
+      else {
+        setPlaying(answer.playing);
+        if (answer.frame && answer.frame.seq > pg.seq) render(answer.frame);
+      }
     } catch (e) {
       note(e.message, "error");
       if (pg.state) applyState(pg.state, true);  // the controls back to what the server has
@@ -261,9 +265,9 @@
         const x = (p[0] + 6) / 12 * size, y = (6 - p[1]) / 12 * size;
         const v = problem === "classification" ? 2 * p[2] - 1 : p[2];
         const c = colour(v);
-        ctx.beginPath(); ctx.arc(x, y, 3, 0, 2 * Math.PI);
+        ctx.beginPath(); ctx.arc(x, y, 3.5, 0, 2 * Math.PI);
         ctx.fillStyle = "rgb(" + c.join(",") + ")"; ctx.fill();
-        ctx.lineWidth = 1; ctx.strokeStyle = test ? "#000" : "#fff"; ctx.stroke();
+        ctx.lineWidth = 0.8; ctx.strokeStyle = test ? "#000" : "#fff"; ctx.stroke();
       }
     };
     draw(pts.train, false);
