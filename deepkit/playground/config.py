@@ -203,6 +203,8 @@ def checked(settings, base=None):
     Example:
         >>> checked({"networkShape": [8, 8]})["networkShape"]
         [8, 8]
+        >>> checked({"problem": "regression"})["dataset"]
+        'reg-plane'
         >>> checked({"networkShape": [64]})
         Traceback (most recent call last):
         ...
@@ -218,6 +220,10 @@ def checked(settings, base=None):
             config[key] = _PARSERS[key](value)
         except LimitError as e:
             raise LimitError(f"{key}: {e}") from None
+    if "problem" in settings and "dataset" not in settings and DATASETS[config["dataset"]] not in (
+            config["problem"], "either"):
+        # a new problem type picks its first data set, as the Playground's selector does
+        config["dataset"] = "reg-plane" if config["problem"] == "regression" else "circle"
     return _consistent(config, [])
 
 

@@ -56,9 +56,11 @@ def report_command(problem):
 
     Example:
         >>> print(report_command("classification"))
-        deepkit report playground.keras --data playground-data.npz --out playground-atlas
+        deepkit report playground.keras --data playground-data.npz --out playground-atlas --attributions "" --max-classes 0
     """
-    command = "deepkit report playground.keras --data playground-data.npz --out playground-atlas"
+    # The atlas' attribution maps and class pages draw input images; a point of the plane is none.
+    command = ('deepkit report playground.keras --data playground-data.npz --out playground-atlas '
+               '--attributions "" --max-classes 0')
     if problem != "classification":
         return ("# the atlas explains classifiers; for this regression network, evaluate it in Python:\n"
                 "# keras.saving.load_model('playground.keras').predict(...)\n" + command)

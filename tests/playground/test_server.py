@@ -157,3 +157,12 @@ def test_the_command_stops_cleanly_on_ctrl_c(tmp_path):
     assert proc.returncode == 0, err
     assert "deepkit playground: stopped" in out
     assert "Traceback" not in err
+
+
+@pytest.mark.backend_independent
+def test_playground_help_does_not_start_keras():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "deepkit.cli", "playground", "--help"],
+                          cwd=tests.ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "--no-browser" in done.stdout, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")}
+    assert not imported & {"keras", "tensorflow", "jax", "torch", "matplotlib"}
