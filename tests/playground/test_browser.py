@@ -159,3 +159,27 @@ def test_exports_rebuild_the_architecture_and_predict_like_the_server(page, tmp_
     mine = loaded.predict(features(points, ["x", "y", "sinX"]), verbose=0)[:, 0]
     np.testing.assert_allclose(mine, served, rtol=1e-5, atol=1e-6)
     assert _console_errors(driver) == []
+
+
+def test_bad_link_shows_a_note_and_regression_and_weight_hover_work(page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    server, driver = page
+    _open(driver, server.url + "?networkShape=4,99&learningRate=oops&grid=20")
+    notes = driver.find_element("id", "notes")
+    assert notes.is_displayed() and "networkShape" in notes.text and "learningRate" in notes.text
+    assert "networkShape=4,2" in driver.current_url
+    Select(driver.find_element("css selector", 'select[data-setting="problem"]')).select_by_value("regression")
+    _wait(driver, "return window.playground.state.problem === 'regression' && window.playground.frame", 60,
+          "the regression problem")
+    assert driver.execute_script("return window.playground.config.dataset") == "reg-plane"
+    driver.find_element("id", "step").click()
+    _wait(driver, "return window.playground.frame.epoch === 1", 60, "one step")
+    link = driver.find_element("css selector", "#links path.link")
+    ActionChains(driver).move_to_element(link).perform()
+    tip = driver.find_element("id", "tooltip")
+    _wait(driver, "return !document.getElementById('tooltip').hidden", 10, "the weight's tooltip")
+    assert tip.text.startswith("weight ") and float(tip.text.split()[1]) == pytest.approx(
+        float(link.get_attribute("data-weight")), abs=1e-4)
+    assert _console_errors(driver) == []
