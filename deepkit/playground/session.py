@@ -6,7 +6,7 @@ with the fast fit path's compiled loops (:func:`deepkit.backend.fit_loop`): one 
 the training points (the Playground's "epoch"), its full batches in one compiled call. After each
 update one compiled forward pass over the grid and the points gives every neuron's map, the output
 map and both losses (:meth:`Session.frame`). Backends without compiled loops (torch) train with
-``model.fit`` for one epoch instead.
+Keras' ``train_on_batch``, batch by batch, instead.
 
 Every method touches Keras: the server calls them from its one model thread only
 (:class:`deepkit.playground.worker.Worker`).
@@ -181,8 +181,9 @@ class Session:
                       loss="binary_crossentropy" if self.problem == "classification" else "mse")
         self.model = model
         self.dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-        self.probe = keras.Model(model.inputs, [layer.output for layer in self.dense])
+        self.probe = keras.Model(model.input, [layer.output for layer in self.dense])
         self.shuffler = keras.random.SeedGenerator(int(config["seed"]) + 7 * self.resets)
+        self.fallback_rng = np.random.default_rng(int(config["seed"]) + 7 * self.resets)
         self.epoch = 0
         self.loops = None
         self.fast = backend.fit_loop_unsupported(model)
@@ -246,8 +247,11 @@ class Session:
             if rem:
                 self.loops.train(self.device_data, perm, full * batch, 0, 1, rem)
             self.loops.sync()
-        else:
-            self.model.fit(self.x_train, self.y_train, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        else:  # no compiled loops on this backend (torch): Keras' own step, batch by batch
+            order = self.fallback_rng.permutation(n)
+            for start in range(0, n, batch):
+                rows = order[start:start + batch]
+                self.model.train_on_batch(self.x_train[rows], self.y_train[rows])
         self.epoch += 1
         self.latest = self.frame()
         return self.latest
