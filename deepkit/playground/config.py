@@ -80,7 +80,7 @@ def problem_of(dataset, problem):
     """The problem type a dataset implies (the CSV's own is kept).
 
     Args:
-        dataset: a name of :data:`DATASETS`.
+        dataset: a name of ``DATASETS``.
         problem: the problem type asked for.
 
     Returns:
@@ -188,11 +188,11 @@ def _consistent(config, notes):
 
 
 def checked(settings, base=None):
-    """Settings read strictly: each given value must be valid and within :data:`LIMITS`.
+    """Settings read strictly: each given value must be valid and within ``LIMITS``.
 
     Args:
         settings: a mapping of setting names to values (strings as in a URL, or typed values).
-        base: the settings the given ones change (default :data:`DEFAULTS`).
+        base: the settings the given ones change (default ``DEFAULTS``).
 
     Returns:
         A complete settings dict.

@@ -138,7 +138,7 @@ def features(points, names):
 
     Args:
         points: (N, 2) coordinates on the plane.
-        names: feature names of :data:`deepkit.playground.config.FEATURES`.
+        names: feature names of ``deepkit.playground.config.FEATURES``.
 
     Returns:
         float32 (N, len(names)).

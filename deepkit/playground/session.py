@@ -229,7 +229,7 @@ class Session:
         """Train one pass over the training points (one epoch) and make the frame after it.
 
         Returns:
-            The new frame (see :meth:`frame`).
+            The new frame (see :meth:`Session.frame`).
 
         Example:
             >>> from deepkit.playground.config import checked

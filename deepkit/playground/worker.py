@@ -5,7 +5,7 @@ for its answer (:meth:`Worker.call`), or read the latest frame of a session
 (:meth:`Worker.wait_frame`, a long poll). Between jobs the worker trains the sessions that are
 playing, one update each in turn, and publishes each new frame. Pause takes effect at once: the flag
 is read before every update. A session whose page has stopped asking for frames is paused after
-:data:`STALE_S` seconds and dropped after :data:`DROP_S`.
+``STALE_S`` seconds and dropped after ``DROP_S``.
 
 Example:
     >>> w = Worker()

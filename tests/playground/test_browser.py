@@ -176,7 +176,8 @@ def test_bad_link_shows_a_note_and_regression_and_weight_hover_work(page):
     assert driver.execute_script("return window.playground.config.dataset") == "reg-plane"
     driver.find_element("id", "step").click()
     _wait(driver, "return window.playground.frame.epoch === 1", 60, "one step")
-    link = driver.find_element("css selector", "#links path.link")
+    links = driver.find_elements("css selector", "#links path.link")  # the thickest: the easiest to hover
+    link = max(links, key=lambda el: abs(float(el.get_attribute("data-weight"))))
     ActionChains(driver).move_to_element(link).perform()
     tip = driver.find_element("id", "tooltip")
     _wait(driver, "return !document.getElementById('tooltip').hidden", 10, "the weight's tooltip")

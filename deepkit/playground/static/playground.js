@@ -223,7 +223,7 @@
         row.forEach((w, j) => {
           const [x1, y1] = position(l, columns[l][i]), [x2, y2] = position(l + 1, columns[l + 1][j]);
           const ax = x1 + NODE, ay = y1 + NODE / 2, bx = x2, by = y2 + NODE / 2, mx = (ax + bx) / 2;
-          const width = Math.min(8, 0.5 + Math.abs(w) * 1.6).toFixed(2);
+          const width = Math.min(8, 1 + Math.abs(w) * 1.6).toFixed(2);
           const col = colour(Math.max(-1, Math.min(1, w * 1.5)));
           html += '<path class="link" data-weight="' + w + '" data-from="' + l + ":" + i + '" data-to="' + j +
             '" d="M' + ax + "," + ay + " C" + mx + "," + ay + " " + mx + "," + by + " " + bx + "," + by +
