@@ -330,7 +330,7 @@ def _multiply_adds(n):
 
 
 def _cmd_playground(args):
-    """``deepkit playground``: serve the page until Ctrl-C (Keras loads in the server's model thread)."""
+    """``deepkit playground``: serve the page until Ctrl-C (Keras is already loaded by main, quietly)."""
     from deepkit.playground.server import serve
 
     return serve(host=args.host, port=args.port, open_browser=not args.no_browser, verbose=args.verbose)
