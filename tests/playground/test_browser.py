@@ -56,7 +56,7 @@ def page():
             driver.quit()
 
 
-def _open(driver, url, timeout=60):
+def _open(driver, url, timeout=120):
     driver.get(url)
     _wait(driver, "return !!(window.playground && window.playground.ready)", timeout, "the page to start")
 
@@ -86,7 +86,7 @@ def test_circle_trains_below_0_1_in_30_s_and_every_neuron_is_drawn(page):
     _open(driver, server.url + "?dataset=xor&networkShape=8,8&optimizer=adam&learningRate=0.03")
     driver.find_element("css selector", 'button.dataset[data-dataset="circle"]').click()
     _wait(driver, "return window.playground.config.dataset === 'circle' && window.playground.frame.epoch === 0",
-          60, "the circle data set")
+          120, "the circle data set")
     start = time.monotonic()
     driver.find_element("id", "play-pause").click()
     loss = _wait(driver, "const f = window.playground.frame; return f && f.loss.test !== null && f.loss.test < 0.1 "
@@ -117,11 +117,11 @@ def test_a_changed_setting_survives_a_reload(page):
     _open(driver, server.url + "?networkShape=3&grid=20")
     Select(driver.find_element("css selector", 'select[data-setting="activation"]')).select_by_value("relu")
     _wait(driver, "return location.search.includes('activation=relu') && window.playground.config.activation === 'relu'",
-          60, "the new activation")
+          120, "the new activation")
     driver.find_element("id", "add-layer").click()
-    _wait(driver, "return window.playground.config.networkShape.length === 2", 60, "a second hidden layer")
+    _wait(driver, "return window.playground.config.networkShape.length === 2", 120, "a second hidden layer")
     driver.refresh()
-    _wait(driver, "return !!(window.playground && window.playground.ready)", 60, "the page to start again")
+    _wait(driver, "return !!(window.playground && window.playground.ready)", 120, "the page to start again")
     assert driver.execute_script("return window.playground.config.activation") == "relu"
     assert driver.execute_script("return window.playground.config.networkShape") == [3, 3]
     assert Select(driver.find_element("css selector", 'select[data-setting="activation"]')) \
@@ -137,7 +137,7 @@ def test_exports_rebuild_the_architecture_and_predict_like_the_server(page, tmp_
     server, driver = page
     _open(driver, server.url + "?dataset=spiral&networkShape=6,4&activation=tanh&features=x,y,sinX&grid=20")
     driver.find_element("id", "step").click()
-    _wait(driver, "return window.playground.frame.epoch === 1", 60, "one step")
+    _wait(driver, "return window.playground.frame.epoch === 1", 120, "one step")
     spec_url = driver.find_element("id", "export-spec").get_attribute("href")
     keras_url = driver.find_element("id", "export-keras").get_attribute("href")
     spec = driver.execute_async_script("const done = arguments[arguments.length - 1];"
@@ -171,11 +171,11 @@ def test_bad_link_shows_a_note_and_regression_and_weight_hover_work(page):
     assert notes.is_displayed() and "networkShape" in notes.text and "learningRate" in notes.text
     assert "networkShape=4,2" in driver.current_url
     Select(driver.find_element("css selector", 'select[data-setting="problem"]')).select_by_value("regression")
-    _wait(driver, "return window.playground.state.problem === 'regression' && window.playground.frame", 60,
+    _wait(driver, "return window.playground.state.problem === 'regression' && window.playground.frame", 120,
           "the regression problem")
     assert driver.execute_script("return window.playground.config.dataset") == "reg-plane"
     driver.find_element("id", "step").click()
-    _wait(driver, "return window.playground.frame.epoch === 1", 60, "one step")
+    _wait(driver, "return window.playground.frame.epoch === 1", 120, "one step")
     links = driver.find_elements("css selector", "#links path.link")  # the thickest: the easiest to hover
     link = max(links, key=lambda el: abs(float(el.get_attribute("data-weight"))))
     ActionChains(driver).move_to_element(link).perform()
