@@ -165,6 +165,7 @@ class Session:
             9
         """
         self._release()
+        self.builds = getattr(self, "builds", 0) + 1  # frames say which model they show
         config = self.config
         self.points = pdata.make_points(config, self.uploaded)
         self.problem = self.points.problem
@@ -278,7 +279,7 @@ class Session:
         """The state after the last update: losses, every neuron's map, the output map, weights.
 
         Returns:
-            A JSON-ready dict: ``seq``, ``epoch``, ``loss`` (``train``, ``test``), ``maps`` (per hidden
+            A JSON-ready dict: ``seq``, ``build`` (which model: it counts the rebuilds), ``epoch``, ``loss`` (``train``, ``test``), ``maps`` (per hidden
             layer, per neuron: ``[base64 map, scale]``), ``output`` (base64 map of 2p-1, or the value),
             ``weights`` (per layer: kernel rows ``[input][neuron]``), ``biases``.
 
@@ -286,7 +287,7 @@ class Session:
             >>> from deepkit.playground.config import checked
             >>> s = Session("f", checked({"networkShape": [2], "grid": 8})); s.build()
             >>> sorted(s.frame())
-            ['biases', 'epoch', 'loss', 'maps', 'output', 'playing', 'seq', 'weights']
+            ['biases', 'build', 'epoch', 'loss', 'maps', 'output', 'playing', 'seq', 'weights']
         """
         outs = self.probe.predict_on_batch(self.probe_input)
         outs = [np.asarray(o, np.float32) for o in (outs if isinstance(outs, (list, tuple)) else [outs])]
@@ -303,6 +304,7 @@ class Session:
         self.seq += 1
         return {
             "seq": self.seq,
+            "build": self.builds,
             "epoch": self.epoch,
             "playing": self.playing,
             "loss": {"train": _loss_value(self.problem, final[g:g + n_train], self.points.y_train),
@@ -337,7 +339,7 @@ class Session:
             values = pdata.features(grid, [name])[:, 0]
             feature_maps[name] = encode_map(values, max(1.0, float(np.abs(values).max())))
         return {
-            "session": self.id, "config": self.config, "query": to_query(self.config), "notes": self.notes,
+            "session": self.id, "build": self.builds, "config": self.config, "query": to_query(self.config), "notes": self.notes,
             "problem": self.problem, "dataNote": p.note, "backend": keras.backend.backend(),
             "fastPath": not self.fast, "fastReason": self.fast,
             "points": {"train": pts(p.x_train, p.y_train), "test": pts(p.x_test, p.y_test)},

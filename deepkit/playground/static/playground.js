@@ -221,6 +221,7 @@
     frame.weights.forEach((kernel, l) => {
       kernel.forEach((row, i) => {
         row.forEach((w, j) => {
+          if (!columns[l + 1] || columns[l][i] === undefined) return;
           const [x1, y1] = position(l, columns[l][i]), [x2, y2] = position(l + 1, columns[l + 1][j]);
           const ax = x1 + NODE, ay = y1 + NODE / 2, bx = x2, by = y2 + NODE / 2, mx = (ax + bx) / 2;
           const width = Math.min(8, 1 + Math.abs(w) * 1.6).toFixed(2);
@@ -237,7 +238,10 @@
   // ------------------------------------------------------------------ frames
   function fmt(v) { return v === null || v === undefined ? "-" : v.toFixed(3); }
   function render(frame) {
-    pg.frame = frame; pg.seq = Math.max(pg.seq, frame.seq);
+    pg.seq = Math.max(pg.seq, frame.seq);
+    // A frame of a model rebuilt since the page's state (its answer is on the way): that answer draws it.
+    if (!pg.state || frame.build !== pg.state.build) return;
+    pg.frame = frame;
     $("epoch").textContent = String(frame.epoch).padStart(6, "0").replace(/(\d{3})(\d{3})$/, "$1,$2");
     $("train-loss").textContent = fmt(frame.loss.train);
     $("test-loss").textContent = fmt(frame.loss.test);
