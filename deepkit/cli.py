@@ -524,6 +524,13 @@ def _multiply_adds(n):
     return str(n)
 
 
+def _cmd_playground(args):
+    """``deepkit playground``: serve the page until Ctrl-C (Keras is already loaded by main, quietly)."""
+    from deepkit.playground.server import serve
+
+    return serve(host=args.host, port=args.port, open_browser=not args.no_browser, verbose=args.verbose)
+
+
 def _cmd_models(args):
     """List the zoo's models: name, parameters, multiply-adds, default input, shipped weights, paper."""
     from deepkit import models
@@ -775,6 +782,14 @@ def build_parser(report_methods=True):
     rep = sub.add_parser("report", help="HTML atlas (or one self-contained page) of what each layer has learned")
     add_report_arguments(rep, methods=None if report_methods else ())
     rep.set_defaults(func=run_report)
+
+    play = sub.add_parser("playground", help="the TensorFlow Playground in the browser, on real Keras models")
+    play.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
+    play.add_argument("--host", default="127.0.0.1",
+                      help="interface to listen on (default 127.0.0.1; any other warns: no authentication)")
+    play.add_argument("--no-browser", action="store_true", help="print the address only, open no browser")
+    play.add_argument("--verbose", action="store_true", help="log every request and the backend's start-up messages")
+    play.set_defaults(func=_cmd_playground)
     return parser
 
 

@@ -16,9 +16,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["circles", "moons", "xor", "spiral", "gaussians", "NAMES"]
+__all__ = ["circles", "moons", "xor", "spiral", "gaussians", "NAMES", "plane", "multi_gaussians",
+           "REGRESSION_NAMES"]
 
 NAMES = ("circles", "moons", "xor", "spiral", "gaussians")
+
+#: The regression problems (float32 targets in about [-1, 1] instead of class labels), as the
+#: TensorFlow Playground's "plane" and "multiple Gaussians".
+REGRESSION_NAMES = ("plane", "multi_gaussians")
 
 
 def _check_n(n_samples, where, minimum=1):
@@ -236,3 +241,74 @@ def gaussians(n_samples=200, *, noise=0.3, n_classes=2, seed=0):
     x = np.repeat(centres, counts, axis=0)
     y = np.repeat(np.arange(n_classes), counts)
     return _finish(rng, x, y, noise)
+
+
+def _regression_finish(rng, x, target_at, noise):
+    """Targets read at the points moved by the noise (as the Playground does), points kept."""
+    moved = x + rng.normal(scale=noise, size=x.shape) if noise > 0 else x
+    return x.astype("float32"), target_at(moved).astype("float32")
+
+
+def plane(n_samples=200, *, noise=0.0, seed=0):
+    """A regression problem: a tilted plane over the square [-1.2, 1.2]^2, target ``(x1 + x2) / 2``.
+
+    The TensorFlow Playground's "plane" (its radius 6 and label scale 1/10, in this module's units,
+    where the Playground's coordinates are divided by 5). The noise moves the point at which the target
+    is read, not the point itself.
+
+    Args:
+        n_samples: number of points (>= 1).
+        noise: standard deviation of the Gaussian displacement of the point the target is read at (>= 0).
+        seed: random seed.
+
+    Returns:
+        ``(x, y)``: float32 points (n_samples, 2) and float32 targets (n_samples,) in [-1.2, 1.2].
+
+    Example:
+        >>> x, y = plane(n_samples=5, seed=0)
+        >>> bool(np.allclose(y, x.sum(1) / 2))
+        True
+    """
+    n = _check_n(n_samples, "plane")
+    noise = _check_real(noise, "noise", "plane")
+    rng = _rng(seed, "plane")
+    x = rng.uniform(-1.2, 1.2, size=(n, 2))
+    return _regression_finish(rng, x, lambda p: (p[:, 0] + p[:, 1]) / 2, noise)
+
+
+# Centre (x, y) and sign of each bump of multi_gaussians: the Playground's six, divided by 5.
+_BUMPS = ((-0.8, 0.5, 1.0), (0.0, 0.5, -1.0), (0.8, 0.5, 1.0),
+          (-0.8, -0.5, -1.0), (0.0, -0.5, 1.0), (0.8, -0.5, -1.0))
+
+
+def multi_gaussians(n_samples=200, *, noise=0.0, seed=0):
+    """A regression problem: six bumps of height +1 or -1 in two rows, zero between them.
+
+    The TensorFlow Playground's "multiple Gaussians": each bump falls linearly from its sign at its
+    centre to 0 at distance 0.4 (the Playground's 2, divided by 5); where bumps meet the target is the
+    one largest in absolute value. Points are uniform over [-1.2, 1.2]^2.
+
+    Args:
+        n_samples: number of points (>= 1).
+        noise: standard deviation of the Gaussian displacement of the point the target is read at (>= 0).
+        seed: random seed.
+
+    Returns:
+        ``(x, y)``: float32 points (n_samples, 2) and float32 targets (n_samples,) in [-1, 1].
+
+    Example:
+        >>> x, y = multi_gaussians(n_samples=400, seed=0)
+        >>> float(y.min()) >= -1.0 and float(y.max()) <= 1.0, bool((y == 0).any())
+        (True, True)
+    """
+    n = _check_n(n_samples, "multi_gaussians")
+    noise = _check_real(noise, "noise", "multi_gaussians")
+    rng = _rng(seed, "multi_gaussians")
+    x = rng.uniform(-1.2, 1.2, size=(n, 2))
+
+    def target(p):
+        values = np.stack([sign * np.clip(1 - np.hypot(p[:, 0] - cx, p[:, 1] - cy) / 0.4, 0, 1)
+                           for cx, cy, sign in _BUMPS], 1)
+        return values[np.arange(len(p)), np.abs(values).argmax(1)]
+
+    return _regression_finish(rng, x, target, noise)
