@@ -10,7 +10,10 @@ Example:
     (8, 8)
 """
 
-from deepkit.core.model import Model, SpecModelMixin, build_document, from_spec, to_spec
+from deepkit.core import saving
+from deepkit.core.model import FunctionalModel, Model, SpecModelMixin, build_document, from_spec, to_spec
 from deepkit.core.sequential import Sequential
 
-__all__ = ["Model", "Sequential", "SpecModelMixin", "build_document", "from_spec", "to_spec"]
+saving.register({"Model": Model, "Sequential": Sequential})  # the names deepkit's .keras files use (as Keras')
+
+__all__ = ["FunctionalModel", "Model", "Sequential", "SpecModelMixin", "build_document", "from_spec", "to_spec"]
