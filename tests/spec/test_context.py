@@ -41,3 +41,23 @@ def test_auto_names_skip_names_claimed_by_hand_and_keep_their_order():
     assert ctx.auto_name("conv2d") == "conv2d"
     ctx.prefix.append("block1")
     assert ctx.auto_name("dense") == "block1_dense"
+
+
+@pytest.mark.backend_independent
+def test_an_error_without_a_mark_of_its_own_takes_the_nearest_marked_parent():
+    """Plant: no fall-back (only the exact path's mark): short-form entries lose their line:col."""
+    marks = {(): (1, 1), ("layers",): (2, 1), ("layers", 1): (4, 5), ("layers", 1, "Dense"): (4, 12)}
+    error = Where(("layers", 1, "Dense", "units"), marks, "net.yaml").error("bad units")
+    assert (error.line, error.column) == (4, 12)
+    assert str(error) == "net.yaml:4:12: layers[1].Dense.units: bad units"
+    assert (Where(("layers", 1, "residual", "layers", 0), marks).error("x").line,) == (4,)
+    assert Where(("name",), {}).error("x").line is None
+
+
+def test_a_short_form_entry_error_keeps_its_line_and_column():
+    import deepkit
+    from deepkit.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        deepkit.from_spec("input_shape: [4]\nlayers:\n  - Flatten\n  - Dense: true\n")
+    assert str(caught.value).startswith("<string>:4:5: layers[1].Dense.units: Dense argument 'units' must be a number")
