@@ -108,3 +108,20 @@ def test_separable_conv_macs_count_the_depth_multiplier_in_both_steps(data_forma
                                                            data_format=data_format)])
     assert deepkit.count_macs(one_d) == (conv_reference((7,), 4 * depth_multiplier, (3,), 1)
                                          + conv_reference((7,), 2, (1,), 4 * depth_multiplier))
+
+
+def test_merges_count_no_multiply_adds():
+    """Mutation survivor (summary.py: the merge case returning 1 instead of 0): an Add counts nothing."""
+    x = keras.Input((4,))
+    y = keras.layers.Add()([keras.layers.Dense(4)(x), x])
+    model = keras.Model(x, keras.layers.Concatenate()([y, x]))
+    assert deepkit.count_macs(model) == 16
+    assert [row["macs"] for row in deepkit.summary(model, print_fn=lambda line: None)] == [16, 0, 0]
+
+
+def test_einsum_dense_macs_follow_the_contraction():
+    """Mutation survivor (summary.py: EinsumDense's ``*`` -> ``/``): each output value sums the contracted axis."""
+    flat = keras.Sequential([keras.Input((5,)), keras.layers.EinsumDense("ab,bc->ac", output_shape=6)])
+    assert deepkit.count_macs(flat) == 6 * 5
+    sequence = keras.Sequential([keras.Input((7, 5)), keras.layers.EinsumDense("abc,cd->abd", output_shape=(7, 6))])
+    assert deepkit.count_macs(sequence) == (7 * 6) * 5
