@@ -49,10 +49,12 @@ def register(classes=None):
 
     Example:
         >>> import keras, deepkit
+        >>> saved = dict(keras.saving.get_custom_objects())
         >>> keras.saving.get_custom_objects().clear()
         >>> register()
         >>> keras.saving.get_custom_objects()["Model"] is deepkit.Model
         True
+        >>> keras.saving.get_custom_objects().update(saved)  # what else was registered, back
     """
     _KERAS_NAMES.update(classes or {})
     registry = keras.saving.get_custom_objects()
