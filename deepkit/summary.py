@@ -258,12 +258,12 @@ def summary(model, print_fn=None, input_shape=None):
     """
     print_fn = print_fn or print
     if not isinstance(model, keras.Model):
-        from deepkit.core.model import build_document
+        from deepkit.spec.build import build_model
         from deepkit.spec.parse import load_document
 
-        document = load_document(model)
-        model = build_document(document, input_shape=input_shape if document.input_shape is None else None,
-                               allocate=False)
+        document = load_document(model)  # shapes only: a plain keras.Model holds the graph (nothing trains it)
+        model = build_model(document, keras.Model, input_shape=input_shape if document.input_shape is None else None,
+                            allocate=False)
     rows = _rows(model)
     trainable = sum(_prod(w.shape) for w in model.trainable_weights)
     total = sum(_prod(w.shape) for w in model.weights)

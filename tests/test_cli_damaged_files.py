@@ -63,7 +63,7 @@ def files(tmp_path_factory):
     ("truncated.keras", r"not a valid \.keras file: no zip archive found \([\d,]+ bytes; truncated"),
     ("nosig.h5", r"not an HDF5 file: it lacks the HDF5 signature"),
     # Keras' own explanation follows (its wording differs between releases: not deepkit's contract).
-    ("unknown_class.keras", r"cannot be loaded in safe mode \(nothing in a model file may run code\): "),
+    ("unknown_class.keras", r"the file names the class .NoSuchLayer. of module .keras\.layers., which this Keras "),
     ("missing.keras", r"model file not found"),
 ])
 def test_summary_of_a_damaged_file_is_one_line_and_exit_2(files, name, problem):

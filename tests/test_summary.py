@@ -66,3 +66,62 @@ def test_package_summary_stays_the_function_after_the_module_loads():
             "print(callable(deepkit.summary), callable(deepkit.count_macs))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "True True", done.stderr[-2000:]
+
+
+# ------------------------------------------------ layouts and multipliers the MAC count must follow (issue 27)
+def conv_reference(out_positions, out_channels, kernel, in_channels_per_group):
+    """Multiply-adds of a convolution, from its definition: each output value sums kernel x input channels products."""
+    return int(np.prod(out_positions)) * out_channels * int(np.prod(kernel)) * in_channels_per_group
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_conv_macs_read_the_channels_where_the_data_format_puts_them(data_format):
+    """Plant: channels read from the last axis whatever the layout (10 instead of 3 here): 17,280 instead of 5,184."""
+    shape = (8, 10, 3) if data_format == "channels_last" else (3, 8, 10)
+    conv = keras.layers.Conv2D(4, 3, data_format=data_format)
+    model = keras.Sequential([keras.Input(shape), conv])
+    assert deepkit.count_macs(model) == conv_reference((6, 8), 4, (3, 3), 3) == 5184
+    grouped = keras.Sequential([keras.Input((6, 5, 5) if data_format == "channels_first" else (5, 5, 6)),
+                                keras.layers.Conv2D(4, 3, groups=2, data_format=data_format)])
+    assert deepkit.count_macs(grouped) == conv_reference((3, 3), 4, (3, 3), 3)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("depth_multiplier", [1, 2, 3])
+def test_separable_conv_macs_count_the_depth_multiplier_in_both_steps(data_format, depth_multiplier):
+    """Depthwise: each of C*m maps is one k x k filter over one channel; pointwise: a 1x1 conv from C*m to F.
+
+    Plants caught: the multiplier dropped from the pointwise step (m=2: 3,024 -> 2,484) or the depthwise
+    step (-> 2,052), and the spatial size read from the wrong axes under channels_first.
+    """
+    shape = (8, 8, 3) if data_format == "channels_last" else (3, 8, 8)
+    layer = keras.layers.SeparableConv2D(5, 3, depth_multiplier=depth_multiplier, data_format=data_format)
+    model = keras.Sequential([keras.Input(shape), layer])
+    maps = 3 * depth_multiplier
+    depthwise = conv_reference((6, 6), maps, (3, 3), 1)
+    pointwise = conv_reference((6, 6), 5, (1, 1), maps)
+    assert deepkit.count_macs(model) == depthwise + pointwise
+    if depth_multiplier == 2:
+        assert depthwise + pointwise == 3024
+    one_d = keras.Sequential([keras.Input((9, 4) if data_format == "channels_last" else (4, 9)),
+                              keras.layers.SeparableConv1D(2, 3, depth_multiplier=depth_multiplier,
+                                                           data_format=data_format)])
+    assert deepkit.count_macs(one_d) == (conv_reference((7,), 4 * depth_multiplier, (3,), 1)
+                                         + conv_reference((7,), 2, (1,), 4 * depth_multiplier))
+
+
+def test_merges_count_no_multiply_adds():
+    """Mutation survivor (summary.py: the merge case returning 1 instead of 0): an Add counts nothing."""
+    x = keras.Input((4,))
+    y = keras.layers.Add()([keras.layers.Dense(4)(x), x])
+    model = keras.Model(x, keras.layers.Concatenate()([y, x]))
+    assert deepkit.count_macs(model) == 16
+    assert [row["macs"] for row in deepkit.summary(model, print_fn=lambda line: None)] == [16, 0, 0]
+
+
+def test_einsum_dense_macs_follow_the_contraction():
+    """Mutation survivor (summary.py: EinsumDense's ``*`` -> ``/``): each output value sums the contracted axis."""
+    flat = keras.Sequential([keras.Input((5,)), keras.layers.EinsumDense("ab,bc->ac", output_shape=6)])
+    assert deepkit.count_macs(flat) == 6 * 5
+    sequence = keras.Sequential([keras.Input((7, 5)), keras.layers.EinsumDense("abc,cd->abd", output_shape=(7, 6))])
+    assert deepkit.count_macs(sequence) == (7 * 6) * 5

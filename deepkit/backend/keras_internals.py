@@ -919,3 +919,76 @@ def run_graph(graph, inputs, operation_fn):
         (None, 3)
     """
     return graph._run_through_graph(inputs, operation_fn=operation_fn)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# functional models of a keras.Model subclass
+#
+# ``keras.Model(inputs, outputs)`` becomes Keras' ``Functional``; a *subclass* of ``keras.Model`` called that way has
+# ``Functional`` injected into its bases, recursively, down to ``keras.Model`` (``inject_functional_model_class``). For
+# ``deepkit.Model`` that rewrote ``deepkit.Model.__bases__`` for good, so every later subclass of it was functional.
+# deepkit.Model keeps its own functional subclass instead and initialises it as ``keras.Model.__init__`` does, without
+# the injection. Checked on Keras 3.10-3.15 (keras/src/models/model.py, keras/src/models/functional.py).
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def functional_class():
+    """Keras' ``Functional`` model class (``keras.src.models.functional.Functional``), not exported by Keras.
+
+    Checked on Keras 3.10-3.15.
+
+    Returns:
+        The class.
+
+    Example:
+        >>> import keras
+        >>> x = keras.Input((2,))
+        >>> isinstance(keras.Model(x, keras.layers.Dense(1)(x)), functional_class())
+        True
+    """
+    return _internal("keras.src.models.functional", "Functional")
+
+
+def is_functional_call(args, kwargs):
+    """Whether ``Model(*args, **kwargs)`` builds a functional model (``keras.src.models.model.functional_init_arguments``).
+
+    Checked on Keras 3.10-3.15.
+
+    Args:
+        args, kwargs: the constructor's arguments.
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> is_functional_call((1, 2), {}), is_functional_call((), {"name": "m"})
+        (True, False)
+    """
+    return bool(_internal("keras.src.models.model", "functional_init_arguments")(args, kwargs))
+
+
+def init_functional(model, args, kwargs):
+    """Initialise ``model`` as a functional model, as ``keras.Model.__init__`` does, without rewriting class bases.
+
+    Keras runs ``Trainer.__init__`` (the backend's trainer) then ``Functional.__init__``; it also injects
+    ``Functional`` into the bases of every class between the model's class and ``keras.Model``
+    (``inject_functional_model_class``), which the caller has already arranged. Checked on Keras 3.10-3.15.
+
+    Args:
+        model: an instance of a class deriving from ``Functional``.
+        args, kwargs: the functional constructor's arguments (``inputs``, ``outputs``, ``name``, ...).
+
+    Returns:
+        None.
+
+    Example:
+        >>> import keras
+        >>> Functional = functional_class()
+        >>> x = keras.Input((2,))
+        >>> m = Functional.__new__(Functional)
+        >>> init_functional(m, (x, keras.layers.Dense(1)(x)), {})
+        >>> tuple(m.output.shape)
+        (None, 1)
+    """
+    _internal("keras.src.models.model", "Trainer").__init__(model)
+    functional_class().__init__(model, *args, **kwargs)

@@ -12,13 +12,16 @@ Example:
     {'input_shape': [4], 'layers': [{'Dense': 3}]}
 """
 
+import os
+
 import keras
 
+from deepkit.backend.keras_internals import functional_class, init_functional, is_functional_call
 from deepkit.errors import SpecError
 from deepkit.spec.build import build_model, check_python_layers, format_spec, layers_spec
 from deepkit.spec.parse import load_document, parse_document
 
-__all__ = ["LOAD_HINT", "Model", "SpecModelMixin", "build_document", "from_spec", "to_spec"]
+__all__ = ["LOAD_HINT", "FunctionalModel", "Model", "SpecModelMixin", "build_document", "from_spec", "to_spec"]
 
 LOAD_HINT = "import deepkit before keras.saving.load_model: this file holds a deepkit.Model"
 
@@ -29,10 +32,10 @@ class SpecModelMixin:
     ``to_spec()``, a ``summary()`` with multiply-adds, data checks in ``fit``/``evaluate`` and the
     fast fit path. Put it before the Keras class: ``class M(SpecModelMixin, keras.Model)``.
 
-    A saved ``.keras`` file holds the spec (with its dtype policy) and the weights. Load it with
-    ``keras.saving.load_model`` after ``import deepkit``: Keras imports saved classes by itself only from
-    the keras, keras_hub, keras_cv and keras_nlp packages, so without the import it fails with
-    ``Could not locate class 'Model'`` (its message quotes this file's ``requires: import deepkit ...``).
+    A saved ``.keras`` file holds Keras' own config, the spec (with its dtype policy) and the weights. With
+    ``import deepkit``, ``keras.saving.load_model`` gives the deepkit model back; without it, plain Keras loads
+    the file as a ``keras.Model`` computing the same outputs when every layer is a Keras layer (see
+    :mod:`deepkit.core.saving`).
 
     Example:
         >>> import deepkit
@@ -68,14 +71,14 @@ class SpecModelMixin:
         return format_spec(data, format)
 
     def get_config(self):
-        """The model's config: its spec (plain data), or Keras' functional config when it has none.
+        """The model's config: Keras' own (functional or sequential), plus the spec of a model built from one.
 
-        The config's first entry, ``"requires"``, shows in Keras' error when a file is loaded without
-        ``import deepkit`` (Keras imports classes only from the keras, keras_hub, keras_cv and keras_nlp
-        packages; any other saved class must have been registered, i.e. its module imported).
+        Saved as ``{"module": "keras", "class_name": "Model"}``: plain Keras (no deepkit) loads the file as a
+        ``keras.Model`` computing the same outputs when every layer is a Keras layer; with deepkit imported it
+        comes back as a ``deepkit.Model`` rebuilt from its spec (see :mod:`deepkit.core.saving`).
 
         Returns:
-            A dict ``{"requires", "name", "trainable", "spec"}``, or Keras' functional config.
+            Keras' functional config, with ``"spec"`` (plain data) when the model has one.
 
         Raises:
             SpecError: the spec holds an object that loading would refuse (e.g. an unregistered custom
@@ -83,13 +86,15 @@ class SpecModelMixin:
 
         Example:
             >>> import deepkit
-            >>> deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).get_config()["spec"]
-            {'input_shape': [3], 'layers': [{'Dense': 2}]}
+            >>> config = deepkit.from_spec([{"Dense": 2}], input_shape=(3,)).get_config()
+            >>> config["spec"], sorted(config)[:3]
+            ({'input_shape': [3], 'layers': [{'Dense': 2}]}, ['input_layers', 'layers', 'name'])
         """
         spec = self._saveable_spec()
+        config = super().get_config()
         if spec is not None:
-            return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": spec}
-        return super().get_config()
+            config["spec"] = spec
+        return config
 
     def _saveable_spec(self):
         """The model's spec, checked to load back; None when it has none (Keras' own config applies)."""
@@ -122,10 +127,22 @@ class SpecModelMixin:
             model = from_spec(config["spec"], name=name)
             model.trainable = config.get("trainable", True)
             return model
+        if cls is Model and not {"layers", "input_layers", "output_layers"} <= set(config):
+            # Keras' name "Model" is registered for deepkit's files (deepkit.core.saving); a user's own unregistered
+            # class called Model saves under it too, and Keras' registry lookup puts deepkit's class first.
+            raise TypeError(
+                "this config, saved under the class name 'Model', is neither a deepkit model nor a functional model "
+                "(it has no 'spec' and no 'layers'/'input_layers'/'output_layers'): it is a subclassed model whose "
+                "class is called Model. deepkit registers Keras' name 'Model' for its own files, so register that "
+                "class under a package name, @keras.saving.register_keras_serializable(package='mine'), and save "
+                f"it again. Received config keys: {sorted(config)}")
         return super().from_config(config, custom_objects=custom_objects)
 
     def save(self, filepath, *args, **kwargs):
-        """Keras' ``save``, after checking that the model's spec will load back (nothing is written if not).
+        """Keras' ``save``, after checking that the model's spec will load back; the file loads in plain Keras too.
+
+        The ``.keras`` file names the model as Keras names its own (see :mod:`deepkit.core.saving`): without
+        deepkit it loads as a ``keras.Model`` when every layer is a Keras layer; with deepkit, as this class.
 
         Args:
             filepath, *args, **kwargs: as in ``keras.Model.save``.
@@ -143,8 +160,14 @@ class SpecModelMixin:
             >>> os.path.exists(path)
             True
         """
+        from deepkit.core import saving
+
         self._saveable_spec()
-        return super().save(filepath, *args, **kwargs)
+        saving.register()  # again: the user may have cleared Keras' registry since deepkit was imported
+        result = super().save(filepath, *args, **kwargs)
+        if isinstance(filepath, (str, os.PathLike)) and os.fspath(filepath).endswith(".keras"):
+            saving.rewrite_saved_file(filepath)
+        return result
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, macs=True):
@@ -245,17 +268,69 @@ class SpecModelMixin:
 
 @keras.saving.register_keras_serializable(package="deepkit", name="Model")
 class Model(SpecModelMixin, keras.Model):
-    """A functional Keras model built from a spec (see ``deepkit.from_spec``).
+    """A Keras model with deepkit's additions: built from a spec (``deepkit.from_spec``), functional or subclassed.
 
-    Create it through ``deepkit.from_spec``; calling it with ``inputs=``/``outputs=`` works like
-    ``keras.Model`` too (then ``to_spec`` is not available).
+    As ``keras.Model``: called with ``inputs``/``outputs`` it is a functional model (an instance of
+    :class:`FunctionalModel`, as ``keras.Model(inputs, outputs)`` is Keras' ``Functional``); subclassed,
+    with ``__init__`` and ``call``, it is a subclassed model, whatever was built before it in the process.
+    ``to_spec`` is available for models built from a spec.
 
     Example:
         >>> import deepkit, keras
         >>> m = deepkit.from_spec([{"Dense": 2}], input_shape=(3,))
-        >>> isinstance(m, keras.Model)
-        True
+        >>> isinstance(m, deepkit.Model), isinstance(m, keras.Model)
+        (True, True)
+        >>> class Sub(deepkit.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = keras.layers.Dense(1)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        >>> tuple(Sub()(keras.ops.ones((2, 3))).shape)
+        (2, 1)
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and is_functional_call(args, kwargs):
+            return FunctionalModel.__new__(FunctionalModel, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __init__(self, *args, **kwargs):
+        if is_functional_call(args, kwargs):
+            # Keras' own route (keras.Model.__init__) would inject Functional into the bases of every class
+            # down to keras.Model, deepkit.Model included, for good; only this model's class is made functional.
+            if not isinstance(self, functional_class()):
+                _make_functional(type(self))
+            init_functional(self, args, kwargs)
+        else:
+            super().__init__(*args, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="deepkit", name="FunctionalModel")
+class FunctionalModel(Model, functional_class()):
+    """The class of functional ``deepkit.Model`` instances (``deepkit.Model(inputs, outputs)``, ``from_spec``).
+
+    It is to ``deepkit.Model`` what Keras' ``Functional`` is to ``keras.Model``; create it through
+    ``deepkit.Model(inputs=..., outputs=...)`` or ``deepkit.from_spec``.
+
+    Example:
+        >>> import deepkit, keras
+        >>> x = keras.Input((3,))
+        >>> type(deepkit.Model(x, keras.layers.Dense(2)(x))).__name__
+        'FunctionalModel'
+    """
+
+
+def _make_functional(cls):
+    """Put :class:`FunctionalModel` in place of ``deepkit.Model`` in the bases of ``cls`` (a subclass built functionally)."""
+    if cls is Model:
+        return FunctionalModel
+    if cls is object or not issubclass(cls, Model):
+        return cls
+    bases = tuple(_make_functional(base) for base in cls.__bases__)
+    if bases != cls.__bases__:
+        cls.__bases__ = bases
+    return cls
 
 
 def build_document(document, input_shape=None, name=None, allocate=True):

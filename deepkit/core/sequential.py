@@ -33,7 +33,7 @@ from deepkit.errors import SpecError
 from deepkit.spec import nodes as N
 from deepkit.spec.block import BLOCK_NAMES, Block
 from deepkit.spec.build import is_auto_name
-from deepkit.spec.parse import INPUT_NAMES, Document, check_data_limits, parse_entry
+from deepkit.spec.parse import INPUT_NAMES, Document, check_data_limits, input_dtype, parse_entry
 
 __all__ = ["Block", "Sequential"]
 
@@ -137,7 +137,11 @@ class Sequential(SpecModelMixin, keras.Sequential):
             if not isinstance(body, dict) or "shape" not in body:
                 raise where.child(key).error(
                     f"{key} needs a shape, e.g. {{Input: {{shape: [28, 28, 1]}}}}. Received: {body!r}")
-            return keras.layers.InputLayer(shape=_check_input_shape(body["shape"], f"layers[{index}].{key}.shape"))
+            for option in body:
+                if option not in ("shape", "dtype"):
+                    raise where.child(key, option).error(f"{key} has no key '{option}'. Expected: shape, dtype.")
+            return keras.layers.InputLayer(shape=_check_input_shape(body["shape"], f"layers[{index}].{key}.shape"),
+                                           dtype=input_dtype(body.get("dtype"), where.child(key, "dtype")))
         if not isinstance(item, (N.Node, dict, str, list, tuple)) or (isinstance(item, (dict, list, tuple)) and not item):
             raise ValueError(
                 "Only instances of `keras.Layer` can be added to a Sequential model (deepkit also takes spec "
@@ -255,13 +259,14 @@ class Sequential(SpecModelMixin, keras.Sequential):
                 node.explicit_name = None if is_auto_name(layer) else layer.name
                 node.base_dtype = policy
                 nodes.append(node)
-        input_shape = None
+        input_shape = dtype = None
         layers = sequential_layers(self)
         if layers and isinstance(layers[0], keras.layers.InputLayer):
             input_shape = list(layers[0].batch_shape[1:])
+            dtype = input_dtype(layers[0].dtype, N.Where(("layers", 0)))
         name = None if re.fullmatch(r"sequential(_\d+)?", self.name) else self.name
         return Document(nodes, input_shape=input_shape, name=name,
-                        dtype_policy=None if policy == "float32" else policy)
+                        dtype_policy=None if policy == "float32" else policy, input_dtype=dtype)
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None, macs=True):

@@ -26,7 +26,7 @@ import re
 import zipfile
 import zlib
 
-__all__ = ["load", "load_model_file", "ModelFileError"]
+__all__ = ["load", "load_model_file", "load_problem", "ModelFileError"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -159,16 +159,77 @@ def load_model_file(path, compile=True):
 
     import deepkit.core  # noqa: F401  (registers deepkit's model classes for deserialization)
     import deepkit.layers  # noqa: F401  (and its layers)
+    from deepkit.core import saving
 
     _check_model_file(path)
+    saving.register()  # again: a user may have cleared Keras' registry (keras.saving.get_custom_objects().clear())
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
-    except Exception as exc:  # Keras' messages span lines and carry tracebacks of the config
-        message = _one_line(exc)
-        if len(message) > 300:
-            message = message[:297] + "..."
-        raise ModelFileError(path, f"cannot be loaded in safe mode (nothing in a model file may run code): "
-                                   f"{message}") from exc
+    except Exception as exc:  # Keras' messages span lines and carry the config of the object they stopped at
+        raise ModelFileError(path, load_problem(exc)) from exc
+
+
+_MISSING_CLASS = re.compile(r"Could not (?:locate|deserialize) (?:class|function) '([^']+)'")
+_NOT_IN_KERAS = re.compile(r"Could not deserialize '([\w.]+)' because it is not a KerasSaveable subclass")
+_FULL_CONFIG = re.compile(r"\s*Full object config: .*$", re.S)
+_MAX_MESSAGE = 2000
+
+
+def keras_version():
+    import keras
+
+    return keras.version()
+
+
+def load_problem(exc):
+    """What stopped Keras from loading a file, in one line: a class nobody registered, code refused, or Keras' words.
+
+    A class the file names that is not registered in this process is reported with its module and the package
+    to import (Keras imports classes by itself only from keras and its sibling packages); safe mode is named only
+    when the file holds code (a Python lambda); any other error is Keras' own message, whole (the object config
+    Keras appends is left out; past 2,000 characters it is cut and says how much was left out).
+
+    Args:
+        exc: the exception ``keras.saving.load_model`` raised.
+
+    Returns:
+        A string.
+
+    Example:
+        >>> load_problem(TypeError("Could not locate class 'Mine'. Make sure custom classes are decorated. "
+        ...                        "Full object config: {'module': 'mypkg.layers', 'class_name': 'Mine', "
+        ...                        "'config': {}, 'registered_name': 'mypkg>Mine'}"))  # doctest: +NORMALIZE_WHITESPACE
+        "the file names the class 'Mine' (module 'mypkg.layers', registered as 'mypkg>Mine'), which is not
+        registered in this process: import the package that defines it (import mypkg) before loading."
+    """
+    message = _one_line(exc)
+    missing = _MISSING_CLASS.search(message)
+    if missing:
+        rest = message[missing.end():]  # Keras quotes the config of the class it could not find after its name
+        module = re.search(r"'module': '([^']*)'", rest)
+        registered = re.search(r"'registered_name': '([^']*)'", rest)
+        where = ", ".join(part for part in (
+            f"module '{module.group(1)}'" if module else "",
+            f"registered as '{registered.group(1)}'" if registered and registered.group(1) != missing.group(1) else "")
+            if part)
+        package = module.group(1).split(".")[0] if module and module.group(1) else None
+        advice = (f"import the package that defines it (import {package}) before loading" if package
+                  else "import the module that defines it (and registers it with "
+                       "@keras.saving.register_keras_serializable()) before loading")
+        return (f"the file names the class '{missing.group(1)}'{f' ({where})' if where else ''}, which is not "
+                f"registered in this process: {advice}.")
+    unknown = _NOT_IN_KERAS.search(message)
+    if unknown:
+        module, name = unknown.group(1).rsplit(".", 1)
+        return (f"the file names the class '{name}' of module '{module}', which this Keras {keras_version()} does "
+                "not have (a file from another Keras release, or edited); Keras says: "
+                f"{_FULL_CONFIG.sub('', message)}")
+    message = _FULL_CONFIG.sub("", message)
+    if len(message) > _MAX_MESSAGE:
+        message = f"{message[:_MAX_MESSAGE]}... ({len(message) - _MAX_MESSAGE:,} more characters)"
+    if "lambda" in message.lower() or "safe_mode" in message or "unsafe" in message.lower():
+        return f"cannot be loaded in safe mode (nothing in a model file may run code): {message}"
+    return f"Keras cannot load it: {message}"
 
 
 def _is_spec_file(ref):

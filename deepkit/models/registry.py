@@ -499,7 +499,7 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
         ...
         ValueError: deepkit.models: unknown model 'resnet51'. Did you mean 'resnet50' or ...
     """
-    from deepkit.spec import from_spec
+    from deepkit.core import from_spec
 
     info = model_info(name)
     num_classes_eff = info.num_classes if num_classes is None else num_classes

@@ -1,8 +1,9 @@
 """The declarative model language: specs as data, parsed into Keras layers and graphs.
 
 ``Model``, ``Sequential``, ``from_spec``, ``to_spec`` and ``build_document`` live in :mod:`deepkit.core`
-(the models that train); they are offered here too, resolved on first use, so that importing the
-language does not import the models.
+(the models that train). The language imports nothing from there, by any route; ``deepkit.core`` offers
+them here too when it loads (``import deepkit`` loads it), with the former modules ``deepkit.spec.model``
+and ``deepkit.spec.sequential``.
 
 Example:
     >>> from deepkit.spec import from_spec
@@ -10,25 +11,11 @@ Example:
     8
 """
 
-import importlib
-
 from deepkit.spec.block import Block
 from deepkit.spec.build import format_spec
 from deepkit.spec.nodes import Group, Parallel, Repeat, Residual, SideOutput
 from deepkit.spec.parse import LIMITS, load_document, read_source, spec_limits
 from deepkit.spec.registry import layer_names, register_layer
-
-_FROM_CORE = ("Model", "Sequential", "from_spec", "to_spec", "build_document")
-_FORMER_MODULES = ("model", "sequential")  # the models' former modules, kept as aliases
-
-
-def __getattr__(name):
-    if name in _FROM_CORE:
-        return getattr(importlib.import_module("deepkit.core"), name)
-    if name in _FORMER_MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 __all__ = [
     "Model", "Sequential", "from_spec", "to_spec", "format_spec", "build_document", "Residual", "Parallel", "Repeat", "Group",

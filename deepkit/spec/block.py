@@ -17,7 +17,10 @@ from deepkit.errors import SpecError
 from deepkit.spec import nodes as N
 from deepkit.spec.parse import parse_entry
 
-__all__ = ["BLOCK_NAMES", "Block"]
+__all__ = ["BLOCK_NAMES", "Block", "LOAD_HINT"]
+
+#: The first entry of a saved Block's config, quoted by Keras' error when a file is loaded without deepkit.
+LOAD_HINT = "import deepkit before keras.saving.load_model: this layer is a deepkit Block (pip install deepkit)"
 
 #: The combinator node types a Block holds, and the default name of each.
 BLOCK_NAMES = {N.Residual: "residual", N.Parallel: "parallel", N.Repeat: "repeat", N.Group: "group"}
@@ -96,11 +99,14 @@ class Block(keras.Model):
         return self.node.to_data()
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "spec": self.to_spec()}
+        # "requires" comes first, so that Keras' "Could not locate class 'Block'" (a file loaded without deepkit)
+        # quotes which package to import.
+        return {"requires": LOAD_HINT, "name": self.name, "trainable": self.trainable, "spec": self.to_spec()}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
+        config.pop("requires", None)
         spec = config.pop("spec", None)
         if not isinstance(spec, dict):
             raise SpecError("a saved deepkit Block must carry its spec as a mapping such as "

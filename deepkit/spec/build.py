@@ -24,7 +24,7 @@ from deepkit.backend.variables import deferred_weights, discard
 from deepkit.errors import SpecError
 from deepkit.spec.nodes import (BuildContext, Group, LayerNode, Parallel, Repeat, Residual, SideOutput, Where,
                                 build_sequence, to_snake_case)
-from deepkit.spec.parse import Document, get_limit, parse_entry
+from deepkit.spec.parse import Document, get_limit, input_dtype, parse_entry
 from deepkit.summary import check_weights_fit
 
 __all__ = ["build_model", "check_python_layers", "format_spec", "is_auto_name", "layers_spec"]
@@ -112,7 +112,7 @@ def _build(document, model_class, input_shape=None, name=None, allocate=True):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)  # layers made from spec entries take the document's policy
     try:
-        inputs = keras.Input(shape=shape, name="input")
+        inputs = keras.Input(shape=shape, name="input", dtype=document.input_dtype)
         # Weights are sized from their shapes first and allocated only once they fit in memory.
         with deferred_weights() as scope:
             outputs = build_sequence(document.nodes, inputs, ctx)
@@ -243,7 +243,8 @@ def layers_spec(model):
         node.explicit_name = None if is_auto_name(layer, auto) else layer.name
         ctx.claim(layer.name, node.where)
         doc_nodes.append(node)
-    document = Document(doc_nodes, input_shape=list(model.inputs[0].shape[1:]), name=model.name)
+    document = Document(doc_nodes, input_shape=list(model.inputs[0].shape[1:]), name=model.name,
+                        input_dtype=input_dtype(model.inputs[0].dtype, Where()))
     return document.to_data()
 
 

@@ -71,14 +71,19 @@ class BuildContext:
         self.used = set()
         self.prefix = []
         self.dtype_policy = dtype_policy
+        self._tried = {}  # stem -> the last number found taken: each name is tried once (a build stays linear)
 
     def auto_name(self, base):
         """The next free name for a layer of the given base name, under the current block prefix."""
         stem = "_".join(self.prefix + [base])
-        name, i = stem, 0
+        if stem not in self.used:
+            return stem
+        i = self._tried.get(stem, 0)
+        name = f"{stem}_{i}" if i else stem
         while name in self.used:
             i += 1
             name = f"{stem}_{i}"
+        self._tried[stem] = i
         return name
 
     def claim(self, name, where):

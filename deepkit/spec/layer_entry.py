@@ -337,6 +337,10 @@ class LayerNode(Node):
             self.make_layer(ctx)
         else:
             auto = ctx.auto_name(to_snake_case(self.class_name))
+            if self.layer.name != auto and not self.layer.built and is_auto_name(self.layer, auto):
+                # A name Keras made up (dense_7) is not the user's: the layer is named as a spec entry at its
+                # place would be (block1_dense), so that to_spec/from_spec keeps it.
+                self.layer.name = auto
             self.explicit_name = None if is_auto_name(self.layer, auto) else self.layer.name
         ctx.claim(self.layer.name, self.where)
         try:
@@ -362,6 +366,12 @@ class LayerNode(Node):
         if self.instance is None:
             kwargs = {k: plain_data(v) for k, v in self.kwargs.items()}
         else:
+            if registry.spec_name_of(self.instance) is None and isinstance(self.instance, keras.Model):
+                raise self.where.error(
+                    f"layer '{self.instance.name}' is a whole Keras model (class {type(self.instance).__name__}, "
+                    "e.g. from keras.applications): a spec lists layers and cannot hold a nested model's graph, so "
+                    "this model has no spec. model.save('model.keras') keeps it whole; or write the nested model's "
+                    "own layers as a spec.")
             if registry.spec_name_of(self.instance) is None:
                 raise self.where.error(
                     f"layer '{self.instance.name}' of class {type(self.instance).__name__} is not registered, "

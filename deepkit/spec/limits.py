@@ -20,7 +20,8 @@ from deepkit.spec.combinators import COMBINATORS
 DEFAULT_LIMITS = {
     "max_bytes": 1_048_576,      # size of spec text or file (1 MiB; the largest zoo spec is a few KB)
     "max_depth": 100,            # nesting of lists and mappings (a residual block adds about 3 levels)
-    "max_layers": 100_000,       # layers the model would have, repeats expanded (ResNet-1202: ~4,000)
+    "max_layers": 5_000,         # layers the model would have, repeats expanded (ResNet-1202: 3,609); Keras
+                                 # checks a graph's names in quadratic time: 5,000 build in seconds, 50,000 in minutes
     "max_weight_bytes": "auto",  # bytes of weights a built model may allocate; "auto": available memory
 }
 
@@ -61,7 +62,7 @@ def spec_limits(**limits):
 
     The defaults (``deepkit.spec.parse.DEFAULT_LIMITS``) refuse hostile specs fast with a ``SpecError``
     naming the limit: ``max_bytes=1_048_576`` (spec text or file size), ``max_depth=100`` (nesting of
-    lists and mappings), ``max_layers=100_000`` (layers after expanding repeats) and
+    lists and mappings), ``max_layers=5_000`` (layers after expanding repeats) and
     ``max_weight_bytes="auto"`` (weights must fit in the memory available now). ``None`` switches a
     limit off. To change a default for the whole process, set ``deepkit.spec.LIMITS[name]``.
 

@@ -25,7 +25,7 @@ from deepkit.spec.source import Document, read_source
 
 __all__ = [
     "COMBINATORS", "DEFAULT_LIMITS", "Document", "INPUT_NAMES", "LIMITS", "PLAIN_SCALARS", "TOP_LEVEL_KEYS",
-    "check_data_limits", "count_spec_layers", "get_limit", "limit_error", "load_document", "parse_document",
+    "check_data_limits", "count_spec_layers", "get_limit", "input_dtype", "limit_error", "load_document", "parse_document",
     "parse_entry", "read_source", "spec_limits",
 ]
 
@@ -161,10 +161,42 @@ def _input_shape(value, where):
     return list(value)
 
 
+def input_dtype(value, where):
+    """An Input entry's ``dtype``: a Keras dtype name, None for the float default (float32 is written as None).
+
+    Args:
+        value: the dtype given (a string such as ``"int32"``), or None.
+        where: its location, for error messages.
+
+    Returns:
+        The standard dtype name, or None.
+
+    Raises:
+        SpecError: not a dtype name.
+
+    Example:
+        >>> input_dtype("int32", N.Where()), input_dtype("float32", N.Where())
+        ('int32', None)
+    """
+    if value is None:
+        return None
+    try:
+        name = keras.backend.standardize_dtype(value) if isinstance(value, str) else None
+    except (ValueError, TypeError, AttributeError):
+        name = None
+    if name is None:
+        raise where.error(f"an Input's dtype must be a dtype name such as 'int32', 'float32' or 'bool'. "
+                          f"Received: dtype={value!r}")
+    return None if name == "float32" else name
+
+
+_INPUT_KEYS = ("shape", "dtype")
+
+
 def _leading_input(items, where):
-    """Pop a leading Input entry (spec or Python) and return its shape."""
+    """Pop a leading Input entry (spec or Python) and return its shape and dtype (None for the float default)."""
     if not items:
-        return items, None
+        return items, None, None
     first = items[0]
     if isinstance(first, dict) and len(first) == 1 and next(iter(first)) in INPUT_NAMES:
         key, body = next(iter(first.items()))
@@ -173,12 +205,17 @@ def _leading_input(items, where):
             body = {"shape": body}
         if not isinstance(body, dict) or "shape" not in body:
             raise loc.error(f"{key} needs a shape, e.g. {{Input: {{shape: [28, 28, 1]}}}}. Received: {body!r}")
-        return items[1:], _input_shape(body["shape"], loc.child("shape"))
+        for name in body:
+            if name not in _INPUT_KEYS:
+                raise loc.child(name).error(f"{key} has no key '{name}'.{registry.did_you_mean(name, _INPUT_KEYS)} "
+                                            f"Expected: {', '.join(_INPUT_KEYS)}.")
+        return items[1:], _input_shape(body["shape"], loc.child("shape")), input_dtype(body.get("dtype"),
+                                                                                       loc.child("dtype"))
     if isinstance(first, keras.layers.InputLayer):
-        return items[1:], list(first.batch_shape[1:])
+        return items[1:], list(first.batch_shape[1:]), input_dtype(first.dtype, where.child(0))
     if hasattr(first, "shape") and type(first).__name__ == "KerasTensor":
-        return items[1:], list(first.shape[1:])
-    return items, None
+        return items[1:], list(first.shape[1:]), input_dtype(first.dtype, where.child(0))
+    return items, None, None
 
 
 def parse_document(data, *, marks=None, source=None):
@@ -224,7 +261,7 @@ def parse_document(data, *, marks=None, source=None):
         raise root.error(f"a spec must be a mapping with 'layers' or a list of layers. Received: {data!r}")
     if not isinstance(items, (list, tuple)):
         raise where.error(f"'layers' must be a list. Received: {type(items).__name__}")
-    items, leading = _leading_input(list(items), where)
+    items, leading, dtype = _leading_input(list(items), where)
     offset = 1 if leading is not None else 0
     try:
         nodes = [parse_entry(item, where.child(i + offset)) for i, item in enumerate(items)]
@@ -233,7 +270,7 @@ def parse_document(data, *, marks=None, source=None):
                           f"({sys.getrecursionlimit():,} frames)", "max_depth", get_limit("max_depth") or 0,
                           source=source) from None
     return Document(nodes, input_shape=input_shape or leading, name=name, description=description,
-                    dtype_policy=dtype_policy)
+                    dtype_policy=dtype_policy, input_dtype=dtype)
 
 
 def load_document(spec):

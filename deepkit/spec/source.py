@@ -27,6 +27,8 @@ class Document:
         description: free text kept with the spec, or None.
         dtype_policy: the Keras dtype policy name the layers are built with (``"mixed_bfloat16"``...),
             or None for the global policy at build time.
+        input_dtype: the input's dtype (``"int32"`` for token ids), or None for the float default; written
+            back as a leading ``{Input: {shape: [...], dtype: ...}}``.
 
     Example:
         >>> from deepkit.spec.context import Where
@@ -35,9 +37,9 @@ class Document:
         {'name': 'f', 'input_shape': [2, 2], 'layers': ['Flatten']}
     """
 
-    def __init__(self, nodes, input_shape=None, name=None, description=None, dtype_policy=None):
+    def __init__(self, nodes, input_shape=None, name=None, description=None, dtype_policy=None, input_dtype=None):
         self.nodes, self.input_shape, self.name, self.description = nodes, input_shape, name, description
-        self.dtype_policy = dtype_policy
+        self.dtype_policy, self.input_dtype = dtype_policy, input_dtype
 
     def to_data(self):
         """The document as plain data: ``{name, description, input_shape, dtype_policy, layers}``."""
@@ -46,11 +48,14 @@ class Document:
             data["name"] = self.name
         if self.description:
             data["description"] = self.description
-        if self.input_shape is not None:
+        typed = self.input_shape is not None and self.input_dtype is not None
+        if self.input_shape is not None and not typed:
             data["input_shape"] = list(self.input_shape)
         if self.dtype_policy is not None:
             data["dtype_policy"] = self.dtype_policy
         data["layers"] = [node.to_data() for node in self.nodes]
+        if typed:  # a dtype has no top-level key: the Input entry carries shape and dtype together
+            data["layers"].insert(0, {"Input": {"shape": list(self.input_shape), "dtype": self.input_dtype}})
         return data
 
 

@@ -6,8 +6,10 @@
 - the Keras private attributes deepkit relies on are reached only under ``deepkit/backend/``;
 - data flows one way: the spec language (``deepkit/spec/``) imports nothing from the models that train
   (``deepkit/core/``), ``deepkit/train/``, ``deepkit/models/`` or ``deepkit/viz/``; ``deepkit/models/``
-  imports nothing from ``deepkit/viz/`` (lazy aliases kept for former import paths resolve by name, at
-  run time, and are not imports);
+  imports nothing from ``deepkit/viz/``. Every route counts: import statements at module level and inside
+  functions, ``importlib.import_module("...")`` strings, and imports through other deepkit modules
+  (``deepkit/spec/build.py`` -> ``deepkit/summary.py`` -> ``deepkit/core/...``), each with the packages it
+  runs on the way (the root ``deepkit/__init__.py``, which loads the public API, excepted);
 - no module outside ``deepkit/backend/`` compares against a backend's name (``name == "jax"``,
   ``name in ("jax", "tensorflow")``, ``match name: case "torch"``, a dict keyed by backend names): it asks
   ``deepkit.backend.capabilities()`` instead. Naming a framework otherwise is fine: a logger
@@ -144,8 +146,8 @@ def check_file(path, package):
     owner, forbidden = next(((owner, banned) for owner, banned in MUST_NOT_IMPORT.items()
                              if module == owner or module.startswith(owner + ".")), (None, ()))
 
-    def check_import_target(node, dotted, how, statement=True):
-        for banned in forbidden if statement else ():
+    def check_import_target(node, dotted, how):
+        for banned in forbidden:
             if dotted == banned or dotted.startswith(banned + "."):
                 report(node, f"imports '{dotted}' ({how}); {owner} must not depend on {banned}")
         top = dotted.split(".")[0]
@@ -187,7 +189,7 @@ def check_file(path, package):
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if name in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
-                check_import_target(node, node.args[0].value, f"{name}()", statement=False)
+                check_import_target(node, node.args[0].value, f"{name}()")
             if name in ("getattr", "hasattr", "setattr", "delattr") and len(node.args) >= 2 \
                     and isinstance(node.args[1], ast.Constant) and node.args[1].value in KERAS_PRIVATE_ATTRIBUTES \
                     and not in_backend:
@@ -228,12 +230,83 @@ def check_file(path, package):
     return sorted(set(found), key=lambda s: (s.split(":")[0], int(s.split(":")[1]), s))
 
 
+def module_imports(path, package):
+    """The deepkit modules one file imports, by any route: ``{module: (line, how)}``.
+
+    Import statements at module level and in functions, and ``import_module("...")`` / ``__import__("...")``
+    strings; ``from a import b`` is module ``a.b`` when that is a module, else ``a``. A module's parent
+    packages run when it is imported, so they count too (the root package excepted).
+    """
+    module = _module_name(path, package.root)
+    is_package = path.name == "__init__.py"
+    found = {}
+
+    def add(dotted, node, how):
+        parts = dotted.split(".")
+        while parts and not package.is_module(".".join(parts)):
+            parts.pop()
+        for end in range(len(parts), 1, -1):  # the module and its parent packages, not the root
+            found.setdefault(".".join(parts[:end]), (node.lineno, how))
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name, node, "import")
+        elif isinstance(node, ast.ImportFrom):
+            source = (_resolve_relative(module, is_package, node.level, node.module) if node.level
+                      else node.module or "")
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                add(full if package.is_module(full) else source, node, "from-import")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                add(node.args[0].value, node, f"{name}()")
+    found.pop(module, None)
+    return found
+
+
+def check_routes(package):
+    """Dependencies against the flow reached through other deepkit modules (direct ones are check_file's).
+
+    Returns:
+        A list of ``"file:line: reaches 'x' through a -> b -> x; owner must not depend on banned"``.
+    """
+    files = {_module_name(p, package.root): p for p in package.files}
+    graph = {name: module_imports(path, package) for name, path in files.items()}
+    found = []
+    for owner, banned in MUST_NOT_IMPORT.items():
+        for start in sorted(m for m in graph if m == owner or m.startswith(owner + ".")):
+            # Breadth first from each import of the module, so that the route reported is a shortest one.
+            for first, (line, how) in sorted(graph[start].items(), key=lambda item: (-item[0].count("."), item[0])):
+                route, seen, queue = None, {start, first}, [(first, [first])]
+                while queue and route is None:
+                    current, path = queue.pop(0)
+                    if len(path) > 1 and any(current == b or current.startswith(b + ".") for b in banned):
+                        route = path
+                        break
+                    for nxt in sorted(graph.get(current, {}), key=lambda m: (-m.count("."), m)):  # modules first
+                        if nxt not in seen:
+                            seen.add(nxt)
+                            queue.append((nxt, path + [nxt]))
+                if route:
+                    target = route[-1]
+                    hit = next(b for b in banned if target == b or target.startswith(b + "."))
+                    rel = files[start].relative_to(package.root).as_posix()
+                    found.append(f"{rel}:{line}: reaches '{target}' through {' -> '.join(route)} ({how} of "
+                                 f"'{first}'); {owner} must not depend on {hit}")
+    return found
+
+
 def check_package(root=ROOT):
     """All layout violations under ``root/deepkit``, sorted by file and line."""
     package = _Package(root)
     found = []
     for path in package.files:
         found.extend(check_file(path, package))
+    found.extend(check_routes(package))
     return found
 
 
@@ -305,8 +378,27 @@ def test_the_checker_flags_a_dependency_against_the_flow(tmp_path, source, what)
     assert len(found) == 1 and found[0].startswith("deepkit/spec/a.py:") and what in found[0], found
 
 
+@pytest.mark.parametrize("files, what", [
+    ({"deepkit/spec/a.py": "import importlib\nm = importlib.import_module('deepkit.core.model')\n"},
+     "deepkit/spec/a.py:2: imports 'deepkit.core.model' (import_module()); deepkit.spec must not depend on deepkit.core"),
+    ({"deepkit/spec/a.py": "from deepkit import summary\n",
+      "deepkit/summary.py": "def f():\n    from deepkit.core.model import build\n"},
+     "deepkit/spec/a.py:1: reaches 'deepkit.core.model' through deepkit.summary -> deepkit.core.model (from-import of "
+     "'deepkit.summary'); deepkit.spec must not depend on deepkit.core"),
+    ({"deepkit/spec/a.py": "import deepkit.helpers.x\n",
+      "deepkit/helpers/__init__.py": "import importlib\nimportlib.import_module('deepkit.viz.layers')\n"},
+     "reaches 'deepkit.viz.layers' through deepkit.helpers -> deepkit.viz.layers"),
+])
+def test_the_checker_flags_a_route_against_the_flow(tmp_path, files, what):
+    """Before: importlib strings and routes through other modules were not checked (spec -> summary -> core)."""
+    found = _tree(tmp_path, {"deepkit/core/model.py": "", "deepkit/viz/layers.py": "", **files})
+    assert len(found) == 1 and what in found[0], found
+
+
 @pytest.mark.parametrize("files", [
     {"deepkit/a.py": "from deepkit.sub import toy as _toy\n_toy.make()\n", "deepkit/sub/toy.py": ""},
+    {"deepkit/spec/a.py": "import deepkit.summary\n", "deepkit/summary.py": "from deepkit.spec import a\n",
+     "deepkit/__init__.py": "from deepkit.core import model\n", "deepkit/core/model.py": "from deepkit.spec import a\n"},
     {"deepkit/sub/a.py": "from deepkit.sub import _common\nfrom deepkit.sub._common import helper\n",
      "deepkit/sub/_common.py": "def helper():\n    pass\n"},
     {"deepkit/backend/jax/loops.py": "import jax\n\ndef f(m):\n    return m._jax_state\n"},

@@ -39,7 +39,7 @@ def nested_sequential_yaml(levels):
 
 @pytest.mark.backend_independent
 def test_defaults_are_documented_values():
-    assert DEFAULT_LIMITS == {"max_bytes": 1_048_576, "max_depth": 100, "max_layers": 100_000,
+    assert DEFAULT_LIMITS == {"max_bytes": 1_048_576, "max_depth": 100, "max_layers": 5_000,
                               "max_weight_bytes": "auto"}
     assert {name: get_limit(name) for name in DEFAULT_LIMITS} == LIMITS == DEFAULT_LIMITS
 
@@ -94,10 +94,10 @@ def test_50_mb_spec_with_476k_layers_is_refused_by_size(tmp_path):
 
 
 def test_476k_layers_as_data_are_refused_by_count():
-    refused_fast([{"Dense": 2}] * 476_000, r"more than 100,000 layers \(repeats expanded\).*max_layers=100,000",
+    refused_fast([{"Dense": 2}] * 476_000, r"more than 5,000 layers \(repeats expanded\).*max_layers=5,000",
                  input_shape=(3,))
     refused_fast([{"repeat": {"times": 10**12, "layers": [{"Dense": 2}]}}],
-                 r"more than 100,000 layers", input_shape=(3,))
+                 r"more than 5,000 layers", input_shape=(3,))
     with spec_limits(max_layers=5):
         with pytest.raises(SpecError, match="max_layers=5"):
             deepkit.Sequential([{"Dense": 2}] * 6, input_shape=(3,))
