@@ -1,12 +1,13 @@
 """The zoo's registry: model names -> spec builders, as timm's ``register_model`` / ``create_model``.
 
 Each family module (``lenet.py``, ``alexnet.py``, ``resnet.py``...) describes what its variants share
-once, as a :class:`Family` (the spec builder, default input and classes, options, paper, minimum size),
-and declares every variant once, with ``@register_model``: its architecture row and its published
-counts sit next to its builder, and the decorator registers it and exports it as
-``deepkit.models.<name>``. :func:`create` turns a name into a ``deepkit.Model`` through the declarative
-spec (so ``model.to_spec()`` prints the network), and :func:`get_spec` gives the spec without building
-anything.
+once, as a :class:`Family` (the spec builder, default input and classes, paper, minimum size), and
+declares every variant once, as an ordinary function decorated with ``@register_model``: its architecture
+row and its published counts are the decorator's arguments, its signature lists every argument it takes
+(the family options and their defaults are read from it), and its body builds it. The decorator registers
+the function as it is (timm's way) and it is exported as ``deepkit.models.<name>``. :func:`create` turns a
+name into a ``deepkit.Model`` through the declarative spec (so ``model.to_spec()`` prints the network),
+and :func:`get_spec` gives the spec without building anything.
 
 Example:
     >>> from deepkit.models import list_models
@@ -20,7 +21,6 @@ import functools
 import inspect
 import math
 import os
-import types
 
 from deepkit.errors import SpecError
 from deepkit.models import pretrained as pretrained_weights
@@ -47,7 +47,7 @@ class ModelInfo:
             classifier_activation, name, **options)``.
         input_shape: default input shape (height, width, channels).
         num_classes: default number of classes.
-        options: the family-specific keyword arguments and their defaults.
+        options: the family-specific keyword arguments and their defaults (from the builder's signature).
         paper: the reference.
         trainable_params: the published trainable parameter count at the default input shape and
             number of classes (None when there is none).
@@ -91,22 +91,23 @@ class Family:
             without a row call ``spec_fn(input_shape, ...)``.
         input_shape: default input shape (height, width, channels).
         num_classes: default number of classes.
-        options: the family-specific keyword arguments of :func:`create` and their defaults.
         paper: the reference.
         min_size: smallest height/width the network accepts.
         min_size_reason: why, for the error message.
 
+    The family options (``shortcut="A"`` for the CIFAR ResNets) are the keyword arguments of each
+    variant's builder, written once in its signature.
+
     Example:
         >>> from deepkit.models.resnet import CIFAR_RESNET
-        >>> CIFAR_RESNET.input_shape, CIFAR_RESNET.options["shortcut"]
-        ((32, 32, 3), 'A')
+        >>> CIFAR_RESNET.input_shape, CIFAR_RESNET.min_size
+        ((32, 32, 3), 4)
     """
 
     name: str
     spec_fn: object
     input_shape: tuple
     num_classes: int
-    options: dict
     paper: str
     min_size: int = 1
     min_size_reason: str = ""
@@ -125,50 +126,57 @@ def _published(info):
 
 
 def _builder_doc(info, doc):
-    """The builder's docstring: the declaration's own text, then the published counts, Args and Returns."""
+    """The builder's docstring: its own text, then the published counts, Args and Returns."""
     text = inspect.cleandoc(doc) if doc else info.description
     body, found, example = text.partition("\nExample:")
-    options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     least = f", at least {info.min_size}x{info.min_size}" if info.min_size > 1 else ""
     shipped = pretrained_weights.available_weights(info.name)
     weights = (f"Shipped weights: {', '.join(f'``weights={t!r}``' for t in shipped)} (trained by deepkit's recipe; "
                "see ``deepkit.models.pretrained``)." if shipped else "No shipped weights (``weights=`` takes a local file).")
+    options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     lines = [body.rstrip(), "", _published(info), weights, "", "Args:",
              f"    input_shape: (H, W, C); default {tuple(info.input_shape)}{least}.",
              f"    num_classes: default {info.num_classes}.",
-             "    **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``"
-             + (f" and the family options {options}" if options else "") + "; see :func:`deepkit.models.create`.",
-             "", "Returns:", "    A ``deepkit.Model``."]
+             "    include_top, pooling, classifier_activation, weights, model_name, preprocessing: as in "
+             ":func:`deepkit.models.create`."]
+    if options:
+        lines.append(f"    {', '.join(info.options)}: the family options (defaults {options}).")
+    lines += ["", "Returns:", "    A ``deepkit.Model``."]
     if found:
         lines += ["", "Example:" + example]
     return "\n".join(lines) + "\n"
 
 
-def _builder(info, declared):
-    """``create(info.name, ...)`` as a function of the declaring module (so doctest and autodoc find it there)."""
-    def make(name, build):
-        def builder(input_shape=None, num_classes=None, **kwargs):
-            return build(name, input_shape=input_shape, num_classes=num_classes, **kwargs)
-        return builder
-
-    template = make(info.name, create)
-    fn = types.FunctionType(template.__code__, declared.__globals__, declared.__name__, template.__defaults__,
-                            template.__closure__)
-    fn.__qualname__ = declared.__qualname__
-    fn.__doc__ = _builder_doc(info, declared.__doc__)
-    return fn
+def _declared_options(declared):
+    """The family options of a builder: its keyword arguments beyond :data:`COMMON_ARGS`, with their defaults."""
+    params = inspect.signature(declared).parameters
+    missing = [a for a in COMMON_ARGS if a not in params]
+    if missing:
+        raise TypeError(f"register_model: the builder {declared.__name__}() must take every common argument "
+                        f"({', '.join(COMMON_ARGS)}). Missing: {', '.join(missing)}")
+    options = {}
+    for key, param in params.items():
+        if key in COMMON_ARGS:
+            continue
+        if param.kind not in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) or param.default is param.empty:
+            raise TypeError(f"register_model: {declared.__name__}() option {key!r} must be a keyword argument "
+                            f"with a default. Received: {param}")
+        options[key] = param.default
+    return options
 
 
 def register_model(info=None, aliases=(), *, family=None, trainable_params=None, macs=None, paper=None,
-                   input_shape=None, num_classes=None, options=None, min_size=None, min_size_reason=None,
+                   input_shape=None, num_classes=None, min_size=None, min_size_reason=None,
                    description=None, **arch):
     """Declare a zoo model once: ``@register_model(family, counts..., **arch)`` on its builder, as timm's.
 
-    The decorated function names the model and documents it (its docstring: a summary line, details,
-    an ``Example:``); its body is not used. The decorator registers the model, with the published
-    counts and the architecture row given here, and returns its builder ``name(input_shape=None,
-    num_classes=None, **kwargs)`` = ``create(name, ...)``, exported as ``deepkit.models.<name>``; the
-    builder's docstring adds the published counts, ``Args`` and ``Returns``.
+    The decorated function is the model's builder and is returned as it is (exported as
+    ``deepkit.models.<name>``): its name names the model, its docstring documents it (a summary line,
+    details, an ``Example:``; the decorator appends the published counts, ``Args`` and ``Returns``), its
+    signature takes every argument of :data:`COMMON_ARGS` plus the family options with their defaults
+    (which :func:`create` and :func:`get_spec` accept for this model), and its body builds the model,
+    usually ``return create("name", **locals())``. The published counts and the architecture row given
+    here are recorded in the :class:`ModelInfo`; the row goes to the family's ``spec_fn``.
 
     Called with a :class:`ModelInfo` (``register_model(info, aliases=...)``) it registers that directly.
 
@@ -178,23 +186,27 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
         family: the :class:`Family` (when not given positionally).
         trainable_params: the published trainable parameter count at the default input shape and classes.
         macs: multiply-adds of one forward pass at the default input shape (checked by the tests).
-        paper, input_shape, num_classes, options, min_size, min_size_reason: override the family's.
+        paper, input_shape, num_classes, min_size, min_size_reason: override the family's.
         description: one line; default: the first line of the docstring.
         **arch: the architecture row passed to the family's ``spec_fn`` (``block="basic", layers=(2, 2, 2, 2)``).
 
     Returns:
-        The decorator (which returns the builder), or the registered ``ModelInfo``.
+        The decorator (which returns the builder it is given), or the registered ``ModelInfo``.
 
     Raises:
         ValueError: the name is already taken.
+        TypeError: the builder's signature lacks a common argument or has an option without a default.
 
     Example:
         >>> from deepkit.models.registry import Family, register_model
         >>> from deepkit.models.lenet import lenet5_spec
-        >>> tiny = Family("demo", lenet5_spec, (32, 32, 1), 10, {"activation": "tanh", "subsampling": "avg"}, "-")
+        >>> tiny = Family("demo", lenet5_spec, (32, 32, 1), 10, "-")
         >>> @register_model(tiny, trainable_params=61_706, aliases=("demo_net",))
-        ... def demo_lenet():
+        ... def demo_lenet(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+        ...                classifier_activation="softmax", weights=None, model_name=None, preprocessing=None,
+        ...                activation="tanh", subsampling="avg"):
         ...     "A LeNet-5 declared again under another name."
+        ...     return create("demo_lenet", **locals())
         >>> count_trainable(demo_lenet()), model_info("demo_net").name
         (61706, 'demo_lenet')
         >>> unregister_model("demo_lenet")
@@ -211,15 +223,15 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
         model = ModelInfo(
             name=declared.__name__, family=family.name, spec_fn=spec_fn,
             input_shape=tuple(input_shape or family.input_shape), num_classes=num_classes or family.num_classes,
-            options=dict(family.options if options is None else options), paper=paper or family.paper,
+            options=_declared_options(declared), paper=paper or family.paper,
             trainable_params=trainable_params, description=description or summary,
             min_size=family.min_size if min_size is None else min_size,
             min_size_reason=family.min_size_reason if min_size_reason is None else min_size_reason,
             macs=macs, arch=dict(arch))
         _add(model, aliases)
-        builder = _builder(model, declared)
-        _BUILDERS[model.name] = builder
-        return builder
+        declared.__doc__ = _builder_doc(model, declared.__doc__)
+        _BUILDERS[model.name] = declared
+        return declared
 
     return decorate
 
@@ -516,7 +528,8 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     try:
         model = from_spec(spec)
     except SpecError as exc:  # a family option produced an impossible network: say which model
-        raise ValueError(f"deepkit.models '{info.name}': cannot build with {options or 'the defaults'}: {exc}") from exc
+        changed = {k: v for k, v in options.items() if v != info.options.get(k)}
+        raise ValueError(f"deepkit.models '{info.name}': cannot build with {changed or 'the defaults'}: {exc}") from exc
     if weights is not None:
         if shipped is not None and not include_top:  # the classifier's weights are in the file, not the model
             load_weights(from_spec(get_spec(info.name, input_shape=input_shape, num_classes=num_classes,
