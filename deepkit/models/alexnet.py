@@ -23,6 +23,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
+from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep convolutional neural networks"
@@ -188,7 +189,8 @@ ALEXNET_SMALL = Family("alexnet", alexnet_small_spec, input_shape=(32, 32, 3), n
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(ALEXNET, trainable_params=61_100_840, macs=714_188_480)
+@register_model(ALEXNET, trainable_params=61_100_840, macs=714_188_480,
+                pretrained={"imagenet": torchvision("alexnet-owt-7be5be79.pth", 56.522, 79.066)})
 def alexnet(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
             weights=None, model_name=None, preprocessing=None, dropout=0.5):
     """AlexNet as torchvision: one tower, 64-192-384-256-256 filters, adaptive 6x6 average pool.

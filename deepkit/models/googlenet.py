@@ -45,6 +45,7 @@ Example:
 import math
 
 from deepkit.models._common import conv, head, layer, spec
+from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Szegedy et al. 2015, Going deeper with convolutions"
@@ -226,12 +227,18 @@ CIFAR_GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(32, 32, 3), n
                          min_size_reason=("it halves the image four times (maxpool1 to maxpool4), so inception5 "
                                           "gets a single pixel from a 16x16 image."))
 
+# torchvision's ImageNet GoogLeNet was trained (ported) on inputs scaled to [-1, 1]: its transform_input
+# turns the ImageNet-normalised input into (x - 0.5) / 0.5 of 0-1 RGB, which is this preprocessing.
+TRANSFORM_INPUT = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
+
 # ----------------------------------------------------------------------------- the variants, as published
 # aux_params: the published trainable parameters with the auxiliary classifiers (aux_logits=True).
 
 
 @register_model(GOOGLENET, style="torchvision", aux_params=13_004_888, trainable_params=6_624_904, macs=1_498_376_192,
-                aliases=("inception_v1",))
+                aliases=("inception_v1",),
+                pretrained={"imagenet": torchvision("googlenet-1378be20.pth", 69.778, 89.53,
+                                                    preprocessing=TRANSFORM_INPUT)})
 def googlenet(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
               weights=None, model_name=None, preprocessing=None, aux_logits=False, dropout=None, bn_momentum=0.9,
               bn_epsilon=0.001, kernel_initializer="glorot_uniform"):

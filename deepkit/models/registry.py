@@ -24,6 +24,8 @@ import os
 
 from deepkit.errors import SpecError
 from deepkit.models import pretrained as pretrained_weights
+from deepkit.models import torch_weights
+from deepkit.models.torch_weights import STATE_DICT_SUFFIXES
 from deepkit.models.preprocessing import preprocessing_layers
 from deepkit.naming import did_you_mean, suggest
 
@@ -57,6 +59,8 @@ class ModelInfo:
         macs: multiply-adds of one forward pass at the default input shape (``deepkit.count_macs``, checked
             in the tests), or None.
         arch: the architecture row the model was declared with (``{"block": "basic", "layers": ...}``).
+        pretrained: published weights by ``weights=`` tag, e.g. ``{"imagenet": ImageNetWeights(...)}``
+            (URL, hash prefix, top-1/top-5, source; see ``deepkit.models.imagenet``).
 
     Example:
         >>> info = model_info("cifar_resnet20")
@@ -77,6 +81,7 @@ class ModelInfo:
     min_size_reason: str = ""
     macs: int = None
     arch: dict = dataclasses.field(default_factory=dict)
+    pretrained: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +138,9 @@ def _builder_doc(info, doc):
     shipped = pretrained_weights.available_weights(info.name)
     weights = (f"Shipped weights: {', '.join(f'``weights={t!r}``' for t in shipped)} (trained by deepkit's recipe; "
                "see ``deepkit.models.pretrained``)." if shipped else "No shipped weights (``weights=`` takes a local file).")
+    for tag, record in info.pretrained.items():
+        weights += (f" ``weights={tag!r}``: {record.describe()}, downloaded once from {record.url} (see "
+                    "``deepkit.models.imagenet``).")
     options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     lines = [body.rstrip(), "", _published(info), weights, "", "Args:",
              f"    input_shape: (H, W, C); default {tuple(info.input_shape)}{least}.",
@@ -166,7 +174,7 @@ def _declared_options(declared):
 
 
 def register_model(info=None, aliases=(), *, family=None, trainable_params=None, macs=None, paper=None,
-                   input_shape=None, num_classes=None, min_size=None, min_size_reason=None,
+                   input_shape=None, num_classes=None, min_size=None, min_size_reason=None, pretrained=None,
                    description=None, **arch):
     """Declare a zoo model once: ``@register_model(family, counts..., **arch)`` on its builder, as timm's.
 
@@ -187,6 +195,7 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
         trainable_params: the published trainable parameter count at the default input shape and classes.
         macs: multiply-adds of one forward pass at the default input shape (checked by the tests).
         paper, input_shape, num_classes, min_size, min_size_reason: override the family's.
+        pretrained: published weights, ``{"imagenet": deepkit.models.imagenet.torchvision(file, top1, top5)}``.
         description: one line; default: the first line of the docstring.
         **arch: the architecture row passed to the family's ``spec_fn`` (``block="basic", layers=(2, 2, 2, 2)``).
 
@@ -227,7 +236,7 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
             trainable_params=trainable_params, description=description or summary,
             min_size=family.min_size if min_size is None else min_size,
             min_size_reason=family.min_size_reason if min_size_reason is None else min_size_reason,
-            macs=macs, arch=dict(arch))
+            macs=macs, arch=dict(arch), pretrained=dict(pretrained or {}))
         _add(model, aliases)
         declared.__doc__ = _builder_doc(model, declared.__doc__)
         _BUILDERS[model.name] = declared
@@ -295,6 +304,23 @@ def variants(family):
     key = family.name if isinstance(family, Family) else family
     return {name: {**info.arch, "trainable_params": info.trainable_params, "macs": info.macs}
             for name, info in _REGISTRY.items() if info.family == key}
+
+
+def available_weights(name):
+    """The ``weights=`` tags of a model: shipped with deepkit (``"mnist"``) or published (``"imagenet"``).
+
+    Args:
+        name: a model name.
+
+    Returns:
+        A sorted list of tags.
+
+    Example:
+        >>> available_weights("lenet5"), available_weights("resnet18"), available_weights("cifar_resnet20")
+        (['mnist'], ['imagenet'], [])
+    """
+    info = model_info(name)
+    return sorted(set(pretrained_weights.available_weights(info.name)) | set(info.pretrained))
 
 
 def list_models(filter=None):
@@ -408,20 +434,21 @@ def _check_common(info, num_classes, include_top, pooling, classifier_activation
                          f"for logits. Received: classifier_activation={classifier_activation!r}")
     if weights is not None:
         if not isinstance(weights, (str, os.PathLike)):
-            raise ValueError(f"{where}: weights must be None, a shipped tag ({_shipped_hint(info)}) or the path of a "
-                             f"local .weights.h5 / .keras file. Received: weights={weights!r}")
-        if weights in pretrained_weights.available_weights(info.name):
+            raise ValueError(f"{where}: weights must be None, a tag ({_shipped_hint(info)}) or the path of a local "
+                             f".weights.h5 / .keras file or PyTorch state dict ({', '.join(STATE_DICT_SUFFIXES)}). "
+                             f"Received: weights={weights!r}")
+        if weights in available_weights(info.name):
             return
         if not os.path.isfile(weights):
-            extra = f" Shipped weights for this model: {_shipped_hint(info)}."
+            extra = f" Weights for this model: {_shipped_hint(info)}."
             if str(weights).lower() in ("imagenet", "cifar10", "mnist", "fashion_mnist"):
-                extra += (" deepkit never downloads weights. For ResNet-50/101/152, convert a keras.applications "
-                          "model you have: deepkit.models.convert.from_keras_applications(source_model).")
+                extra += (" For ResNet-50/101/152, convert a keras.applications model you have: "
+                          "deepkit.models.convert.from_keras_applications(source_model).")
             raise ValueError(f"{where}: weights file not found.{extra} Received: weights={str(weights)!r}")
 
 
 def _shipped_hint(info):
-    return ", ".join(repr(t) for t in pretrained_weights.available_weights(info.name)) or "none"
+    return ", ".join(repr(t) for t in available_weights(info.name)) or "none"
 
 
 def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
@@ -482,11 +509,14 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
         pooling: with ``include_top=False``: None (last feature map), ``"avg"`` or ``"max"``
             (global pooling).
         classifier_activation: the classifier's activation (``"softmax"``), or None for logits.
-        weights: None (random initialisation), a tag of the weights shipped with deepkit
-            (``deepkit.models.pretrained.available_weights(name)``, e.g. ``"mnist"`` for ``lenet5``: the
-            model is then built at their input shape, classes and preprocessing, and takes raw 0-255
-            pixels), or the path of a local ``.weights.h5`` or ``.keras`` file with weights for this
-            architecture. Nothing is ever downloaded.
+        weights: None (random initialisation); a tag of the weights shipped with deepkit
+            (``available_weights(name)``, e.g. ``"mnist"`` for ``lenet5``: the model is then built at their
+            input shape, classes and preprocessing, and takes raw 0-255 pixels); ``"imagenet"`` for the
+            ImageNet models (torchvision's published checkpoint, downloaded once into Keras' cache and
+            hash-checked, see ``deepkit.models.imagenet``; the model takes raw 0-255 RGB and has
+            ``model.class_names``); the path of a local ``.weights.h5`` or ``.keras`` file with weights for
+            this architecture; or a PyTorch state dict (``.safetensors``, ``.pth``/``.pt``/``.th``) for a model
+            with a PyTorch counterpart (``deepkit.models.torch_weights``).
         model_name: the Keras model name (defaults to the registry name).
         preprocessing: None (default: the model takes its input as given), ``"rescale"`` or
             ``{"mean": [...], "std": [...]}``: the model starts with ``Rescaling(1/255)`` (and
@@ -516,6 +546,13 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     info = model_info(name)
     num_classes_eff = info.num_classes if num_classes is None else num_classes
     _check_common(info, num_classes_eff, include_top, pooling, classifier_activation, weights)
+    if isinstance(weights, str) and weights in info.pretrained:
+        return _create_published(info, weights, input_shape, num_classes, include_top, pooling,
+                                 classifier_activation, model_name, preprocessing, options)
+    if weights is not None and os.fspath(weights).lower().endswith(STATE_DICT_SUFFIXES):
+        model = create(info.name, input_shape, num_classes, include_top, pooling, classifier_activation, None,
+                       model_name, preprocessing, **options)
+        return _load_torch(info, model, weights, include_top)
     shipped = None
     if isinstance(weights, str) and weights in pretrained_weights.available_weights(info.name):
         shipped = pretrained_weights.pretrained(info.name, weights)
@@ -536,6 +573,37 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
                                             preprocessing=preprocessing, **options)), weights, into=model)
         else:
             load_weights(model, weights)
+    return model
+
+
+def _load_torch(info, model, path, include_top):
+    layout = torch_weights.has_pytorch_layout(info)
+    if layout is None:
+        raise ValueError(f"deepkit.models '{info.name}' has no PyTorch counterpart, so a PyTorch state dict does not "
+                         "fit it (models that take one: alexnet, vgg11..vgg19_bn, googlenet, resnet18..152, "
+                         f"cifar_resnet20..1202). Received: weights={os.fspath(path)!r}")
+    return torch_weights.load_state_dict(model, path, layout,
+                                         ignore_prefixes=torch_weights.unused_prefixes(model, layout, include_top))
+
+
+def _create_published(info, tag, input_shape, num_classes, include_top, pooling, classifier_activation,
+                      model_name, preprocessing, options):
+    """A model with published weights (``weights="imagenet"``): fetched, hash-checked, loaded in place."""
+    from deepkit.models import imagenet
+
+    record = info.pretrained[tag]
+    where = f"deepkit.models '{info.name}' with weights={tag!r}"
+    if include_top and num_classes is not None and num_classes != record.num_classes:
+        raise ValueError(f"{where}: the weights classify {record.num_classes} classes; leave num_classes unset "
+                         f"(or use include_top=False). Received: num_classes={num_classes}")
+    if preprocessing is not None and preprocessing != record.preprocessing:
+        raise ValueError(f"{where}: the weights come with their own preprocessing ({record.preprocessing}); leave "
+                         f"preprocessing unset. Received: preprocessing={preprocessing!r}")
+    model = create(info.name, record.input_shape if input_shape is None else input_shape, record.num_classes,
+                   include_top, pooling, classifier_activation, None, model_name, record.preprocessing, **options)
+    _load_torch(info, model, imagenet.fetch(record, info.name), include_top)
+    if include_top:
+        model.class_names = imagenet.imagenet_classes()
     return model
 
 

@@ -53,6 +53,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
+from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
 PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition"
@@ -254,7 +255,8 @@ CIFAR_RESNET = Family(
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(RESNET, block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344)
+@register_model(RESNET, block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344,
+                pretrained={"imagenet": torchvision("resnet18-f37072fd.pth", 69.758, 89.078)})
 def resnet18(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
              bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
@@ -268,7 +270,8 @@ def resnet18(input_shape=None, num_classes=None, *, include_top=True, pooling=No
     return create("resnet18", **locals())
 
 
-@register_model(RESNET, block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408)
+@register_model(RESNET, block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408,
+                pretrained={"imagenet": torchvision("resnet34-b627a593.pth", 73.314, 91.42)})
 def resnet34(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
              bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
@@ -282,7 +285,8 @@ def resnet34(input_shape=None, num_classes=None, *, include_top=True, pooling=No
     return create("resnet34", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256)
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256,
+                pretrained={"imagenet": torchvision("resnet50-0676ba61.pth", 76.13, 92.862)})
 def resnet50(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
              bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
@@ -300,7 +304,8 @@ def resnet50(input_shape=None, num_classes=None, *, include_top=True, pooling=No
     return create("resnet50", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440)
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440,
+                pretrained={"imagenet": torchvision("resnet101-63fe2227.pth", 77.374, 93.546)})
 def resnet101(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
               weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
               bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
@@ -314,7 +319,8 @@ def resnet101(input_shape=None, num_classes=None, *, include_top=True, pooling=N
     return create("resnet101", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624)
+@register_model(RESNET, block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624,
+                pretrained={"imagenet": torchvision("resnet152-394f9c45.pth", 78.312, 94.046)})
 def resnet152(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
               weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
               bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):

@@ -39,6 +39,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
+from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image recognition"
@@ -184,7 +185,8 @@ CIFAR_VGG = Family("cifar_vgg", cifar_vgg_spec, input_shape=(32, 32, 3), num_cla
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, macs=7_609_090_048)
+@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, macs=7_609_090_048,
+                pretrained={"imagenet": torchvision("vgg11-8a719046.pth", 69.02, 88.628)})
 def vgg11(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
           weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
           bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -198,7 +200,8 @@ def vgg11(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
     return create("vgg11", **locals())
 
 
-@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, macs=11_308_466_176)
+@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, macs=11_308_466_176,
+                pretrained={"imagenet": torchvision("vgg13-19584684.pth", 69.928, 89.246)})
 def vgg13(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
           weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
           bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -212,7 +215,8 @@ def vgg13(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
     return create("vgg13", **locals())
 
 
-@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, macs=15_470_264_320)
+@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, macs=15_470_264_320,
+                pretrained={"imagenet": torchvision("vgg16-397923af.pth", 71.592, 90.382)})
 def vgg16(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
           weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
           bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -226,7 +230,8 @@ def vgg16(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
     return create("vgg16", **locals())
 
 
-@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, macs=19_632_062_464)
+@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, macs=19_632_062_464,
+                pretrained={"imagenet": torchvision("vgg19-dcbb9e9d.pth", 72.376, 90.876)})
 def vgg19(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
           weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
           bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -241,7 +246,8 @@ def vgg19(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
 
 
 @register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), batch_norm=True,
-                trainable_params=132_868_840, macs=7_609_090_048)
+                trainable_params=132_868_840, macs=7_609_090_048,
+                pretrained={"imagenet": torchvision("vgg11_bn-6002323d.pth", 70.37, 89.81)})
 def vgg11_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
              bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -256,7 +262,8 @@ def vgg11_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=No
 
 
 @register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), batch_norm=True,
-                trainable_params=133_053_736, macs=11_308_466_176)
+                trainable_params=133_053_736, macs=11_308_466_176,
+                pretrained={"imagenet": torchvision("vgg13_bn-abd245e5.pth", 71.586, 90.374)})
 def vgg13_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
              bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -271,7 +278,8 @@ def vgg13_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=No
 
 
 @register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), batch_norm=True,
-                trainable_params=138_365_992, macs=15_470_264_320)
+                trainable_params=138_365_992, macs=15_470_264_320,
+                pretrained={"imagenet": torchvision("vgg16_bn-6c64b313.pth", 73.36, 91.516)})
 def vgg16_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
              bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
@@ -286,7 +294,8 @@ def vgg16_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=No
 
 
 @register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), batch_norm=True,
-                trainable_params=143_678_248, macs=19_632_062_464)
+                trainable_params=143_678_248, macs=19_632_062_464,
+                pretrained={"imagenet": torchvision("vgg19_bn-c79401a0.pth", 74.218, 91.842)})
 def vgg19_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
              weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
              bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
