@@ -347,7 +347,7 @@ def _cmd_models(args):
         info = models.model_info(name)
         count = "-" if info.trainable_params is None else f"{info.trainable_params:,}"
         rows.append((name, count, _multiply_adds(info.macs), "x".join(str(d) for d in info.input_shape),
-                     ",".join(models.available_weights(name)) or "-", info.paper))
+                     models.describe_weights(name), info.paper))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  "

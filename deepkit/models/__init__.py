@@ -34,8 +34,8 @@ Example:
 """
 
 from deepkit.models.registry import (Family, ModelInfo, available_weights, builders, count_trainable, create,
-                                     get_spec, list_models, load_weights, model_info, register_model, resolve,
-                                     unregister_model, variants)
+                                     describe_weights, get_spec, list_models, load_weights, model_info,
+                                     register_model, resolve, unregister_model, variants)
 from deepkit.models import alexnet as _alexnet, googlenet as _googlenet, lenet as _lenet  # noqa: F401  (declare)
 from deepkit.models import resnet as _resnet, vgg as _vgg  # noqa: F401  (declare the variants)
 from deepkit.models.loading import ModelFileError, load
@@ -47,5 +47,5 @@ globals().update(builders())
 __all__ = [
     "create", "list_models", "get_spec", "model_info", "register_model", "unregister_model", "resolve", "ModelInfo",
     "Family", "builders", "variants", "count_trainable", "load_weights", "load", "available_weights",
-    "ModelFileError", "decode_predictions", "imagenet_classes", *builders(),
+    "ModelFileError", "describe_weights", "decode_predictions", "imagenet_classes", *builders(),
 ]

@@ -323,6 +323,26 @@ def available_weights(name):
     return sorted(set(pretrained_weights.available_weights(info.name)) | set(info.pretrained))
 
 
+def describe_weights(name):
+    """The ``weights=`` tags of a model in one short cell, published ones with their top-1/top-5 accuracy
+    (the ``weights`` column of ``deepkit models``).
+
+    Args:
+        name: a model name.
+
+    Returns:
+        A str (``"-"`` when there are none).
+
+    Example:
+        >>> describe_weights("resnet50"), describe_weights("lenet5"), describe_weights("cifar_resnet20")
+        ('imagenet 76.1/92.9', 'mnist', '-')
+    """
+    info = model_info(name)
+    cells = [f"{tag} {info.pretrained[tag].top1:.1f}/{info.pretrained[tag].top5:.1f}" if tag in info.pretrained
+             else tag for tag in available_weights(info.name)]
+    return ",".join(cells) or "-"
+
+
 def list_models(filter=None):
     """Names of the registered models, sorted.
 
@@ -442,8 +462,9 @@ def _check_common(info, num_classes, include_top, pooling, classifier_activation
         if not os.path.isfile(weights):
             extra = f" Weights for this model: {_shipped_hint(info)}."
             if str(weights).lower() in ("imagenet", "cifar10", "mnist", "fashion_mnist"):
-                extra += (" For ResNet-50/101/152, convert a keras.applications model you have: "
-                          "deepkit.models.convert.from_keras_applications(source_model).")
+                published = sorted(n for n, i in _REGISTRY.items() if str(weights).lower() in i.pretrained)
+                if published:
+                    extra += f" weights={str(weights).lower()!r} exists for: {', '.join(published)}."
             raise ValueError(f"{where}: weights file not found.{extra} Received: weights={str(weights)!r}")
 
 

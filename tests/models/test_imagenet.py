@@ -106,3 +106,12 @@ def test_imagenet_arguments_that_conflict_are_errors():
         models.create("resnet18", weights="imagenet", num_classes=10)
     with pytest.raises(ValueError, match=r"come with their own preprocessing.*Received: preprocessing='rescale'"):
         models.create("resnet18", weights="imagenet", preprocessing="rescale")
+
+
+@pytest.mark.backend_independent
+def test_deepkit_models_shows_the_published_accuracy(capsys):
+    from deepkit import cli
+
+    assert cli.main(["models", "--filter", "resnet18"]) == 0
+    assert "imagenet 69.8/89.1" in capsys.readouterr().out
+    assert models.describe_weights("googlenet") == "imagenet 69.8/89.5"

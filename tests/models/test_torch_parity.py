@@ -8,9 +8,11 @@ common PyTorch CIFAR ResNet (``conv1``, ``bn1``, ``layer{1,2,3}.{j}``, ``linear`
 BatchNorm statistics with a fixed seed, saves its ``state_dict()`` as ``.pth`` or ``.safetensors``, loads
 the file with ``deepkit.models.create(name, weights=path)`` and compares logits on the same inputs.
 
-Planted errors (each made these tests fail, then reverted): the Flatten reorder (C, H, W) -> (H, W, C)
-left out of ``_convert`` (AlexNet and VGG-11 failed); the conv kernel transposed as (3, 2, 1, 0)
-(every test failed); VGG's features index not skipping the ReLU (VGG tests failed: missing key).
+Planted errors in deepkit/models/torch_weights.py, each run against one test and reverted: the Flatten
+reorder (C, H, W) -> (H, W, C) left out of ``_convert`` (``test_logit_parity[alexnet-...]`` failed); the
+conv kernel transposed as (3, 2, 1, 0) instead of (2, 3, 1, 0) (``test_logit_parity[cifar_resnet20-...]``
+failed: same shapes, wrong values); VGG's features index not skipping the ReLU
+(``test_vgg_features_parity_at_small_size[vgg11_bn]`` failed).
 """
 
 import numpy as np
