@@ -549,12 +549,19 @@ def _cmd_models(args):
         info = models.model_info(name)
         count = "-" if info.trainable_params is None else f"{info.trainable_params:,}"
         rows.append((name, count, _multiply_adds(info.macs), "x".join(str(d) for d in info.input_shape),
-                     ",".join(models.available_weights(name)) or "-", info.paper))
+                     models.describe_weights(name), info.paper))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:<{widths[3]}}  "
               f"{r[4]:<{widths[4]}}  {r[5]}")
     return 0
+
+
+def _cmd_predict(args):
+    """Top classes of each image, with the evaluation transform stated (``deepkit.models.predict``)."""
+    from deepkit.models.predict import predict_files
+
+    return predict_files(args.model, args.weights, args.images, top=args.top)
 
 
 def _add_data_arguments(parser, default="digits", what="its test split"):
@@ -778,6 +785,15 @@ def build_parser(report_methods=True):
     mods.add_argument("--filter", help="only names containing this (wildcards allowed: 'resnet*')")
     mods.add_argument("--names", action="store_true", help="only the names, one a line")
     mods.set_defaults(func=_cmd_models)
+
+    pred = sub.add_parser("predict", help="top classes of images (files or folders of JPEG/PNG), with names")
+    pred.add_argument("model", help="zoo name (e.g. resnet18), spec file or .keras file")
+    pred.add_argument("images", nargs="+", help="JPEG/PNG files or folders of them")
+    pred.add_argument("--weights", help="imagenet, a shipped tag, a .weights.h5 file or a PyTorch state dict "
+                      "(.safetensors, .pth)")
+    pred.add_argument("--top", type=_positive(int), default=5, help="classes per image (default 5)")
+    pred.add_argument("--verbose", action="store_true", help="show the backend's start-up messages")
+    pred.set_defaults(func=_cmd_predict)
 
     rep = sub.add_parser("report", help="HTML atlas (or one self-contained page) of what each layer has learned")
     add_report_arguments(rep, methods=None if report_methods else ())

@@ -85,7 +85,8 @@ def test_models_lists_and_filters(capsys):
     assert main(["models", "--filter", "vgg16*"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "trainable", "multiply-adds", "input", "weights", "paper"]
-    assert lines[1].split()[:6] == ["vgg16", "138,357,544", "15.47", "G", "224x224x3", "-"] and "Simonyan" in lines[1]
+    assert lines[1].split()[:7] == ["vgg16", "138,357,544", "15.47", "G", "224x224x3", "imagenet", "71.6/90.4"]
+    assert "Simonyan" in lines[1]
     assert main(["models", "--filter", "lenet5"]) == 0
     assert re.search(r"28x28x1\s+mnist\s+LeCun", capsys.readouterr().out.splitlines()[1])
     assert main(["models", "--filter", "googlenet", "--names"]) == 0

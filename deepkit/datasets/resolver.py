@@ -16,7 +16,9 @@ a name (``mnist``, ``digits``  ``deepkit.datasets.load(name, path=...)``: keras.
                                (``jpeg``, ``offsets``, ``y_train``) of the benchmark CIFAR-10 file
 ``file.npy``                   images only (no labels): an evaluation set
 a folder                       the layout keras.datasets downloads: ``mnist.npz``, the Fashion-MNIST
-                               IDX files, ``cifar-10-batches-py`` or ``cifar-100-python``
+                               IDX files, ``cifar-10-batches-py`` or ``cifar-100-python``; or JPEG/PNG
+                               photos, flat or one subfolder per class (``deepkit.datasets.folder``:
+                               resized to 256, centre 224x224, an evaluation set)
 =============================  ===================================================================
 
 A dataset name without ``path`` is read from a local copy when the environment variable
@@ -432,7 +434,7 @@ def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
         ...
         deepkit.errors.DataError: --data 'no/such/file.npz': file does not exist ...
     """
-    from deepkit.datasets import registry
+    from deepkit.datasets import folder, registry
 
     if purpose not in ("train", "evaluate"):
         raise ValueError(f"resolve: purpose must be 'train' or 'evaluate'. Received: purpose={purpose!r}")
@@ -444,7 +446,10 @@ def resolve(data, path=None, *, purpose="train", validation=0.1, seed=0):
             raise DataError(f"--data {data!r}: file does not exist (a dataset name is one of "
                             f"{', '.join(registry.list_datasets())}; a file is an .npz or .npy)")
         file_path = data if os.path.isfile(data) else None
-        if file_path is None:
+        if file_path is None and folder.holds_images(data):  # JPEG/PNG photos: evaluation images
+            x, y, classes = folder.read_image_folder(data)
+            train, test, num_classes, source = None, (x, y), (len(classes) if classes else None), data
+        elif file_path is None:
             name, (train, test) = _from_folder(data)
             num_classes, source = registry.info(name).num_classes, data
     else:

@@ -6,6 +6,10 @@ and each has a plain function (``resnet50(...)``). Every model is a ``deepkit.Mo
 prints the network as data. ``load(ref)`` reads any model reference (zoo name, spec file, saved model,
 weights file). Shipped weights (``available_weights(name)``): ``lenet5(weights="mnist")``, LeNet-5
 trained by ``python -m deepkit.recipes lenet5_mnist`` (99.15 % validation; it takes raw uint8 digits).
+``weights="imagenet"`` for AlexNet, VGG, GoogLeNet and the ImageNet ResNets: torchvision's published
+checkpoints, downloaded once into Keras' cache and hash-checked (``deepkit.models.imagenet``); any PyTorch
+state dict of these and of the CIFAR ResNets loads with ``weights="file.safetensors"`` / ``".pth"``
+(``deepkit.models.torch_weights``), and ``decode_predictions`` names the top classes.
 
 =====================  =======================================  =================  ============
 family                 names                                    default input      classes
@@ -29,12 +33,13 @@ Example:
     True
 """
 
-from deepkit.models.registry import (Family, ModelInfo, builders, count_trainable, create, get_spec, list_models,
-                                     load_weights, model_info, register_model, resolve, unregister_model, variants)
+from deepkit.models.registry import (Family, ModelInfo, available_weights, builders, count_trainable, create,
+                                     describe_weights, get_spec, list_models, load_weights, model_info,
+                                     register_model, resolve, unregister_model, variants)
 from deepkit.models import alexnet as _alexnet, googlenet as _googlenet, lenet as _lenet  # noqa: F401  (declare)
 from deepkit.models import resnet as _resnet, vgg as _vgg  # noqa: F401  (declare the variants)
 from deepkit.models.loading import ModelFileError, load
-from deepkit.models.pretrained import available_weights
+from deepkit.models.imagenet import decode_predictions, imagenet_classes
 
 # Every variant declared with @register_model is exported here as deepkit.models.<name>.
 globals().update(builders())
@@ -42,5 +47,5 @@ globals().update(builders())
 __all__ = [
     "create", "list_models", "get_spec", "model_info", "register_model", "unregister_model", "resolve", "ModelInfo",
     "Family", "builders", "variants", "count_trainable", "load_weights", "load", "available_weights",
-    "ModelFileError", *builders(),
+    "ModelFileError", "describe_weights", "decode_predictions", "imagenet_classes", *builders(),
 ]

@@ -23,7 +23,8 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import Family, register_model
+from deepkit.models.imagenet import torchvision
+from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep convolutional neural networks"
 
@@ -175,22 +176,23 @@ def alexnet_small_spec(input_shape, num_classes, include_top, pooling, classifie
 
 
 _POOLS = "three overlapping 3x3 max-poolings with stride 2 need at least 3x3 maps at pool5, "
-ALEXNET = Family("alexnet", alexnet_spec, input_shape=(224, 224, 3), num_classes=1000, options={"dropout": 0.5},
+ALEXNET = Family("alexnet", alexnet_spec, input_shape=(224, 224, 3), num_classes=1000,
                  paper=PAPER + " (torchvision's single-tower reading)", min_size=63,
                  min_size_reason=_POOLS + "and conv1 (11x11, stride 4, padding 2) must give 15x15 for that.")
-ALEXNET_PAPER = Family("alexnet", alexnet_paper_spec, input_shape=(227, 227, 3), num_classes=1000,
-                       options={"dropout": 0.5, "lrn": True}, paper=PAPER, min_size=67,
+ALEXNET_PAPER = Family("alexnet", alexnet_paper_spec, input_shape=(227, 227, 3), num_classes=1000, paper=PAPER,
+                       min_size=67,
                        min_size_reason=_POOLS + "and conv1 (11x11, stride 4, no padding) must give 15x15 for that.")
 ALEXNET_SMALL = Family("alexnet", alexnet_small_spec, input_shape=(32, 32, 3), num_classes=10,
-                       options={"dropout": 0.5, "lrn": True, "fc_units": 1024},
                        paper=PAPER + " (scaled to CIFAR-10 by deepkit)", min_size=15,
                        min_size_reason=_POOLS + "so the input needs 15x15 (15 -> 7 -> 3 -> 1).")
 
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(ALEXNET, trainable_params=61_100_840, macs=714_188_480)
-def alexnet():
+@register_model(ALEXNET, trainable_params=61_100_840, macs=714_188_480,
+                pretrained={"imagenet": torchvision("alexnet-owt-7be5be79.pth", 56.522, 79.066)})
+def alexnet(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+            weights=None, model_name=None, preprocessing=None, dropout=0.5):
     """AlexNet as torchvision: one tower, 64-192-384-256-256 filters, adaptive 6x6 average pool.
 
     Example:
@@ -198,10 +200,13 @@ def alexnet():
         >>> tuple(model.get_layer("pool5").output.shape)
         (None, 1, 1, 256)
     """
+    return create("alexnet", **locals())
 
 
 @register_model(ALEXNET_PAPER, trainable_params=60_965_224, macs=724_406_816)
-def alexnet_paper():
+def alexnet_paper(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                  classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, dropout=0.5,
+                  lrn=True):
     """AlexNet as published: two groups (Conv2D groups=2) in conv2/4/5, LRN, 227x227 input.
 
     Example:
@@ -209,10 +214,13 @@ def alexnet_paper():
         >>> tuple(model.get_layer("conv1").output.shape), tuple(model.output.shape)
         ((None, 55, 55, 96), (None, 6, 6, 256))
     """
+    return create("alexnet_paper", **locals())
 
 
 @register_model(ALEXNET_SMALL, trainable_params=5_871_434, macs=182_220_800, aliases=("alexnet_cifar",))
-def alexnet_small():
+def alexnet_small(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                  classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, dropout=0.5,
+                  lrn=True, fc_units=1024):
     """AlexNet's layout at CIFAR-10 size: 5x5/3x3 kernels, stride 1, LRN, 1024-unit dense layers.
 
     Example:
@@ -220,3 +228,4 @@ def alexnet_small():
         >>> count_trainable(alexnet_small())
         5871434
     """
+    return create("alexnet_small", **locals())

@@ -45,7 +45,8 @@ Example:
 import math
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import Family, register_model, variants
+from deepkit.models.imagenet import torchvision
+from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Szegedy et al. 2015, Going deeper with convolutions"
 
@@ -138,8 +139,7 @@ def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, clas
     """Spec data of a GoogLeNet from its declared row.
 
     Args:
-        variant: ``"googlenet_paper"``, ``"googlenet"`` (torchvision) or ``"cifar_googlenet"``, or a dict
-            ``{"style": "paper" | "torchvision" | "cifar"}``.
+        variant: the declared row, ``{"style": "paper" | "torchvision" | "cifar"}``.
         input_shape: (H, W, C); at least 32x32 (16x16 for the CIFAR stem), and at least 65x65 (CIFAR: 32x32)
             with ``aux_logits`` so that ``inception4a`` is large enough for the 5x5 auxiliary pool.
         num_classes: classes of ``fc`` (and of the auxiliary classifiers).
@@ -161,11 +161,11 @@ def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, clas
         ValueError: ``aux_logits`` without ``include_top``, with an unknown size or too small an input.
 
     Example:
-        >>> data = googlenet_spec("googlenet", (224, 224, 3), 1000, True, None, "softmax", "googlenet")
+        >>> data = googlenet_spec({"style": "torchvision"}, (224, 224, 3), 1000, True, None, "softmax", "googlenet")
         >>> [e["parallel"]["name"] for e in data["layers"] if "parallel" in e][-2:]
         ['inception5a', 'inception5b']
     """
-    style = STYLES[(GOOGLENETS[variant] if isinstance(variant, str) else variant)["style"]]
+    style = STYLES[variant["style"]]
     units = _Units(style["batch_norm"], bn_momentum, bn_epsilon, kernel_initializer)
     dropout = style["dropout"] if dropout is None else dropout
     if aux_logits:
@@ -218,24 +218,30 @@ def googlenet_spec(variant, input_shape, num_classes, include_top, pooling, clas
 
 _HALVES = ("it halves the image five times (conv1, maxpool1, maxpool2, maxpool3, maxpool4), so inception5 "
            "gets a single pixel from a 32x32 image; a smaller one leaves it less than a pixel of image.")
-_OPTIONS = {"aux_logits": False, "dropout": None, "bn_momentum": 0.9, "bn_epsilon": 1e-3,
-            "kernel_initializer": "glorot_uniform"}
-GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000, options=_OPTIONS,
+GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000,
                    paper=PAPER + " (torchvision's reading)", min_size=32, min_size_reason=_HALVES)
-GOOGLENET_PAPER = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000, options=_OPTIONS,
+GOOGLENET_PAPER = Family("googlenet", googlenet_spec, input_shape=(224, 224, 3), num_classes=1000,
                          paper=PAPER + ", Table 1 and figure 3", min_size=32, min_size_reason=_HALVES)
-CIFAR_GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(32, 32, 3), num_classes=10, options=_OPTIONS,
+CIFAR_GOOGLENET = Family("googlenet", googlenet_spec, input_shape=(32, 32, 3), num_classes=10,
                          paper=PAPER + " (CIFAR-10 stem by deepkit)", min_size=16,
                          min_size_reason=("it halves the image four times (maxpool1 to maxpool4), so inception5 "
                                           "gets a single pixel from a 16x16 image."))
+
+# torchvision's ImageNet GoogLeNet was trained (ported) on inputs scaled to [-1, 1]: its transform_input
+# turns the ImageNet-normalised input into (x - 0.5) / 0.5 of 0-1 RGB, which is this preprocessing.
+TRANSFORM_INPUT = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
 
 # ----------------------------------------------------------------------------- the variants, as published
 # aux_params: the published trainable parameters with the auxiliary classifiers (aux_logits=True).
 
 
 @register_model(GOOGLENET, style="torchvision", aux_params=13_004_888, trainable_params=6_624_904, macs=1_498_376_192,
-                aliases=("inception_v1",))
-def googlenet():
+                aliases=("inception_v1",),
+                pretrained={"imagenet": torchvision("googlenet-1378be20.pth", 69.778, 89.53,
+                                                    preprocessing=TRANSFORM_INPUT)})
+def googlenet(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+              weights=None, model_name=None, preprocessing=None, aux_logits=False, dropout=None, bn_momentum=0.9,
+              bn_epsilon=0.001, kernel_initializer="glorot_uniform"):
     """GoogLeNet as torchvision: BatchNorm convolutions, 3x3 kernels in the 5x5 branch.
 
     Example:
@@ -243,11 +249,15 @@ def googlenet():
         >>> tuple(model.get_layer("inception4a_concat").output.shape), tuple(model.output.shape)
         ((None, 4, 4, 512), (None, 2, 2, 1024))
     """
+    return create("googlenet", **locals())
 
 
 @register_model(GOOGLENET_PAPER, style="paper", aux_params=13_378_280, trainable_params=6_998_552,
                 macs=1_582_671_872)
-def googlenet_paper():
+def googlenet_paper(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                    classifier_activation="softmax", weights=None, model_name=None, preprocessing=None,
+                    aux_logits=False, dropout=None, bn_momentum=0.9, bn_epsilon=0.001,
+                    kernel_initializer="glorot_uniform"):
     """GoogLeNet as published: Inception modules with biases, 5x5 branch, LRN in the stem.
 
     Example:
@@ -255,11 +265,15 @@ def googlenet_paper():
         >>> [e["LRN"]["name"] for e in get_spec("googlenet_paper")["layers"] if "LRN" in e]
         ['norm1', 'norm2']
     """
+    return create("googlenet_paper", **locals())
 
 
 @register_model(CIFAR_GOOGLENET, style="cifar", aux_params=7_188_158, trainable_params=5_983_402,
                 macs=121_260_032)
-def cifar_googlenet():
+def cifar_googlenet(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                    classifier_activation="softmax", weights=None, model_name=None, preprocessing=None,
+                    aux_logits=False, dropout=None, bn_momentum=0.9, bn_epsilon=0.001,
+                    kernel_initializer="glorot_uniform"):
     """GoogLeNet at CIFAR-10 size: 3x3 stride-1 conv1, Inception modules at 8x8, 4x4, 2x2, BatchNorm.
 
     Example:
@@ -267,7 +281,5 @@ def cifar_googlenet():
         >>> [tuple(model.get_layer(n).output.shape)[1:3] for n in ("inception3a_concat", "inception5b_concat")]
         [(8, 8), (2, 2)]
     """
+    return create("cifar_googlenet", **locals())
 
-
-# The declared rows by name (``googlenet_spec("googlenet", ...)`` reads them).
-GOOGLENETS = variants("googlenet")

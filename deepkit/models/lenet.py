@@ -27,7 +27,7 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import Family, register_model
+from deepkit.models.registry import Family, create, register_model
 
 # Table I of the paper: which S2 maps (rows 0-5) each C3 map (0-15) takes as input.
 PAPER_C3_TABLE = (
@@ -152,16 +152,17 @@ def lenet5_paper_spec(input_shape, num_classes, include_top, pooling, classifier
 
 
 _SMALL = "every input smaller than 32x32 is zero-padded to 32x32."
-LENET = Family("lenet", lenet5_spec, input_shape=(28, 28, 1), num_classes=10,
-               options={"activation": "tanh", "subsampling": "avg"}, paper=PAPER, min_size=1, min_size_reason=_SMALL)
-LENET_PAPER = Family("lenet", lenet5_paper_spec, input_shape=(28, 28, 1), num_classes=10, options={"rbf_seed": 0},
-                     paper=PAPER, min_size=1, min_size_reason=_SMALL)
+LENET = Family("lenet", lenet5_spec, input_shape=(28, 28, 1), num_classes=10, paper=PAPER, min_size=1,
+               min_size_reason=_SMALL)
+LENET_PAPER = Family("lenet", lenet5_paper_spec, input_shape=(28, 28, 1), num_classes=10, paper=PAPER,
+                     min_size=1, min_size_reason=_SMALL)
 
 # ----------------------------------------------------------------------------- the variants, as published
 
 
 @register_model(LENET, trainable_params=61_706, macs=416_520, aliases=("lenet",))
-def lenet5():
+def lenet5(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+           weights=None, model_name=None, preprocessing=None, activation="tanh", subsampling="avg"):
     """LeNet-5, full C3 (the common reading), tanh and average pooling; 28x28 padded to 32x32.
 
     Accepts (H, W, C) or (H, W) inputs; ``activation`` ("tanh") and ``subsampling`` ("avg" or "max")
@@ -172,10 +173,12 @@ def lenet5():
         >>> [layer.name for layer in model.layers[1:4]]
         ['reshape', 'pad', 'c1']
     """
+    return create("lenet5", **locals())
 
 
 @register_model(LENET_PAPER, trainable_params=60_000, macs=328_096)
-def lenet5_paper():
+def lenet5_paper(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+                 weights=None, model_name=None, preprocessing=None, rbf_seed=0):
     """LeNet-5 as published: C3 connection table, trainable subsampling, scaled tanh, RBF output.
 
     Example:
@@ -183,3 +186,4 @@ def lenet5_paper():
         >>> count_trainable(lenet5_paper())
         60000
     """
+    return create("lenet5_paper", **locals())

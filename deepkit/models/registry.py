@@ -1,12 +1,13 @@
 """The zoo's registry: model names -> spec builders, as timm's ``register_model`` / ``create_model``.
 
 Each family module (``lenet.py``, ``alexnet.py``, ``resnet.py``...) describes what its variants share
-once, as a :class:`Family` (the spec builder, default input and classes, options, paper, minimum size),
-and declares every variant once, with ``@register_model``: its architecture row and its published
-counts sit next to its builder, and the decorator registers it and exports it as
-``deepkit.models.<name>``. :func:`create` turns a name into a ``deepkit.Model`` through the declarative
-spec (so ``model.to_spec()`` prints the network), and :func:`get_spec` gives the spec without building
-anything.
+once, as a :class:`Family` (the spec builder, default input and classes, paper, minimum size), and
+declares every variant once, as an ordinary function decorated with ``@register_model``: its architecture
+row and its published counts are the decorator's arguments, its signature lists every argument it takes
+(the family options and their defaults are read from it), and its body builds it. The decorator registers
+the function as it is (timm's way) and it is exported as ``deepkit.models.<name>``. :func:`create` turns a
+name into a ``deepkit.Model`` through the declarative spec (so ``model.to_spec()`` prints the network),
+and :func:`get_spec` gives the spec without building anything.
 
 Example:
     >>> from deepkit.models import list_models
@@ -20,10 +21,11 @@ import functools
 import inspect
 import math
 import os
-import types
 
 from deepkit.errors import SpecError
 from deepkit.models import pretrained as pretrained_weights
+from deepkit.models import torch_weights
+from deepkit.models.torch_weights import STATE_DICT_SUFFIXES
 from deepkit.models.preprocessing import preprocessing_layers
 from deepkit.naming import did_you_mean, suggest
 
@@ -47,7 +49,7 @@ class ModelInfo:
             classifier_activation, name, **options)``.
         input_shape: default input shape (height, width, channels).
         num_classes: default number of classes.
-        options: the family-specific keyword arguments and their defaults.
+        options: the family-specific keyword arguments and their defaults (from the builder's signature).
         paper: the reference.
         trainable_params: the published trainable parameter count at the default input shape and
             number of classes (None when there is none).
@@ -57,6 +59,8 @@ class ModelInfo:
         macs: multiply-adds of one forward pass at the default input shape (``deepkit.count_macs``, checked
             in the tests), or None.
         arch: the architecture row the model was declared with (``{"block": "basic", "layers": ...}``).
+        pretrained: published weights by ``weights=`` tag, e.g. ``{"imagenet": ImageNetWeights(...)}``
+            (URL, hash prefix, top-1/top-5, source; see ``deepkit.models.imagenet``).
 
     Example:
         >>> info = model_info("cifar_resnet20")
@@ -77,6 +81,7 @@ class ModelInfo:
     min_size_reason: str = ""
     macs: int = None
     arch: dict = dataclasses.field(default_factory=dict)
+    pretrained: dict = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,22 +96,23 @@ class Family:
             without a row call ``spec_fn(input_shape, ...)``.
         input_shape: default input shape (height, width, channels).
         num_classes: default number of classes.
-        options: the family-specific keyword arguments of :func:`create` and their defaults.
         paper: the reference.
         min_size: smallest height/width the network accepts.
         min_size_reason: why, for the error message.
 
+    The family options (``shortcut="A"`` for the CIFAR ResNets) are the keyword arguments of each
+    variant's builder, written once in its signature.
+
     Example:
         >>> from deepkit.models.resnet import CIFAR_RESNET
-        >>> CIFAR_RESNET.input_shape, CIFAR_RESNET.options["shortcut"]
-        ((32, 32, 3), 'A')
+        >>> CIFAR_RESNET.input_shape, CIFAR_RESNET.min_size
+        ((32, 32, 3), 4)
     """
 
     name: str
     spec_fn: object
     input_shape: tuple
     num_classes: int
-    options: dict
     paper: str
     min_size: int = 1
     min_size_reason: str = ""
@@ -125,50 +131,60 @@ def _published(info):
 
 
 def _builder_doc(info, doc):
-    """The builder's docstring: the declaration's own text, then the published counts, Args and Returns."""
+    """The builder's docstring: its own text, then the published counts, Args and Returns."""
     text = inspect.cleandoc(doc) if doc else info.description
     body, found, example = text.partition("\nExample:")
-    options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     least = f", at least {info.min_size}x{info.min_size}" if info.min_size > 1 else ""
     shipped = pretrained_weights.available_weights(info.name)
     weights = (f"Shipped weights: {', '.join(f'``weights={t!r}``' for t in shipped)} (trained by deepkit's recipe; "
                "see ``deepkit.models.pretrained``)." if shipped else "No shipped weights (``weights=`` takes a local file).")
+    for tag, record in info.pretrained.items():
+        weights += (f" ``weights={tag!r}``: {record.describe()}, downloaded once from {record.url} (see "
+                    "``deepkit.models.imagenet``).")
+    options = ", ".join(f"``{k}={v!r}``" for k, v in info.options.items())
     lines = [body.rstrip(), "", _published(info), weights, "", "Args:",
              f"    input_shape: (H, W, C); default {tuple(info.input_shape)}{least}.",
              f"    num_classes: default {info.num_classes}.",
-             "    **kwargs: ``include_top``, ``pooling``, ``classifier_activation``, ``weights``, ``model_name``"
-             + (f" and the family options {options}" if options else "") + "; see :func:`deepkit.models.create`.",
-             "", "Returns:", "    A ``deepkit.Model``."]
+             "    include_top, pooling, classifier_activation, weights, model_name, preprocessing: as in "
+             ":func:`deepkit.models.create`."]
+    if options:
+        lines.append(f"    {', '.join(info.options)}: the family options (defaults {options}).")
+    lines += ["", "Returns:", "    A ``deepkit.Model``."]
     if found:
         lines += ["", "Example:" + example]
     return "\n".join(lines) + "\n"
 
 
-def _builder(info, declared):
-    """``create(info.name, ...)`` as a function of the declaring module (so doctest and autodoc find it there)."""
-    def make(name, build):
-        def builder(input_shape=None, num_classes=None, **kwargs):
-            return build(name, input_shape=input_shape, num_classes=num_classes, **kwargs)
-        return builder
-
-    template = make(info.name, create)
-    fn = types.FunctionType(template.__code__, declared.__globals__, declared.__name__, template.__defaults__,
-                            template.__closure__)
-    fn.__qualname__ = declared.__qualname__
-    fn.__doc__ = _builder_doc(info, declared.__doc__)
-    return fn
+def _declared_options(declared):
+    """The family options of a builder: its keyword arguments beyond :data:`COMMON_ARGS`, with their defaults."""
+    params = inspect.signature(declared).parameters
+    missing = [a for a in COMMON_ARGS if a not in params]
+    if missing:
+        raise TypeError(f"register_model: the builder {declared.__name__}() must take every common argument "
+                        f"({', '.join(COMMON_ARGS)}). Missing: {', '.join(missing)}")
+    options = {}
+    for key, param in params.items():
+        if key in COMMON_ARGS:
+            continue
+        if param.kind not in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) or param.default is param.empty:
+            raise TypeError(f"register_model: {declared.__name__}() option {key!r} must be a keyword argument "
+                            f"with a default. Received: {param}")
+        options[key] = param.default
+    return options
 
 
 def register_model(info=None, aliases=(), *, family=None, trainable_params=None, macs=None, paper=None,
-                   input_shape=None, num_classes=None, options=None, min_size=None, min_size_reason=None,
+                   input_shape=None, num_classes=None, min_size=None, min_size_reason=None, pretrained=None,
                    description=None, **arch):
     """Declare a zoo model once: ``@register_model(family, counts..., **arch)`` on its builder, as timm's.
 
-    The decorated function names the model and documents it (its docstring: a summary line, details,
-    an ``Example:``); its body is not used. The decorator registers the model, with the published
-    counts and the architecture row given here, and returns its builder ``name(input_shape=None,
-    num_classes=None, **kwargs)`` = ``create(name, ...)``, exported as ``deepkit.models.<name>``; the
-    builder's docstring adds the published counts, ``Args`` and ``Returns``.
+    The decorated function is the model's builder and is returned as it is (exported as
+    ``deepkit.models.<name>``): its name names the model, its docstring documents it (a summary line,
+    details, an ``Example:``; the decorator appends the published counts, ``Args`` and ``Returns``), its
+    signature takes every argument of :data:`COMMON_ARGS` plus the family options with their defaults
+    (which :func:`create` and :func:`get_spec` accept for this model), and its body builds the model,
+    usually ``return create("name", **locals())``. The published counts and the architecture row given
+    here are recorded in the :class:`ModelInfo`; the row goes to the family's ``spec_fn``.
 
     Called with a :class:`ModelInfo` (``register_model(info, aliases=...)``) it registers that directly.
 
@@ -178,23 +194,28 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
         family: the :class:`Family` (when not given positionally).
         trainable_params: the published trainable parameter count at the default input shape and classes.
         macs: multiply-adds of one forward pass at the default input shape (checked by the tests).
-        paper, input_shape, num_classes, options, min_size, min_size_reason: override the family's.
+        paper, input_shape, num_classes, min_size, min_size_reason: override the family's.
+        pretrained: published weights, ``{"imagenet": deepkit.models.imagenet.torchvision(file, top1, top5)}``.
         description: one line; default: the first line of the docstring.
         **arch: the architecture row passed to the family's ``spec_fn`` (``block="basic", layers=(2, 2, 2, 2)``).
 
     Returns:
-        The decorator (which returns the builder), or the registered ``ModelInfo``.
+        The decorator (which returns the builder it is given), or the registered ``ModelInfo``.
 
     Raises:
         ValueError: the name is already taken.
+        TypeError: the builder's signature lacks a common argument or has an option without a default.
 
     Example:
         >>> from deepkit.models.registry import Family, register_model
         >>> from deepkit.models.lenet import lenet5_spec
-        >>> tiny = Family("demo", lenet5_spec, (32, 32, 1), 10, {"activation": "tanh", "subsampling": "avg"}, "-")
+        >>> tiny = Family("demo", lenet5_spec, (32, 32, 1), 10, "-")
         >>> @register_model(tiny, trainable_params=61_706, aliases=("demo_net",))
-        ... def demo_lenet():
+        ... def demo_lenet(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+        ...                classifier_activation="softmax", weights=None, model_name=None, preprocessing=None,
+        ...                activation="tanh", subsampling="avg"):
         ...     "A LeNet-5 declared again under another name."
+        ...     return create("demo_lenet", **locals())
         >>> count_trainable(demo_lenet()), model_info("demo_net").name
         (61706, 'demo_lenet')
         >>> unregister_model("demo_lenet")
@@ -211,15 +232,15 @@ def register_model(info=None, aliases=(), *, family=None, trainable_params=None,
         model = ModelInfo(
             name=declared.__name__, family=family.name, spec_fn=spec_fn,
             input_shape=tuple(input_shape or family.input_shape), num_classes=num_classes or family.num_classes,
-            options=dict(family.options if options is None else options), paper=paper or family.paper,
+            options=_declared_options(declared), paper=paper or family.paper,
             trainable_params=trainable_params, description=description or summary,
             min_size=family.min_size if min_size is None else min_size,
             min_size_reason=family.min_size_reason if min_size_reason is None else min_size_reason,
-            macs=macs, arch=dict(arch))
+            macs=macs, arch=dict(arch), pretrained=dict(pretrained or {}))
         _add(model, aliases)
-        builder = _builder(model, declared)
-        _BUILDERS[model.name] = builder
-        return builder
+        declared.__doc__ = _builder_doc(model, declared.__doc__)
+        _BUILDERS[model.name] = declared
+        return declared
 
     return decorate
 
@@ -283,6 +304,43 @@ def variants(family):
     key = family.name if isinstance(family, Family) else family
     return {name: {**info.arch, "trainable_params": info.trainable_params, "macs": info.macs}
             for name, info in _REGISTRY.items() if info.family == key}
+
+
+def available_weights(name):
+    """The ``weights=`` tags of a model: shipped with deepkit (``"mnist"``) or published (``"imagenet"``).
+
+    Args:
+        name: a model name.
+
+    Returns:
+        A sorted list of tags.
+
+    Example:
+        >>> available_weights("lenet5"), available_weights("resnet18"), available_weights("cifar_resnet20")
+        (['mnist'], ['imagenet'], [])
+    """
+    info = model_info(name)
+    return sorted(set(pretrained_weights.available_weights(info.name)) | set(info.pretrained))
+
+
+def describe_weights(name):
+    """The ``weights=`` tags of a model in one short cell, published ones with their top-1/top-5 accuracy
+    (the ``weights`` column of ``deepkit models``).
+
+    Args:
+        name: a model name.
+
+    Returns:
+        A str (``"-"`` when there are none).
+
+    Example:
+        >>> describe_weights("resnet50"), describe_weights("lenet5"), describe_weights("cifar_resnet20")
+        ('imagenet 76.1/92.9', 'mnist', '-')
+    """
+    info = model_info(name)
+    cells = [f"{tag} {info.pretrained[tag].top1:.1f}/{info.pretrained[tag].top5:.1f}" if tag in info.pretrained
+             else tag for tag in available_weights(info.name)]
+    return ",".join(cells) or "-"
 
 
 def list_models(filter=None):
@@ -396,20 +454,22 @@ def _check_common(info, num_classes, include_top, pooling, classifier_activation
                          f"for logits. Received: classifier_activation={classifier_activation!r}")
     if weights is not None:
         if not isinstance(weights, (str, os.PathLike)):
-            raise ValueError(f"{where}: weights must be None, a shipped tag ({_shipped_hint(info)}) or the path of a "
-                             f"local .weights.h5 / .keras file. Received: weights={weights!r}")
-        if weights in pretrained_weights.available_weights(info.name):
+            raise ValueError(f"{where}: weights must be None, a tag ({_shipped_hint(info)}) or the path of a local "
+                             f".weights.h5 / .keras file or PyTorch state dict ({', '.join(STATE_DICT_SUFFIXES)}). "
+                             f"Received: weights={weights!r}")
+        if weights in available_weights(info.name):
             return
         if not os.path.isfile(weights):
-            extra = f" Shipped weights for this model: {_shipped_hint(info)}."
+            extra = f" Weights for this model: {_shipped_hint(info)}."
             if str(weights).lower() in ("imagenet", "cifar10", "mnist", "fashion_mnist"):
-                extra += (" deepkit never downloads weights. For ResNet-50/101/152, convert a keras.applications "
-                          "model you have: deepkit.models.convert.from_keras_applications(source_model).")
+                published = sorted(n for n, i in _REGISTRY.items() if str(weights).lower() in i.pretrained)
+                if published:
+                    extra += f" weights={str(weights).lower()!r} exists for: {', '.join(published)}."
             raise ValueError(f"{where}: weights file not found.{extra} Received: weights={str(weights)!r}")
 
 
 def _shipped_hint(info):
-    return ", ".join(repr(t) for t in pretrained_weights.available_weights(info.name)) or "none"
+    return ", ".join(repr(t) for t in available_weights(info.name)) or "none"
 
 
 def get_spec(name, input_shape=None, num_classes=None, include_top=True, pooling=None,
@@ -470,11 +530,14 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
         pooling: with ``include_top=False``: None (last feature map), ``"avg"`` or ``"max"``
             (global pooling).
         classifier_activation: the classifier's activation (``"softmax"``), or None for logits.
-        weights: None (random initialisation), a tag of the weights shipped with deepkit
-            (``deepkit.models.pretrained.available_weights(name)``, e.g. ``"mnist"`` for ``lenet5``: the
-            model is then built at their input shape, classes and preprocessing, and takes raw 0-255
-            pixels), or the path of a local ``.weights.h5`` or ``.keras`` file with weights for this
-            architecture. Nothing is ever downloaded.
+        weights: None (random initialisation); a tag of the weights shipped with deepkit
+            (``available_weights(name)``, e.g. ``"mnist"`` for ``lenet5``: the model is then built at their
+            input shape, classes and preprocessing, and takes raw 0-255 pixels); ``"imagenet"`` for the
+            ImageNet models (torchvision's published checkpoint, downloaded once into Keras' cache and
+            hash-checked, see ``deepkit.models.imagenet``; the model takes raw 0-255 RGB and has
+            ``model.class_names``); the path of a local ``.weights.h5`` or ``.keras`` file with weights for
+            this architecture; or a PyTorch state dict (``.safetensors``, ``.pth``/``.pt``/``.th``) for a model
+            with a PyTorch counterpart (``deepkit.models.torch_weights``).
         model_name: the Keras model name (defaults to the registry name).
         preprocessing: None (default: the model takes its input as given), ``"rescale"`` or
             ``{"mean": [...], "std": [...]}``: the model starts with ``Rescaling(1/255)`` (and
@@ -504,6 +567,13 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     info = model_info(name)
     num_classes_eff = info.num_classes if num_classes is None else num_classes
     _check_common(info, num_classes_eff, include_top, pooling, classifier_activation, weights)
+    if isinstance(weights, str) and weights in info.pretrained:
+        return _create_published(info, weights, input_shape, num_classes, include_top, pooling,
+                                 classifier_activation, model_name, preprocessing, options)
+    if weights is not None and os.fspath(weights).lower().endswith(STATE_DICT_SUFFIXES):
+        model = create(info.name, input_shape, num_classes, include_top, pooling, classifier_activation, None,
+                       model_name, preprocessing, **options)
+        return _load_torch(info, model, weights, include_top)
     shipped = None
     if isinstance(weights, str) and weights in pretrained_weights.available_weights(info.name):
         shipped = pretrained_weights.pretrained(info.name, weights)
@@ -516,13 +586,45 @@ def create(name, input_shape=None, num_classes=None, include_top=True, pooling=N
     try:
         model = from_spec(spec)
     except SpecError as exc:  # a family option produced an impossible network: say which model
-        raise ValueError(f"deepkit.models '{info.name}': cannot build with {options or 'the defaults'}: {exc}") from exc
+        changed = {k: v for k, v in options.items() if v != info.options.get(k)}
+        raise ValueError(f"deepkit.models '{info.name}': cannot build with {changed or 'the defaults'}: {exc}") from exc
     if weights is not None:
         if shipped is not None and not include_top:  # the classifier's weights are in the file, not the model
             load_weights(from_spec(get_spec(info.name, input_shape=input_shape, num_classes=num_classes,
                                             preprocessing=preprocessing, **options)), weights, into=model)
         else:
             load_weights(model, weights)
+    return model
+
+
+def _load_torch(info, model, path, include_top):
+    layout = torch_weights.has_pytorch_layout(info)
+    if layout is None:
+        raise ValueError(f"deepkit.models '{info.name}' has no PyTorch counterpart, so a PyTorch state dict does not "
+                         "fit it (models that take one: alexnet, vgg11..vgg19_bn, googlenet, resnet18..152, "
+                         f"cifar_resnet20..1202). Received: weights={os.fspath(path)!r}")
+    return torch_weights.load_state_dict(model, path, layout,
+                                         ignore_prefixes=torch_weights.unused_prefixes(model, layout, include_top))
+
+
+def _create_published(info, tag, input_shape, num_classes, include_top, pooling, classifier_activation,
+                      model_name, preprocessing, options):
+    """A model with published weights (``weights="imagenet"``): fetched, hash-checked, loaded in place."""
+    from deepkit.models import imagenet
+
+    record = info.pretrained[tag]
+    where = f"deepkit.models '{info.name}' with weights={tag!r}"
+    if include_top and num_classes is not None and num_classes != record.num_classes:
+        raise ValueError(f"{where}: the weights classify {record.num_classes} classes; leave num_classes unset "
+                         f"(or use include_top=False). Received: num_classes={num_classes}")
+    if preprocessing is not None and preprocessing != record.preprocessing:
+        raise ValueError(f"{where}: the weights come with their own preprocessing ({record.preprocessing}); leave "
+                         f"preprocessing unset. Received: preprocessing={preprocessing!r}")
+    model = create(info.name, record.input_shape if input_shape is None else input_shape, record.num_classes,
+                   include_top, pooling, classifier_activation, None, model_name, record.preprocessing, **options)
+    _load_torch(info, model, imagenet.fetch(record, info.name), include_top)
+    if include_top:
+        model.class_names = imagenet.imagenet_classes()
     return model
 
 

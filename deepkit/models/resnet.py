@@ -53,7 +53,8 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import Family, register_model, variants
+from deepkit.models.imagenet import torchvision
+from deepkit.models.registry import Family, create, register_model
 
 PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition"
 EXPANSION = {"basic": 1, "bottleneck": 4}
@@ -165,8 +166,8 @@ def resnet_spec(variant, input_shape, num_classes, include_top, pooling, classif
     """Spec data of an ImageNet ResNet from its declared row.
 
     Args:
-        variant: ``"resnet18"`` ... ``"resnet152"``, or a dict ``{"block": "basic"|"bottleneck",
-            "layers": (n1, n2, n3, n4)}`` for another depth.
+        variant: the declared row, ``{"block": "basic"|"bottleneck", "layers": (n1, n2, n3, n4)}``
+            (``resnet50`` declares ``block="bottleneck", layers=(3, 4, 6, 3)``).
         input_shape: (H, W, C), at least 32x32.
         num_classes: classes of ``fc``.
         include_top: True: global average pool and ``fc``; False: up to ``layer4``.
@@ -184,12 +185,11 @@ def resnet_spec(variant, input_shape, num_classes, include_top, pooling, classif
         The spec dict.
 
     Example:
-        >>> data = resnet_spec("resnet18", (224, 224, 3), 1000, True, None, "softmax", "resnet18")
+        >>> data = resnet_spec({"block": "basic", "layers": (2, 2, 2, 2)}, (224, 224, 3), 1000, True, None, "softmax", "resnet18")
         >>> [next(iter(e)) for e in data["layers"]][:7]
         ['ZeroPadding2D', 'Conv2D', 'BatchNormalization', 'ReLU', 'ZeroPadding2D', 'MaxPooling2D', 'sequential']
     """
-    row = IMAGENET_RESNETS[variant] if isinstance(variant, str) else variant
-    block, depths = row["block"], tuple(row["layers"])
+    block, depths = variant["block"], tuple(variant["layers"])
     if block not in EXPANSION:
         raise ValueError(f"deepkit.models resnet: block must be 'basic' or 'bottleneck'. Received: block={block!r}")
     style = _Style(bn_epsilon, bn_momentum, kernel_initializer, zero_init_residual)
@@ -208,7 +208,7 @@ def cifar_resnet_spec(variant, input_shape, num_classes, include_top, pooling, c
     """Spec data of a CIFAR ResNet (depth 6n+2) from its declared row.
 
     Args:
-        variant: ``"cifar_resnet20"`` ... ``"cifar_resnet1202"``, or a dict ``{"n": blocks_per_stage}``.
+        variant: the declared row, ``{"n": blocks_per_stage}`` (``cifar_resnet20`` declares ``n=3``).
         input_shape: (H, W, C), at least 4x4.
         num_classes: classes of ``fc``.
         include_top: True: global average pool and ``fc``; False: up to ``layer3``.
@@ -226,11 +226,11 @@ def cifar_resnet_spec(variant, input_shape, num_classes, include_top, pooling, c
         The spec dict.
 
     Example:
-        >>> data = cifar_resnet_spec("cifar_resnet20", (32, 32, 3), 10, True, None, None, "r20")
+        >>> data = cifar_resnet_spec({"n": 3}, (32, 32, 3), 10, True, None, None, "r20")
         >>> data["layers"][4]["sequential"]["layers"][0]["residual"]["shortcut"]
         [{'ChannelPadShortcut': {'filters': 32, 'strides': 2, 'name': 'layer2_block0_shortcut'}}]
     """
-    n = (CIFAR_RESNETS[variant] if isinstance(variant, str) else variant)["n"]
+    n = variant["n"]
     if str(shortcut).upper() not in ("A", "B"):
         raise ValueError(f"deepkit.models cifar_resnet: shortcut must be 'A' or 'B'. Received: shortcut={shortcut!r}")
     style = _Style(bn_epsilon, bn_momentum, kernel_initializer, zero_init_residual)
@@ -243,24 +243,23 @@ def cifar_resnet_spec(variant, input_shape, num_classes, include_top, pooling, c
 
 RESNET = Family(
     "resnet", resnet_spec, input_shape=(224, 224, 3), num_classes=1000,
-    options={"stride_in_1x1": False, "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
-             "kernel_initializer": "he_normal"},
     paper=PAPER + ", Table 1", min_size=32,
     min_size_reason=("it halves the image five times (stem convolution, max-pool, layer2, layer3, layer4), so "
                      "layer4 would see less than one pixel of a smaller image (keras.applications has the same "
                      "minimum)."))
 CIFAR_RESNET = Family(
     "cifar_resnet", cifar_resnet_spec, input_shape=(32, 32, 3), num_classes=10,
-    options={"shortcut": "A", "zero_init_residual": False, "bn_epsilon": 1e-5, "bn_momentum": 0.9,
-             "kernel_initializer": "he_normal"},
     paper=PAPER + ", section 4.2", min_size=4,
     min_size_reason="it halves the image twice (layer2, layer3), so layer3 needs 4x4 inputs.")
 
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(RESNET, block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344)
-def resnet18():
+@register_model(RESNET, block="basic", layers=(2, 2, 2, 2), trainable_params=11_689_512, macs=1_814_073_344,
+                pretrained={"imagenet": torchvision("resnet18-f37072fd.pth", 69.758, 89.078)})
+def resnet18(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
+             bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """ImageNet ResNet-18: basic blocks (2, 2, 2, 2), torchvision layout.
 
     Example:
@@ -268,10 +267,14 @@ def resnet18():
         >>> tuple(model.get_layer("layer4_block1_conv2").output.shape)
         (None, 1, 1, 512)
     """
+    return create("resnet18", **locals())
 
 
-@register_model(RESNET, block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408)
-def resnet34():
+@register_model(RESNET, block="basic", layers=(3, 4, 6, 3), trainable_params=21_797_672, macs=3_663_761_408,
+                pretrained={"imagenet": torchvision("resnet34-b627a593.pth", 73.314, 91.42)})
+def resnet34(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
+             bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """ImageNet ResNet-34: basic blocks (3, 4, 6, 3), torchvision layout.
 
     Example:
@@ -279,10 +282,14 @@ def resnet34():
         >>> [len(e["sequential"]["layers"]) for e in get_spec("resnet34")["layers"] if "sequential" in e]
         [3, 4, 6, 3]
     """
+    return create("resnet34", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256)
-def resnet50():
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 6, 3), trainable_params=25_557_032, macs=4_089_184_256,
+                pretrained={"imagenet": torchvision("resnet50-0676ba61.pth", 76.13, 92.862)})
+def resnet50(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
+             bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """ImageNet ResNet-50: bottleneck blocks (3, 4, 6, 3), torchvision layout.
 
     The stride of a downsampling block sits in its 3x3 convolution (torchvision, "v1.5");
@@ -294,10 +301,14 @@ def resnet50():
         >>> [next(iter(e.values()))["name"] for e in block["layers"]][3:5]  # the stride sits in the 3x3
         ['layer2_block0_conv2_pad', 'layer2_block0_conv2']
     """
+    return create("resnet50", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440)
-def resnet101():
+@register_model(RESNET, block="bottleneck", layers=(3, 4, 23, 3), trainable_params=44_549_160, macs=7_801_405_440,
+                pretrained={"imagenet": torchvision("resnet101-63fe2227.pth", 77.374, 93.546)})
+def resnet101(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+              weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
+              bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """ImageNet ResNet-101: bottleneck blocks (3, 4, 23, 3), torchvision layout.
 
     Example:
@@ -305,10 +316,14 @@ def resnet101():
         >>> len(get_spec("resnet101")["layers"][8]["sequential"]["layers"])  # blocks of layer3
         23
     """
+    return create("resnet101", **locals())
 
 
-@register_model(RESNET, block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624)
-def resnet152():
+@register_model(RESNET, block="bottleneck", layers=(3, 8, 36, 3), trainable_params=60_192_808, macs=11_513_626_624,
+                pretrained={"imagenet": torchvision("resnet152-394f9c45.pth", 78.312, 94.046)})
+def resnet152(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+              weights=None, model_name=None, preprocessing=None, stride_in_1x1=False, zero_init_residual=False,
+              bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """ImageNet ResNet-152: bottleneck blocks (3, 8, 36, 3), torchvision layout.
 
     Example:
@@ -316,10 +331,13 @@ def resnet152():
         >>> [len(e["sequential"]["layers"]) for e in get_spec("resnet152")["layers"] if "sequential" in e]
         [3, 8, 36, 3]
     """
+    return create("resnet152", **locals())
 
 
 @register_model(CIFAR_RESNET, n=3, trainable_params=269_722, macs=40_551_040, aliases=("resnet20",))
-def cifar_resnet20():
+def cifar_resnet20(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                   classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                   zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-20: 3 stages of 3 basic blocks, option A shortcuts.
 
     Example:
@@ -327,10 +345,13 @@ def cifar_resnet20():
         >>> round(deepkit.count_macs(cifar_resnet20()) / 1e6, 1)
         40.6
     """
+    return create("cifar_resnet20", **locals())
 
 
 @register_model(CIFAR_RESNET, n=5, trainable_params=464_154, macs=68_862_592, aliases=("resnet32",))
-def cifar_resnet32():
+def cifar_resnet32(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                   classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                   zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-32: 3 stages of 5 basic blocks, option A shortcuts.
 
     Example:
@@ -338,10 +359,13 @@ def cifar_resnet32():
         >>> len(get_spec("cifar_resnet32")["layers"][3]["sequential"]["layers"])  # blocks per stage
         5
     """
+    return create("cifar_resnet32", **locals())
 
 
 @register_model(CIFAR_RESNET, n=7, trainable_params=658_586, macs=97_174_144, aliases=("resnet44",))
-def cifar_resnet44():
+def cifar_resnet44(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                   classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                   zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-44: 3 stages of 7 basic blocks, option A shortcuts.
 
     Example:
@@ -349,10 +373,13 @@ def cifar_resnet44():
         >>> len(get_spec("cifar_resnet44")["layers"][3]["sequential"]["layers"])  # blocks per stage
         7
     """
+    return create("cifar_resnet44", **locals())
 
 
 @register_model(CIFAR_RESNET, n=9, trainable_params=853_018, macs=125_485_696, aliases=("resnet56",))
-def cifar_resnet56():
+def cifar_resnet56(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                   classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                   zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-56: 3 stages of 9 basic blocks, option A shortcuts.
 
     Example:
@@ -360,10 +387,13 @@ def cifar_resnet56():
         >>> len(get_spec("cifar_resnet56")["layers"][5]["sequential"]["layers"])  # blocks of layer3
         9
     """
+    return create("cifar_resnet56", **locals())
 
 
 @register_model(CIFAR_RESNET, n=18, trainable_params=1_727_962, macs=252_887_680, aliases=("resnet110",))
-def cifar_resnet110():
+def cifar_resnet110(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                    classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                    zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-110: 3 stages of 18 basic blocks, option A shortcuts.
 
     Example:
@@ -371,10 +401,13 @@ def cifar_resnet110():
         >>> len(get_spec("cifar_resnet110")["layers"][3]["sequential"]["layers"])
         18
     """
+    return create("cifar_resnet110", **locals())
 
 
 @register_model(CIFAR_RESNET, n=200, trainable_params=19_421_274, macs=2_829_238_912, aliases=("resnet1202",))
-def cifar_resnet1202():
+def cifar_resnet1202(input_shape=None, num_classes=None, *, include_top=True, pooling=None,
+                     classifier_activation="softmax", weights=None, model_name=None, preprocessing=None, shortcut="A",
+                     zero_init_residual=False, bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal"):
     """CIFAR-10 ResNet-1202: 3 stages of 200 basic blocks, option A shortcuts ("19.4M" parameters in the paper).
 
     Building it takes a while: about 4,000 layers.
@@ -384,8 +417,5 @@ def cifar_resnet1202():
         >>> len(get_spec("cifar_resnet1202")["layers"][3]["sequential"]["layers"])
         200
     """
+    return create("cifar_resnet1202", **locals())
 
-
-# The declared rows by name (``resnet_spec("resnet50", ...)`` reads them).
-IMAGENET_RESNETS = variants(RESNET)
-CIFAR_RESNETS = variants(CIFAR_RESNET)

@@ -39,7 +39,8 @@ Example:
 """
 
 from deepkit.models._common import conv, head, layer, spec
-from deepkit.models.registry import Family, register_model, variants
+from deepkit.models.imagenet import torchvision
+from deepkit.models.registry import Family, create, register_model
 
 PAPER = "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image recognition"
 
@@ -79,11 +80,11 @@ def _check_depths(depths):
 def vgg_spec(variant, input_shape, num_classes, include_top, pooling, classifier_activation, name,
              batch_norm=False, dropout=0.5, fc_units=4096, bn_momentum=0.9, bn_epsilon=1e-5,
              kernel_initializer="glorot_uniform"):
-    """Spec data of an ImageNet VGG from its row of ``VGGS``.
+    """Spec data of an ImageNet VGG from its declared row.
 
     Args:
-        variant: ``"vgg11"`` ... ``"vgg19_bn"``, or a dict ``{"layers": (n1, ..., n5)}`` for another depth
-            (``"batch_norm": True`` in it overrides ``batch_norm``).
+        variant: the declared row, ``{"layers": (n1, ..., n5)}`` (``"batch_norm": True`` in it overrides
+            ``batch_norm``; ``vgg16`` declares ``layers=(2, 2, 3, 3, 3)``).
         input_shape: (H, W, C), at least 32x32; with ``include_top`` the size must be known (``fc1``
             follows a ``Flatten``).
         num_classes: classes of ``predictions``.
@@ -103,13 +104,12 @@ def vgg_spec(variant, input_shape, num_classes, include_top, pooling, classifier
         The spec dict.
 
     Example:
-        >>> data = vgg_spec("vgg11", (224, 224, 3), 1000, True, None, "softmax", "vgg11")
+        >>> data = vgg_spec({"layers": (1, 1, 2, 2, 2)}, (224, 224, 3), 1000, True, None, "softmax", "vgg11")
         >>> [e["sequential"]["name"] for e in data["layers"][:5]], data["layers"][-1]
         (['block1', 'block2', 'block3', 'block4', 'block5'], {'Dense': {'units': 1000, 'activation': 'softmax', \
 'name': 'predictions'}})
     """
-    row = VGGS[variant] if isinstance(variant, str) else variant
-    depths, batch_norm = _check_depths(row["layers"]), row.get("batch_norm", batch_norm)
+    depths, batch_norm = _check_depths(variant["layers"]), variant.get("batch_norm", batch_norm)
     if include_top and (input_shape[0] is None or input_shape[1] is None):
         raise ValueError(f"deepkit.models '{name}' with include_top=True needs a known input size (fc1 follows "
                          f"a Flatten). Received: input_shape={tuple(input_shape)}")
@@ -138,7 +138,7 @@ def cifar_vgg_spec(variant, input_shape, num_classes, include_top, pooling, clas
     leave 1x1x512 at 32x32, flattened into a single ``predictions`` layer (512 -> classes).
 
     Args:
-        variant: ``"cifar_vgg11"`` ... ``"cifar_vgg19"``, or a dict ``{"layers": (n1, ..., n5)}``.
+        variant: the declared row, ``{"layers": (n1, ..., n5)}``.
         input_shape: (H, W, C), at least 32x32 (known when ``include_top``).
         num_classes: classes of ``predictions``.
         include_top: True: ``flatten`` (optional dropout) and ``predictions``; False: up to ``block5_pool``.
@@ -156,11 +156,11 @@ def cifar_vgg_spec(variant, input_shape, num_classes, include_top, pooling, clas
         The spec dict.
 
     Example:
-        >>> data = cifar_vgg_spec("cifar_vgg11", (32, 32, 3), 10, True, None, None, "v")
+        >>> data = cifar_vgg_spec({"layers": (1, 1, 2, 2, 2)}, (32, 32, 3), 10, True, None, None, "v")
         >>> data["layers"][-2:]
         ['Flatten', {'Dense': {'units': 10, 'name': 'predictions'}}]
     """
-    depths = _check_depths((CIFAR_VGGS[variant] if isinstance(variant, str) else variant)["layers"])
+    depths = _check_depths(variant["layers"])
     if include_top and (input_shape[0] is None or input_shape[1] is None):
         raise ValueError(f"deepkit.models '{name}' with include_top=True needs a known input size "
                          f"(predictions follows a Flatten). Received: input_shape={tuple(input_shape)}")
@@ -177,20 +177,19 @@ def cifar_vgg_spec(variant, input_shape, num_classes, include_top, pooling, clas
 
 
 VGG = Family("vgg", vgg_spec, input_shape=(224, 224, 3), num_classes=1000,
-             options={"dropout": 0.5, "fc_units": 4096, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
-                      "kernel_initializer": "glorot_uniform"},
              paper=PAPER + ", Table 1", min_size=32, min_size_reason=MIN_SIZE_REASON)
 CIFAR_VGG = Family("cifar_vgg", cifar_vgg_spec, input_shape=(32, 32, 3), num_classes=10,
-                   options={"batch_norm": True, "dropout": 0.0, "bn_momentum": 0.9, "bn_epsilon": 1e-5,
-                            "kernel_initializer": "he_normal"},
                    paper=PAPER + " (CIFAR-10 size: one dense layer, BatchNorm)", min_size=32,
                    min_size_reason=MIN_SIZE_REASON)
 
 # ----------------------------------------------------------------------------- the variants, as published
 
 
-@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, macs=7_609_090_048)
-def vgg11():
+@register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), trainable_params=132_863_336, macs=7_609_090_048,
+                pretrained={"imagenet": torchvision("vgg11-8a719046.pth", 69.02, 88.628)})
+def vgg11(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+          weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+          bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-11 (configuration A): 8 3x3 convolutions in blocks (1, 1, 2, 2, 2), three dense layers.
 
     Example:
@@ -198,10 +197,14 @@ def vgg11():
         >>> tuple(model.output.shape)
         (None, 1, 1, 512)
     """
+    return create("vgg11", **locals())
 
 
-@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, macs=11_308_466_176)
-def vgg13():
+@register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), trainable_params=133_047_848, macs=11_308_466_176,
+                pretrained={"imagenet": torchvision("vgg13-19584684.pth", 69.928, 89.246)})
+def vgg13(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+          weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+          bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-13 (configuration B): 10 3x3 convolutions in blocks (2, 2, 2, 2, 2), three dense layers.
 
     Example:
@@ -209,10 +212,14 @@ def vgg13():
         >>> [len(e["sequential"]["layers"]) - 1 for e in get_spec("vgg13")["layers"][:5]]
         [2, 2, 2, 2, 2]
     """
+    return create("vgg13", **locals())
 
 
-@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, macs=15_470_264_320)
-def vgg16():
+@register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), trainable_params=138_357_544, macs=15_470_264_320,
+                pretrained={"imagenet": torchvision("vgg16-397923af.pth", 71.592, 90.382)})
+def vgg16(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+          weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+          bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-16 (configuration D): 13 3x3 convolutions in blocks (2, 2, 3, 3, 3), three dense layers.
 
     Example:
@@ -220,10 +227,14 @@ def vgg16():
         >>> tuple(model.get_layer("fc1").kernel.shape)  # 2x2x512 after block5_pool
         (2048, 256)
     """
+    return create("vgg16", **locals())
 
 
-@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, macs=19_632_062_464)
-def vgg19():
+@register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), trainable_params=143_667_240, macs=19_632_062_464,
+                pretrained={"imagenet": torchvision("vgg19-dcbb9e9d.pth", 72.376, 90.876)})
+def vgg19(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+          weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+          bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-19 (configuration E): 16 3x3 convolutions in blocks (2, 2, 4, 4, 4), three dense layers.
 
     Example:
@@ -231,11 +242,15 @@ def vgg19():
         >>> [len(e["sequential"]["layers"]) - 1 for e in get_spec("vgg19")["layers"][:5]]
         [2, 2, 4, 4, 4]
     """
+    return create("vgg19", **locals())
 
 
 @register_model(VGG, config="A", layers=(1, 1, 2, 2, 2), batch_norm=True,
-                trainable_params=132_868_840, macs=7_609_090_048)
-def vgg11_bn():
+                trainable_params=132_868_840, macs=7_609_090_048,
+                pretrained={"imagenet": torchvision("vgg11_bn-6002323d.pth", 70.37, 89.81)})
+def vgg11_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+             bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-11 (configuration A) with BatchNorm after every convolution (torchvision's ``vgg11_bn``).
 
     Example:
@@ -243,11 +258,15 @@ def vgg11_bn():
         >>> [next(iter(e)) for e in get_spec("vgg11_bn")["layers"][0]["sequential"]["layers"]]
         ['Conv2D', 'BatchNormalization', 'ReLU', 'MaxPooling2D']
     """
+    return create("vgg11_bn", **locals())
 
 
 @register_model(VGG, config="B", layers=(2, 2, 2, 2, 2), batch_norm=True,
-                trainable_params=133_053_736, macs=11_308_466_176)
-def vgg13_bn():
+                trainable_params=133_053_736, macs=11_308_466_176,
+                pretrained={"imagenet": torchvision("vgg13_bn-abd245e5.pth", 71.586, 90.374)})
+def vgg13_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+             bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-13 (configuration B) with BatchNorm after every convolution (torchvision's ``vgg13_bn``).
 
     Example:
@@ -255,11 +274,15 @@ def vgg13_bn():
         >>> model_info("vgg13_bn").trainable_params - model_info("vgg13").trainable_params  # gamma, beta
         5888
     """
+    return create("vgg13_bn", **locals())
 
 
 @register_model(VGG, config="D", layers=(2, 2, 3, 3, 3), batch_norm=True,
-                trainable_params=138_365_992, macs=15_470_264_320)
-def vgg16_bn():
+                trainable_params=138_365_992, macs=15_470_264_320,
+                pretrained={"imagenet": torchvision("vgg16_bn-6c64b313.pth", 73.36, 91.516)})
+def vgg16_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+             bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-16 (configuration D) with BatchNorm after every convolution (torchvision's ``vgg16_bn``).
 
     Example:
@@ -267,11 +290,15 @@ def vgg16_bn():
         >>> model_info("vgg16_bn").trainable_params
         138365992
     """
+    return create("vgg16_bn", **locals())
 
 
 @register_model(VGG, config="E", layers=(2, 2, 4, 4, 4), batch_norm=True,
-                trainable_params=143_678_248, macs=19_632_062_464)
-def vgg19_bn():
+                trainable_params=143_678_248, macs=19_632_062_464,
+                pretrained={"imagenet": torchvision("vgg19_bn-c79401a0.pth", 74.218, 91.842)})
+def vgg19_bn(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+             weights=None, model_name=None, preprocessing=None, dropout=0.5, fc_units=4096, bn_momentum=0.9,
+             bn_epsilon=1e-5, kernel_initializer="glorot_uniform"):
     """VGG-19 (configuration E) with BatchNorm after every convolution (torchvision's ``vgg19_bn``).
 
     Example:
@@ -279,10 +306,13 @@ def vgg19_bn():
         >>> model_info("vgg19_bn").trainable_params
         143678248
     """
+    return create("vgg19_bn", **locals())
 
 
 @register_model(CIFAR_VGG, layers=(1, 1, 2, 2, 2), trainable_params=9_231_114, macs=152_769_536)
-def cifar_vgg11():
+def cifar_vgg11(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+                weights=None, model_name=None, preprocessing=None, batch_norm=True, dropout=0.0, bn_momentum=0.9,
+                bn_epsilon=1e-5, kernel_initializer="he_normal"):
     """CIFAR-10 VGG-11: VGG's blocks (1, 1, 2, 2, 2) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
@@ -290,10 +320,13 @@ def cifar_vgg11():
         >>> count_trainable(cifar_vgg11())
         9231114
     """
+    return create("cifar_vgg11", **locals())
 
 
 @register_model(CIFAR_VGG, layers=(2, 2, 2, 2, 2), trainable_params=9_416_010, macs=228_267_008)
-def cifar_vgg13():
+def cifar_vgg13(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+                weights=None, model_name=None, preprocessing=None, batch_norm=True, dropout=0.0, bn_momentum=0.9,
+                bn_epsilon=1e-5, kernel_initializer="he_normal"):
     """CIFAR-10 VGG-13: VGG's blocks (2, 2, 2, 2, 2) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
@@ -301,10 +334,13 @@ def cifar_vgg13():
         >>> model_info("cifar_vgg13").trainable_params
         9416010
     """
+    return create("cifar_vgg13", **locals())
 
 
 @register_model(CIFAR_VGG, layers=(2, 2, 3, 3, 3), trainable_params=14_728_266, macs=313_201_664)
-def cifar_vgg16():
+def cifar_vgg16(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+                weights=None, model_name=None, preprocessing=None, batch_norm=True, dropout=0.0, bn_momentum=0.9,
+                bn_epsilon=1e-5, kernel_initializer="he_normal"):
     """CIFAR-10 VGG-16: VGG's blocks (2, 2, 3, 3, 3) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
@@ -312,10 +348,13 @@ def cifar_vgg16():
         >>> model_info("cifar_vgg16").trainable_params
         14728266
     """
+    return create("cifar_vgg16", **locals())
 
 
 @register_model(CIFAR_VGG, layers=(2, 2, 4, 4, 4), trainable_params=20_040_522, macs=398_136_320)
-def cifar_vgg19():
+def cifar_vgg19(input_shape=None, num_classes=None, *, include_top=True, pooling=None, classifier_activation="softmax",
+                weights=None, model_name=None, preprocessing=None, batch_norm=True, dropout=0.0, bn_momentum=0.9,
+                bn_epsilon=1e-5, kernel_initializer="he_normal"):
     """CIFAR-10 VGG-19: VGG's blocks (2, 2, 4, 4, 4) with BatchNorm, 1x1x512 -> one dense layer.
 
     Example:
@@ -323,8 +362,5 @@ def cifar_vgg19():
         >>> model_info("cifar_vgg19").trainable_params
         20040522
     """
+    return create("cifar_vgg19", **locals())
 
-
-# The declared rows by name (``vgg_spec("vgg16", ...)`` reads them).
-VGGS = variants(VGG)
-CIFAR_VGGS = variants(CIFAR_VGG)

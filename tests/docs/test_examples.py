@@ -33,9 +33,9 @@ print("FIGURES", len(figures))
 
 
 @pytest.mark.backend_independent
-def test_there_are_nine_chapters():
+def test_there_are_ten_chapters():
     numbers = sorted({int(s[5:7]) for s in SCRIPTS})
-    assert numbers == list(range(1, 10)), f"tutorial chapters present: {numbers}"
+    assert numbers == list(range(1, 11)), f"tutorial chapters present: {numbers}"
 
 
 @pytest.mark.backend_independent

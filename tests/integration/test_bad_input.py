@@ -104,7 +104,7 @@ ZOO_CASES = [
     ("unknown-option", lambda: models.create("resnet18", depth=3),
      r"'resnet18': unknown argument 'depth'\. Valid arguments: .*stride_in_1x1"),
     ("weights-download", lambda: models.create("lenet5", weights="imagenet"),
-     r"'lenet5': weights file not found\..*deepkit never downloads weights.*Received: weights='imagenet'"),
+     r"'lenet5': weights file not found\..*weights='imagenet' exists for: alexnet, .*Received: weights='imagenet'"),
     ("bad-pooling", lambda: models.create("lenet5", include_top=False, pooling="median"),
      r"pooling must be None, 'avg' or 'max'.*Received: pooling='median'"),
     ("missing-weights-file", lambda: models.create("lenet5", weights="/nonexistent/w.weights.h5"),

@@ -100,12 +100,17 @@ def test_conversion_errors():
 
 # ----------------------------------------------------------------------------- PyTorch references
 
-torch = pytest.importorskip("torch")
-nn = torch.nn
-F = torch.nn.functional
+try:  # the keras.applications tests above need no torch; the references below do
+    import torch
+except ImportError:
+    torch = None
+nn = torch.nn if torch is not None else None
+F = torch.nn.functional if torch is not None else None
+needs_torch = pytest.mark.skipif(torch is None, reason="the PyTorch references need torch")
+_Module = nn.Module if torch is not None else object
 
 
-class TorchResNet(nn.Module):
+class TorchResNet(_Module):
     """torchvision.models.resnet (v1.5) and the CIFAR option-A ResNet, modules keyed by deepkit's layer names."""
 
     def __init__(self, block, layers, num_classes, cifar=False):
@@ -192,6 +197,7 @@ def copy_keras_to_torch(model, reference):
 
 # Even sizes are where Keras' padding="same" would differ (it pads stride-2 convolutions only after, so the
 # conv samples would not line up with the option-A shortcut's x[::2]); odd sizes check the rounding of sizes.
+@needs_torch
 @pytest.mark.parametrize("name,block,layers,size,cifar", [
     ("cifar_resnet20", "basic", (3, 3, 3), 32, True),
     ("cifar_resnet20", "basic", (3, 3, 3), 29, True),
@@ -212,7 +218,7 @@ def test_same_logits_as_pytorch_reference(name, block, layers, size, cifar):
     assert_close(got, expected, 1e-4)
 
 
-class TorchGoogLeNet(nn.Module):
+class TorchGoogLeNet(_Module):
     """torchvision.models.googlenet (BasicConv2d, 3x3 "5x5" branch, ceil_mode pools, no aux, no transform_input),
     modules keyed by deepkit's layer names."""
 
@@ -263,6 +269,7 @@ class TorchGoogLeNet(nn.Module):
         return self.m["fc"](torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+@needs_torch
 def test_googlenet_same_logits_as_torchvision_layout():
     # 64x64: every map size before a pooling is even, where Keras' "same" pooling equals ceil_mode (as at 224)
     model = models.googlenet(input_shape=(64, 64, 3), num_classes=10, classifier_activation=None,

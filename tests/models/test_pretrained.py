@@ -73,8 +73,8 @@ def test_arguments_that_contradict_the_weights_are_refused(kwargs, match):
 
 @pytest.mark.backend_independent
 def test_no_weights_for_other_models_and_a_damaged_file_is_refused(tmp_path, monkeypatch):
-    assert models.available_weights("resnet50") == []
-    with pytest.raises(ValueError, match="weights file not found.*Shipped weights for this model: none"):
+    assert models.available_weights("cifar_resnet56") == []
+    with pytest.raises(ValueError, match="weights file not found.*Weights for this model: none"):
         models.create("cifar_resnet20", weights="mnist")
     damaged = tmp_path / "lenet5_mnist.weights.h5"
     damaged.write_bytes(b"\x89HDF\r\n\x1a\n" + b"0" * 100)

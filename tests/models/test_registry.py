@@ -362,7 +362,8 @@ def test_too_small_input_explains_minimum():
     ({"input_shape": (32, 32)}, r"input_shape must be \(height, width, channels\).*Received: input_shape=\(32, 32\)"),
     ({"num_classes": 0}, "Received: num_classes=0"),
     ({"pooling": "mean"}, "Received: pooling='mean'"),
-    ({"weights": "imagenet"}, "never downloads weights"),
+    ({"weights": "imagenet"}, r"weights file not found\. Weights for this model: none\. weights='imagenet' exists "
+                              r"for: alexnet, googlenet, resnet101"),
     ({"weights": "/nonexistent/w.weights.h5"}, "weights file not found"),
     ({"shortcut": "C"}, "Received: shortcut='C'"),
     ({"shortcutt": "A"}, "unknown argument 'shortcutt'. Did you mean 'shortcut'"),
