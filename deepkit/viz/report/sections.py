@@ -95,6 +95,19 @@ def overview_section(ctx, table):
 
     Returns:
         The section.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax", name="d")])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> y = np.array([0, 1, 0, 1, 0, 1])
+        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
+        ...               featurevis=False)
+        >>> overview_section(ctx, layer_table(layer_rows(m))).id
+        'overview'
     """
     return Section("overview", "Overview", "Overview", [overview_facts(ctx), table], grid=False)
 
@@ -120,6 +133,21 @@ def plan_training(plan, ctx, history):
 
     Returns:
         A function building the ``training`` section (``None`` when it would be empty).
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax", name="d")])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> y = np.array([0, 1, 0, 1, 0, 1])
+        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
+        ...               featurevis=False)
+        >>> plan = Plan()
+        >>> build = plan_training(plan, ctx, {"loss": [1.0, 0.5]})
+        >>> [step.label for step in plan.steps]
+        ['training curves', 'confusion matrix']
     """
     from deepkit.viz import plot_confusion_matrix, plot_history
 
@@ -151,6 +179,21 @@ def plan_predictions(plan, ctx):
 
     Returns:
         A function building the ``predictions`` section.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax", name="d")])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> y = np.array([0, 1, 0, 1, 0, 1])
+        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
+        ...               featurevis=False)
+        >>> plan = Plan()
+        >>> build = plan_predictions(plan, ctx)
+        >>> [step.label for step in plan.steps]
+        ['sample predictions']
     """
     samples = plan.figure("sample predictions", samples_figure, ctx.x, ctx.idx, ctx.y, ctx.probs,
                           ctx.class_names)
@@ -188,6 +231,21 @@ def plan_embedding(plan, ctx, layers=None, section_id="embedding"):
 
     Returns:
         A function building the section.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from deepkit.viz.report.context import Context, Runner
+        >>> from deepkit.viz.report.plan import Plan
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c"),
+        ...                       keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax", name="d")])
+        >>> x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+        >>> y = np.array([0, 1, 0, 1, 0, 1])
+        >>> ctx = Context(m, x, y, "random", np.arange(2), m.predict(x, verbose=0), None, Runner(),
+        ...               featurevis=False)
+        >>> plan = Plan()
+        >>> build = plan_embedding(plan, ctx, layers=["d"])
+        >>> [step.label for step in plan.steps]
+        ['d: embedding']
     """
     from deepkit.viz import plot_layer_embeddings
 
