@@ -12,8 +12,8 @@ Chunks: work is cut into rows (one row = one model evaluation: an image, a noisy
 point of an integration path, an occluded copy). Rows of all images are flattened into one
 sequence and cut into chunks of ``batch_size`` rows. On backends that compile (jax,
 TensorFlow) every full chunk has the same shape, so one compilation serves them all; only
-the last chunk is padded to that shape (a run shorter than ``batch_size`` is one chunk of
-its exact size). Torch runs eagerly, so nothing is padded there, and forward-only calls run
+the last chunk is padded, to the next power of two (a run shorter than ``batch_size`` is
+one chunk of its exact size). Torch runs eagerly, so nothing is padded there, and forward-only calls run
 under :func:`deepkit.backend.gradients.no_grad` (no autograd graph is built).
 
 Example:
@@ -342,8 +342,9 @@ class Engine:
         """``(start, stop, rows)`` chunks of ``total`` rows; ``rows`` is the compiled shape.
 
         Every chunk but the last has ``batch_size`` rows. On compiling backends the last is
-        padded to ``batch_size`` when there are several chunks (one compiled shape for all);
-        a single chunk and torch's chunks are never padded.
+        padded to the next power of two (at most ``batch_size``) when there are several
+        chunks, so few shapes are compiled and a short remainder costs few rows; a single
+        chunk and torch's chunks are never padded.
 
         Args:
             total: Number of rows.
@@ -361,10 +362,15 @@ class Engine:
         if total <= batch_size:
             return [(0, total, total)]
         pad = self._pads()
-        return [
-            (start, min(start + batch_size, total), batch_size if pad else min(batch_size, total - start))
-            for start in range(0, total, batch_size)
-        ]
+        out = []
+        for start in range(0, total, batch_size):
+            size = min(batch_size, total - start)
+            if pad and size < batch_size:
+                # The last chunk: the next power of two, so a remainder of 2 rows costs 2 rows
+                # (not batch_size) and at most log2(batch_size) shapes are ever compiled.
+                size = min(batch_size, 1 << (size - 1).bit_length())
+            out.append((start, min(start + batch_size, total), size))
+        return out
 
     def run(self, fn, arrays, batch_size):
         """Apply a compiled ``fn`` to ``arrays`` chunk by chunk; concatenate numpy outputs.
