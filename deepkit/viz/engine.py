@@ -122,6 +122,9 @@ class Engine:
         self.input_shape = tuple(graph.graph_of(model).inputs[0].shape[1:])
         self.num_classes = graph.num_classes(model)
         self._compiled = {}
+        # TensorFlow runs channels-first convolutions on the CPU only under XLA.
+        self.xla = any(getattr(layer, "data_format", None) == "channels_first"
+                       for _, layer, _ in graph.walk(model))
 
     # ------------------------------------------------------------------ inputs and targets
 
@@ -228,6 +231,26 @@ class Engine:
 
     # ------------------------------------------------------------------ compiled functions
 
+    def jit(self, fn, models=None):
+        """Compile ``fn`` (:func:`deepkit.backend.gradients.jit`) over the logit model's variables.
+
+        Channels-first models compile with XLA on TensorFlow (its CPU kernels take NHWC only).
+
+        Args:
+            fn: A function of tensors calling the logit model (or ``models``).
+            models: Models whose variables ``fn`` reads; default ``[self.logits]``.
+
+        Returns:
+            The compiled callable.
+
+        Example:
+            >>> import numpy as np, keras
+            >>> eng = engine(keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)]))
+            >>> tuple(eng.jit(lambda v: eng.logits(v) * 2.0)(np.zeros((1, 2), "float32")).shape)
+            (1, 3)
+        """
+        return gradients.jit(fn, models=[self.logits] if models is None else models, jit_compile=self.xla)
+
     def compiled(self, key, build, forward=False):
         """The compiled function cached under ``key``, built by ``build()`` on first use.
 
@@ -273,7 +296,7 @@ class Engine:
         """
         lm = self.logits
         return self.compiled(
-            "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]), forward=True
+            "logits", lambda: self.jit(lambda v: lm(v, training=False)), forward=True
         )
 
     def input_gradient_fn(self):
@@ -302,7 +325,7 @@ class Engine:
                 (_, logits), grad = vg(x, onehot, use_pred)
                 return grad, logits
 
-            return gradients.jit(step, models=[lm])
+            return self.jit(step)
 
         return self.compiled("input_grad", build)
 
@@ -329,7 +352,7 @@ class Engine:
                 logits = lm(x, training=False)
                 return ops.sum((logits if logit else _probabilities(logits)) * onehot, axis=-1)
 
-            return gradients.jit(score, models=[lm])
+            return self.jit(score)
 
         return self.compiled("logit" if logit else "prob", build, forward=True)
 

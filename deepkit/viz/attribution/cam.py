@@ -116,7 +116,7 @@ def _cam_fn(eng, layer_name, plus, upsample, normalize, act_axis=-1, input_axis=
                 cam = _normalize_maps(cam)
             return cam
 
-        return gradients.jit(step, models=[lm])
+        return eng.jit(step)
 
     return eng.compiled(("cam", layer_name, plus, upsample, normalize, act_axis, input_axis), build)
 
@@ -203,7 +203,7 @@ def _forward_fn(eng, layer_name):
 
     def build():
         fm = graph.feature_model(lm, [layer_name, -1])
-        return gradients.jit(lambda x: tuple(fm(x, training=False)), models=[fm])
+        return eng.jit(lambda x: tuple(fm(x, training=False)), models=[fm])
 
     return eng.compiled(("forward", layer_name), build, forward=True)
 

@@ -24,7 +24,7 @@ import inspect
 
 import numpy as np
 
-from deepkit.viz.attribution.inputs import positive_int, prepare
+from deepkit.viz.attribution.inputs import from_channels_last, positive_int, prepare, to_channels_last
 from deepkit.viz.attribution.registry import get_method, register, tunnel_methods
 
 __all__ = ["saliency", "integrated_gradients", "smoothgrad", "noise_tunnel", "reduce_channels"]
@@ -130,7 +130,7 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
     num_samples, noise_level, kind, seed = tunnel
     onehot = eng.resolved_targets(x, class_index, batch_size, where)
     inner = path.samples
-    noisy_copies = _noisy(x, num_samples, noise_level, seed)
+    noisy_copies = _noisy(x, num_samples, noise_level, seed, axis)
 
     def noisy(i, k):
         return noisy_copies(i, k // inner)
@@ -156,16 +156,17 @@ def _combine(per_sample, kind):
     return per_sample.var(axis=1)  # vargrad: the variance (population), not a standard deviation
 
 
-def _noisy(x, num_samples, noise_level, seed):
+def _noisy(x, num_samples, noise_level, seed, axis=-1):
     """``(image_index, sample_index) -> noisy copies``: noise of standard deviation
-    ``noise_level * (max - min)`` of each image, drawn per image from ``(seed, index)``."""
+    ``noise_level * (max - min)`` of each image, drawn per image from ``(seed, index)`` in
+    the channels-last layout (the same noise for a channels-first model's images)."""
     axes = tuple(range(1, x.ndim))
     sigma = noise_level * (x.max(axis=axes) - x.min(axis=axes))
     sigma = np.where(sigma > 0, sigma, noise_level).astype("float32")
-    noise = _Noise(x.shape[1:], num_samples, seed)
+    noise = _Noise(to_channels_last(x[:1], axis).shape[1:], num_samples, seed)
 
     def noisy(i, s):
-        return x[i] + sigma[i].reshape((-1,) + (1,) * (x.ndim - 1)) * noise(i, s)
+        return x[i] + sigma[i].reshape((-1,) + (1,) * (x.ndim - 1)) * from_channels_last(noise(i, s), axis)
 
     return noisy
 
@@ -183,7 +184,7 @@ def _tunnel_any(method, model, images, class_index, options, batch_size, where, 
     eng, x = inputs.engine, inputs.x
     onehot = eng.resolved_targets(x, class_index, inputs.batch_size, where)
     reduce = options.pop("reduce", _default_reduce(method.function))
-    noisy = _noisy(x, num_samples, noise_level, seed)
+    noisy = _noisy(x, num_samples, noise_level, seed, inputs.channel_axis)
     n = len(x)
     i = np.repeat(np.arange(n), num_samples)
     k = np.tile(np.arange(num_samples), n)
