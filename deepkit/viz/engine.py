@@ -299,8 +299,13 @@ class Engine:
             "logits", lambda: self.jit(lambda v: lm(v, training=False)), forward=True
         )
 
-    def input_gradient_fn(self):
+    def input_gradient_fn(self, backward=None):
         """Compiled ``(x, onehot, use_pred) -> (d target logit / d x, logits)``.
+
+        Args:
+            backward: ``None`` (the model's gradient), or ``(key, context)``: the gradient is
+                taken inside ``context()`` (a context manager that modifies the backward pass,
+                e.g. :func:`deepkit.viz.attribution.modified.modified_relus`), cached under ``key``.
 
         Returns:
             A callable.
@@ -322,12 +327,17 @@ class Engine:
             vg = gradients.value_and_grad(score, argnums=0, has_aux=True)
 
             def step(x, onehot, use_pred):
-                (_, logits), grad = vg(x, onehot, use_pred)
+                if backward is None:
+                    (_, logits), grad = vg(x, onehot, use_pred)
+                else:
+                    # Traced inside the context on compiling backends; run inside it on torch.
+                    with backward[1]():
+                        (_, logits), grad = vg(x, onehot, use_pred)
                 return grad, logits
 
             return self.jit(step)
 
-        return self.compiled("input_grad", build)
+        return self.compiled("input_grad" if backward is None else ("input_grad", backward[0]), build)
 
     def score_fn(self, logit=False):
         """Compiled ``(x, onehot) -> probability (or logit) of each row's target class``.
@@ -488,7 +498,7 @@ class Engine:
             out.append((flat // samples, flat % samples, rows))
         return out
 
-    def gradient_sums(self, x, onehot, samples, rows_and_weights, batch_size, groups=1):
+    def gradient_sums(self, x, onehot, samples, rows_and_weights, batch_size, groups=1, backward=None):
         """Weighted sums of input gradients over rows: the core of every gradient method.
 
         ``out[i, g] = sum_k weight(i, k) * d logit_target / d row(i, k)`` over the samples
@@ -503,6 +513,7 @@ class Engine:
                 broadcastable to the rows, or a scalar).
             batch_size: Rows per call.
             groups: Number of separate sums per image (``samples`` must divide evenly).
+            backward: A modified backward pass (see :meth:`input_gradient_fn`).
 
         Returns:
             float32 ``(N, groups) + input_shape``.
@@ -517,7 +528,7 @@ class Engine:
             >>> s.shape, s[0, 0].tolist()
             ((3, 1, 2), [1.0, 1.0])
         """
-        fn = self.input_gradient_fn()
+        fn = self.input_gradient_fn(backward)
         n = len(x)
         per_group = samples // groups
         out = np.zeros((n * groups,) + x.shape[1:], "float32")

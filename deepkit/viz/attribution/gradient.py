@@ -27,7 +27,8 @@ import numpy as np
 from deepkit.viz.attribution.inputs import from_channels_last, positive_int, prepare, to_channels_last
 from deepkit.viz.attribution.registry import get_method, register, tunnel_methods
 
-__all__ = ["saliency", "integrated_gradients", "smoothgrad", "noise_tunnel", "reduce_channels"]
+__all__ = ["saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "noise_tunnel", "reduce_channels",
+           "GradientPath", "attribute"]
 
 
 def reduce_channels(g, reduce, where, axis=-1):
@@ -62,21 +63,39 @@ def reduce_channels(g, reduce, where, axis=-1):
 
 
 @dataclasses.dataclass
-class _Path:
+class GradientPath:
     """Rows and gradient weights of a gradient method for one batch of images.
 
     ``rows(xr, i, k)`` and ``weight(xr, i, k)`` take the (possibly noisy) image of each row
-    ``xr``, its image index ``i`` and its sample index ``k``.
+    ``xr``, its image index ``i`` and its sample index ``k``; the method's attribution is
+    ``sum_k weight * d logit / d row`` (see :func:`attribute`).
+
+    Attributes:
+        samples: Rows per image.
+        rows: ``(xr, i, k) -> rows``.
+        weight: ``(xr, i, k) -> weights`` (broadcastable to the rows, or a scalar).
+        reduce: How channels are combined (:func:`reduce_channels`).
+        backward: ``None``, or ``(key, context)``: a modified backward pass (see
+            :meth:`deepkit.viz.engine.Engine.input_gradient_fn`).
+
+    Example:
+        >>> GradientPath(1, None, None, "sum").samples
+        1
     """
 
     samples: int
     rows: object
     weight: object
     reduce: str
+    backward: object = None  # None, or (key, context) for a modified backward pass (one row only)
 
 
 def _saliency_path(x, reduce="max_abs"):
-    return _Path(1, lambda xr, i, k: xr, lambda xr, i, k: np.float32(1.0), reduce)
+    return GradientPath(1, lambda xr, i, k: xr, lambda xr, i, k: np.float32(1.0), reduce)
+
+
+def _input_x_gradient_path(x, reduce="sum"):
+    return GradientPath(1, lambda xr, i, k: xr, lambda xr, i, k: xr, reduce)
 
 
 def _ig_path(x, baseline=None, steps=50, reduce="sum", where="integrated_gradients"):
@@ -105,13 +124,35 @@ def _ig_path(x, baseline=None, steps=50, reduce="sum", where="integrated_gradien
         # Completeness: (x - x') * integral of the gradient, folded into each row's weight.
         return weights[k].reshape(shape) * (xr - base[i])
 
-    return _Path(steps + 1, rows, weight, reduce)
+    return GradientPath(steps + 1, rows, weight, reduce)
 
 
 _PATHS = {}  # gradient function -> its path builder (the tunnel's fast route; others: _tunnel_any)
 
 
-def _attribute(model, images, class_index, path_of, options, batch_size, where, tunnel=None):
+
+def attribute(model, images, class_index, path_of, options, batch_size, where, tunnel=None):
+    """Run a gradient method given by its path over a batch of images (optionally noise-tunnelled).
+
+    Args:
+        model: A classifier.
+        images: The inputs.
+        class_index: ``None``, an int or one per image.
+        path_of: ``(x, **options) -> GradientPath``.
+        options: The method's options.
+        batch_size: Rows per compiled call.
+        where: The method's name, for messages.
+        tunnel: ``None``, or ``(num_samples, noise_level, kind, seed)``.
+
+    Returns:
+        float32 attributions, reduced over channels as the path says.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> attribute(m, np.ones((1, 2, 2, 1)), 0, _saliency_path, {}, 8, "example").shape
+        (1, 2, 2)
+    """
     inputs = prepare(model, images, batch_size, where)
     eng, x, batch_size, axis = inputs.engine, inputs.x, inputs.batch_size, inputs.channel_axis
     path = path_of(x, **options)
@@ -119,12 +160,13 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
         if path.samples == 1:
             # One row per image: a predicted class is picked inside the compiled call.
             onehot, use_pred = eng.targets(class_index, len(x), where)
-            grad, _ = eng.run(eng.input_gradient_fn(), [x, onehot, use_pred], batch_size)
+            grad, _ = eng.run(eng.input_gradient_fn(path.backward), [x, onehot, use_pred], batch_size)
+            grad = grad * path.weight(x, np.arange(len(x)), np.zeros(len(x), int))
             return reduce_channels(grad, path.reduce, where, axis).astype("float32")
         onehot = eng.resolved_targets(x, class_index, batch_size, where)
         sums = eng.gradient_sums(
             x, onehot, path.samples, lambda i, k: (path.rows(x[i], i, k), path.weight(x[i], i, k)),
-            batch_size,
+            batch_size, backward=path.backward,
         )
         return reduce_channels(sums[:, 0], path.reduce, where, axis).astype("float32")
     num_samples, noise_level, kind, seed = tunnel
@@ -142,7 +184,7 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
         return path.rows(xr, i, k % inner), path.weight(xr, i, k % inner) * scale
 
     sums = eng.gradient_sums(x, onehot, num_samples * inner, rows_and_weights, batch_size,
-                             groups=1 if kind == "smoothgrad" else num_samples)
+                             groups=1 if kind == "smoothgrad" else num_samples, backward=path.backward)
     out = sums[:, 0] if kind == "smoothgrad" else _combine(sums, kind)
     return reduce_channels(out, path.reduce, where, axis).astype("float32")
 
@@ -243,7 +285,7 @@ def saliency(model, images, class_index=None, *, reduce="max_abs", batch_size=64
         >>> saliency(model, np.zeros((3, 4, 4, 1)), class_index=1).shape
         (3, 4, 4)
     """
-    return _attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
+    return attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
                       "saliency")
 
 
@@ -278,12 +320,42 @@ def integrated_gradients(model, images, class_index=None, *, baseline=None, step
         >>> ig.round(3).tolist()
         [[[1.0, 1.0], [1.0, 1.0]]]
     """
-    return _attribute(model, images, class_index, _ig_path,
+    return attribute(model, images, class_index, _ig_path,
                       {"baseline": baseline, "steps": steps, "reduce": reduce}, batch_size,
                       "integrated_gradients")
 
 
+@register("gradient", title="Gradient x Input", display="signed", order=3,
+          reference="Shrikumar et al. 2016")
+def input_x_gradient(model, images, class_index=None, *, reduce="sum", batch_size=64):
+    """Gradient x Input (Shrikumar et al. 2016): the input gradient times the input, pixel by pixel.
+
+    For a linear model (and a ReLU network without biases) it is the logit's exact
+    decomposition over the inputs; Captum's ``InputXGradient``.
+
+    Args:
+        model: A classifier.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        reduce: As :func:`saliency`; the default ``"sum"`` keeps the sign.
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)`` (or ``(N, H, W, C)`` with ``reduce=None``).
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
+        ...                           keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> input_x_gradient(model, np.full((1, 2, 2, 1), 3.0)).tolist()
+        [[[3.0, 3.0], [3.0, 3.0]]]
+    """
+    return attribute(model, images, class_index, _input_x_gradient_path, {"reduce": reduce},
+                      batch_size, "input_x_gradient")
+
+
 _PATHS[saliency] = _saliency_path
+_PATHS[input_x_gradient] = _input_x_gradient_path
 _PATHS[integrated_gradients] = _ig_path
 _KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
@@ -338,7 +410,7 @@ def noise_tunnel(method, model, images, class_index=None, *, num_samples=25, noi
     record = get_method(name)
     tunnel = (num_samples, float(noise_level), kind, seed)
     if record.function in _PATHS:
-        return _attribute(model, images, class_index, _PATHS[record.function], options, batch_size,
+        return attribute(model, images, class_index, _PATHS[record.function], options, batch_size,
                           name, tunnel=tunnel)
     return _tunnel_any(record, model, images, class_index, dict(options), batch_size, name, tunnel)
 
@@ -378,6 +450,6 @@ def smoothgrad(model, images, class_index=None, *, num_samples=25, noise_level=0
     num_samples = positive_int(num_samples, "num_samples", where)
     if not noise_level >= 0:
         raise ValueError(f"{where}: noise_level must be >= 0. Received: noise_level={noise_level!r}")
-    return _attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
+    return attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
                       where, tunnel=(int(num_samples), float(noise_level),
                                      "smoothgrad_sq" if squared else "smoothgrad", seed))

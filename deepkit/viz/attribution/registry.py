@@ -37,7 +37,7 @@ FAMILIES = ("gradient", "cam", "perturbation")
 DISPLAYS = ("magnitude", "signed", "heat")
 
 #: The modules whose import registers the methods.
-MODULES = ("gradient", "cam", "perturbation")
+MODULES = ("gradient", "modified", "cam", "perturbation")
 
 
 @dataclasses.dataclass(frozen=True)
