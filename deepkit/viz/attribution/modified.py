@@ -24,10 +24,12 @@ import numpy as np
 
 from deepkit.backend.modified_backward import RULES
 from deepkit.viz import graph
-from deepkit.viz.attribution.gradient import GradientPath, attribute
+from deepkit.viz.attribution.cam import grad_cam
+from deepkit.viz.attribution.gradient import GradientPath, attribute, reduce_channels
+from deepkit.viz.attribution.inputs import channel_axis
 from deepkit.viz.attribution.registry import register
 
-__all__ = ["guided_backprop", "deconvnet", "modified_relus", "relu_layers"]
+__all__ = ["guided_backprop", "deconvnet", "guided_grad_cam", "modified_relus", "relu_layers"]
 
 
 def _plain_relu_layer(layer):
@@ -188,3 +190,37 @@ def deconvnet(model, images, class_index=None, *, reduce="max_abs", batch_size=6
         (2, 4, 4)
     """
     return _run("deconvnet", model, images, class_index, reduce, batch_size, "deconvnet")
+
+
+@register("cam", title="Guided Grad-CAM", display="magnitude", order=7, reference="Selvaraju et al. 2017")
+def guided_grad_cam(model, images, class_index=None, *, layer=None, reduce="max_abs", batch_size=64):
+    """Guided Grad-CAM (Selvaraju et al. 2017): guided backpropagation times the Grad-CAM map.
+
+    The pixel-level detail of :func:`guided_backprop`, masked by the class localisation of
+    :func:`~deepkit.viz.attribution.cam.grad_cam` (upsampled bilinearly, not normalised), pixel
+    by pixel and channel by channel; Captum's ``GuidedGradCam`` (``interpolate_mode="bilinear"``).
+
+    Args:
+        model: A classifier with image inputs and ReLU non-linearities.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        layer: The convolutional layer of the Grad-CAM (as :func:`~deepkit.viz.attribution.cam.grad_cam`).
+        reduce: As :func:`~deepkit.viz.attribution.gradient.saliency`.
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)`` (or ``(N, H, W, C)`` with ``reduce=None``).
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, activation="relu"),
+        ...                           keras.layers.Flatten(), keras.layers.Dense(3)])
+        >>> guided_grad_cam(model, np.random.rand(2, 6, 6, 1)).shape
+        (2, 6, 6)
+    """
+    where = "guided_grad_cam"
+    guided = _run("guided", model, images, class_index, None, batch_size, where)
+    cam = grad_cam(model, images, class_index, layer=layer, normalize=False, batch_size=batch_size)
+    axis = channel_axis(model) if guided.ndim == 4 else -1
+    out = guided * (cam[:, None] if axis == 1 else cam[..., None])
+    return reduce_channels(out, reduce, where, axis).astype("float32")

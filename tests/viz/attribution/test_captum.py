@@ -54,3 +54,20 @@ def test_gradient_methods_match_captum(twins, name, captum_class):
     want = to_numpy(getattr(captum_attr, captum_class)(net).attribute(to_torch(x), target=torch.tensor(y), **kwargs))
     got = getattr(A, name)(model, x, y, reduce=None)
     _check(name, got, want)
+
+
+def test_grad_cam_and_guided_grad_cam_match_captum(twins):
+    """Grad-CAM against ``LayerGradCam`` (at the layer's resolution) and Guided Grad-CAM against
+    ``GuidedGradCam`` (bilinear upsampling), on the ReLU after conv2.
+
+    Planted errors caught: Grad-CAM weights summed instead of averaged; Guided Grad-CAM with the
+    normalised (max 1) Grad-CAM map.
+    """
+    model, net, x, y = twins
+    target = torch.tensor(y)
+    want = to_numpy(captum_attr.LayerGradCam(net, net[4]).attribute(to_torch(x), target=target,
+                                                                    relu_attributions=True))[..., 0]
+    _check("grad_cam", A.grad_cam(model, x, y, layer="relu2", upsample=False, normalize=False), want)
+    want = to_numpy(captum_attr.GuidedGradCam(net, net[4]).attribute(to_torch(x), target=target,
+                                                                     interpolate_mode="bilinear"))
+    _check("guided_grad_cam", A.guided_grad_cam(model, x, y, layer="relu2", reduce=None), want)

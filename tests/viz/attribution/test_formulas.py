@@ -119,3 +119,52 @@ def test_integrated_gradients_matches_the_trapezoid_and_the_integral():
     # Completeness: the attributions sum to f(x) - f(x') (exactly for the integral).
     delta = [dense_logit(model, x[i], c) - dense_logit(model, base[i], c) for i, c in enumerate(classes)]
     np.testing.assert_allclose(exact.sum(axis=(1, 2, 3)), delta, rtol=1e-6)
+
+
+def _cam_inputs(classes=(1, 0, 2)):
+    model = conv_head_model()
+    x = _images((6, 6, 2))
+    a = conv_forward(model, x)
+    g = np.stack([head_gradient(model, a[i:i + 1], c)[0] for i, c in enumerate(classes)])
+    return model, x, np.array(classes), a, g
+
+
+@pytest.mark.parametrize("name", ["xgrad_cam", "layer_cam", "hires_cam"])
+def test_cam_variants_match_their_papers(name):
+    """XGrad-CAM (Fu et al. 2020, eq. 8): w_k = sum_ij (A_k,ij / sum_ab A_k,ab) g_k,ij;
+    LayerCAM (Jiang et al. 2021, eq. 6): relu(sum_k relu(g_k,ij) A_k,ij);
+    HiResCAM (Draelos & Carin 2020): relu(sum_k g_k,ij A_k,ij).
+
+    Planted errors caught: XGrad-CAM without the division by sum_ab A; LayerCAM without the
+    ReLU of the gradient (HiResCAM instead); HiResCAM with the gradient averaged (Grad-CAM).
+    """
+    model, x, classes, a, g = _cam_inputs()
+    if name == "xgrad_cam":
+        w = (a / a.sum(axis=(1, 2), keepdims=True) * g).sum(axis=(1, 2))
+        want = np.einsum("nhwk,nk->nhw", a, w)
+    elif name == "layer_cam":
+        want = (np.maximum(g, 0) * a).sum(-1)
+    else:
+        want = (g * a).sum(-1)
+    want = np.maximum(want, 0)
+    got = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * want.max())
+    assert np.abs(got - np.maximum(np.einsum("nhwk,nk->nhw", a, g.mean((1, 2))), 0)).max() > 1e-3 * want.max()
+
+
+def test_eigen_cam_is_the_first_principal_component():
+    """EigenCAM (Muhammad & Yeasin 2020): the centred (h*w, K) activations projected on their
+    first right singular vector (signed to agree with the summed maps), rectified.
+
+    Planted errors caught: the last singular vector instead of the first; no centring.
+    """
+    model, x, _, a, _ = _cam_inputs()
+    n, h, w, k = a.shape
+    want = []
+    for m in a.reshape(n, h * w, k):
+        c = m - m.mean(0)
+        _, _, vt = np.linalg.svd(c)
+        p = c @ vt[0]
+        want.append(np.maximum(p * np.sign(p @ m.sum(-1)), 0).reshape(h, w))
+    got = A.eigen_cam(model, x, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-4, atol=1e-5 * np.max(want))
