@@ -37,7 +37,7 @@ FAMILIES = ("gradient", "cam", "perturbation")
 DISPLAYS = ("magnitude", "signed", "heat")
 
 #: The modules whose import registers the methods.
-MODULES = ("gradient", "modified", "cam", "perturbation")
+MODULES = ("gradient", "modified", "cam", "perturbation", "sampling")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +189,7 @@ def list_methods(family=None):
 
     Example:
         >>> list_methods("perturbation")
-        ['occlusion']
+        ['occlusion', 'rise']
     """
     _load()
     if family is not None and family not in FAMILIES:

@@ -168,3 +168,28 @@ def test_eigen_cam_is_the_first_principal_component():
         want.append(np.maximum(p * np.sign(p @ m.sum(-1)), 0).reshape(h, w))
     got = A.eigen_cam(model, x, layer="conv", upsample=False, normalize=False)
     np.testing.assert_allclose(got, np.stack(want), rtol=1e-4, atol=1e-5 * np.max(want))
+
+
+def test_rise_matches_the_paper():
+    """RISE (Petsiuk et al. 2018, eq. 6): S = 1 / (N p) sum_k softmax(f(x * M_k))_c M_k, with
+    the same masks (``rise_masks``) and numpy scores.
+
+    Planted errors caught: normalised by N instead of N p; the logit instead of the probability.
+    """
+    from deepkit.viz.attribution.sampling import rise_masks
+
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    classes = np.array([2, 1])
+    masks = rise_masks((4, 4), num_masks=20, cells=2, p=0.4, seed=3)
+    want = []
+    for img, c in zip(x, classes):
+        logits = np.stack([dense_logit(model, img * m[..., None], j) for j in range(3) for m in [masks]], -1)
+        prob = np.exp(logits - logits.max(-1, keepdims=True))
+        prob = (prob / prob.sum(-1, keepdims=True))[:, c]
+        want.append(np.einsum("k,khw->hw", prob, masks) / (20 * 0.4))
+    got = A.rise(model, x, classes, num_masks=20, cells=2, p=0.4, seed=3, batch_size=7)
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-4, atol=1e-6)
+    masks = rise_masks((10, 12), num_masks=50, cells=3, p=0.5, seed=0)
+    assert masks.shape == (50, 10, 12) and 0 <= masks.min() and masks.max() <= 1
+    assert abs(masks.mean() - 0.5) < 0.1  # E[M] = p
