@@ -40,7 +40,8 @@ Example:
 
 from deepkit.viz.attribution import registry
 from deepkit.viz.attribution.gradient import noise_tunnel
-from deepkit.viz.attribution.metrics import deletion_insertion, pointing_game, randomized_model
+from deepkit.viz.attribution.metrics import (deletion_insertion, faithfulness_correlation, max_sensitivity,
+                                             pointing_game, randomized_model, sparseness)
 from deepkit.viz.attribution.registry import (get_method, list_methods, register, report_methods,
                                               report_options, tunnel_methods)
 from deepkit.viz.graph import logit_model
@@ -56,6 +57,9 @@ __all__ = [
     "deletion_insertion",
     "pointing_game",
     "randomized_model",
+    "sparseness",
+    "faithfulness_correlation",
+    "max_sensitivity",
     "list_methods",
     "get_method",
     "register",
