@@ -50,10 +50,8 @@ _EXPORTS = {
     # activation atlas
     "activation_atlas": "activation_space", "plot_activation_atlas": "activation_space",
     "ActivationAtlas": "activation_space", "spatial_activations": "activation_space",
-    # attribution
-    "saliency": "attribution", "smoothgrad": "attribution", "noise_tunnel": "attribution",
-    "integrated_gradients": "attribution", "grad_cam": "attribution",
-    "grad_cam_plus_plus": "attribution", "score_cam": "attribution", "occlusion": "attribution",
+    # attribution (every registered method is exported too: see __getattr__)
+    "noise_tunnel": "attribution",
     "deletion_insertion": "attribution", "pointing_game": "attribution",
     "randomized_model": "attribution",
     # feature visualization, dream, adversarial
@@ -76,7 +74,15 @@ _EXPORTS = {
 }
 
 
+def _attribution_methods():
+    from deepkit.viz.attribution import registry
+
+    return registry.list_methods()
+
+
 def __getattr__(name):
+    if name == "__all__":  # the attribution methods are the registry's: listed on demand
+        return sorted(set(_EXPORTS) | set(_attribution_methods()))
     if name in _SUBMODULES:
         module = importlib.import_module(f"deepkit.viz.{name}")
         globals()[name] = module
@@ -86,11 +92,12 @@ def __getattr__(name):
         value = getattr(module, name)
         globals()[name] = value
         return value
+    if not name.startswith("_") and name in _attribution_methods():
+        from deepkit.viz.attribution import registry
+
+        return registry.get_method(name).function
     raise AttributeError(f"module 'deepkit.viz' has no attribute '{name}'")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
-
-
-__all__ = sorted(_EXPORTS)
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES) | set(_attribution_methods()))

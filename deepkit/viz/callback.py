@@ -38,12 +38,29 @@ def _rec_activations(model, x, y, opts):
 
 def _rec_attribution(method):
     def fn(model, x, y, opts):
-        from deepkit.viz import attribution
+        from deepkit.viz.attribution import registry
 
-        return getattr(attribution, method)(model, x, class_index=y)
+        record = registry.get_method(method)
+        return record.function(model, x, class_index=y, **record.report_options(x))
 
     fn.__name__ = f"_rec_{method}"
     return fn
+
+
+def _attribution_methods():
+    from deepkit.viz.attribution import registry
+
+    return registry.list_methods()
+
+
+def _recording(name):
+    """The built-in recording ``name``: one of :data:`BUILTIN_RECORDINGS` or any attribution
+    method of the registry (``deepkit.viz.attribution.list_methods()``), or ``None``."""
+    if name in BUILTIN_RECORDINGS:
+        return BUILTIN_RECORDINGS[name]
+    if isinstance(name, str) and name in _attribution_methods():
+        return _rec_attribution(name)
+    return None
 
 
 def _rec_embedding(model, x, y, opts):
@@ -78,9 +95,10 @@ class VisualizationRecorder(keras.callbacks.Callback):
 
     Built-in recordings (each an array, or a dict of arrays for ``"activations"``):
     ``"filters"`` (first conv layer, ``(F, kh, kw, C)`` raw weights), ``"activations"``
-    (feature maps of the first image at the first and last image-like layers),
-    ``"saliency"`` and ``"grad_cam"`` (``(N, H, W)`` maps for ``x``, for the true class
-    when ``y`` is given, else the predicted one), ``"embedding"`` (PCA of the layer
+    (feature maps of the first image at the first and last image-like layers), any
+    attribution method of the registry by name (``"saliency"``, ``"grad_cam"``... see
+    ``deepkit.viz.attribution.list_methods()``: ``(N, H, W)`` maps for ``x`` with the
+XX when ``y`` is given, else the predicted one), ``"embedding"`` (PCA of the layer
     before the output, ``(N, 2)``), ``"confusion_matrix"`` (on ``x``, ``y``). Any other
     entry can be a callable ``fn(model, x, y) -> array`` given in a dict
     ``{name: fn}``.
@@ -138,12 +156,13 @@ class VisualizationRecorder(keras.callbacks.Callback):
             [record] if isinstance(record, str) else record)]
         for name, fn in items:
             if fn is None:
-                if name not in BUILTIN_RECORDINGS:
+                fn = _recording(name)
+                if fn is None:
                     raise ValueError(
                         f"VisualizationRecorder: unknown recording {name!r}; built-ins are "
-                        f"{sorted(BUILTIN_RECORDINGS)}, or pass {{name: callable}}."
+                        f"{sorted(BUILTIN_RECORDINGS)} and the attribution methods "
+                        f"{_attribution_methods()}, or pass {{name: callable}}."
                     )
-                fn = BUILTIN_RECORDINGS[name]
             elif not callable(fn):
                 raise ValueError(f"VisualizationRecorder: recording {name!r} is not callable.")
             else:
@@ -151,6 +170,7 @@ class VisualizationRecorder(keras.callbacks.Callback):
             self.recorders[name] = fn
         if "confusion_matrix" in self.recorders and self.y is None:
             raise ValueError("VisualizationRecorder: 'confusion_matrix' needs y=.")
+        self._maps = {name for name in self.recorders if name in _attribution_methods()}
         self.epochs = []
         self.records = {name: [] for name in self.recorders}
         self.saved = []
@@ -190,7 +210,7 @@ class VisualizationRecorder(keras.callbacks.Callback):
         if name == "activations":
             first = next(iter(value))
             return activations.plot_feature_maps(value[first], title=f"{first}, epoch {epoch}")
-        if name in ("saliency", "grad_cam"):  # the first 16 images
+        if name in self._maps:  # attribution maps: the first 16 images
             return plot_image_grid(self._overlays(value[:16]), normalize=None, suptitle=title)
         if name == "embedding":
             return embedding.plot_embedding(value, self.y, title=title)
@@ -246,7 +266,7 @@ class VisualizationRecorder(keras.callbacks.Callback):
                                   for v in values], axis=1)  # (F, E, kh, kw, C)
                 tiles = stack.reshape(-1, *stack.shape[2:])
                 ncols = n
-            elif name in ("saliency", "grad_cam"):
+            elif name in self._maps:
                 tiles = np.stack([overlay_heatmap(self.x[index], v[index]) for v in values])
                 ncols = n
             elif name == "activations":

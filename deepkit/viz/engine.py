@@ -12,8 +12,8 @@ Chunks: work is cut into rows (one row = one model evaluation: an image, a noisy
 point of an integration path, an occluded copy). Rows of all images are flattened into one
 sequence and cut into chunks of ``batch_size`` rows. On backends that compile (jax,
 TensorFlow) every full chunk has the same shape, so one compilation serves them all; only
-the last chunk is padded to that shape (a run shorter than ``batch_size`` is one chunk of
-its exact size). Torch runs eagerly, so nothing is padded there, and forward-only calls run
+the last chunk is padded, to the next power of two (a run shorter than ``batch_size`` is
+one chunk of its exact size). Torch runs eagerly, so nothing is padded there, and forward-only calls run
 under :func:`deepkit.backend.gradients.no_grad` (no autograd graph is built).
 
 Example:
@@ -123,6 +123,9 @@ class Engine:
         self.input_shape = tuple(graph.graph_of(model).inputs[0].shape[1:])
         self.num_classes = graph.num_classes(model)
         self._compiled = {}
+        # TensorFlow runs channels-first convolutions on the CPU only under XLA.
+        self.xla = any(getattr(layer, "data_format", None) == "channels_first"
+                       for _, layer, _ in graph.walk(model))
 
     # ------------------------------------------------------------------ inputs and targets
 
@@ -229,6 +232,26 @@ class Engine:
 
     # ------------------------------------------------------------------ compiled functions
 
+    def jit(self, fn, models=None):
+        """Compile ``fn`` (:func:`deepkit.backend.gradients.jit`) over the logit model's variables.
+
+        Channels-first models compile with XLA on TensorFlow (its CPU kernels take NHWC only).
+
+        Args:
+            fn: A function of tensors calling the logit model (or ``models``).
+            models: Models whose variables ``fn`` reads; default ``[self.logits]``.
+
+        Returns:
+            The compiled callable.
+
+        Example:
+            >>> import numpy as np, keras
+            >>> eng = engine(keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)]))
+            >>> tuple(eng.jit(lambda v: eng.logits(v) * 2.0)(np.zeros((1, 2), "float32")).shape)
+            (1, 3)
+        """
+        return gradients.jit(fn, models=[self.logits] if models is None else models, jit_compile=self.xla)
+
     def compiled(self, key, build, forward=False):
         """The compiled function cached under ``key``, built by ``build()`` on first use.
 
@@ -274,11 +297,16 @@ class Engine:
         """
         lm = self.logits
         return self.compiled(
-            "logits", lambda: gradients.jit(lambda v: lm(v, training=False), models=[lm]), forward=True
+            "logits", lambda: self.jit(lambda v: lm(v, training=False)), forward=True
         )
 
-    def input_gradient_fn(self):
+    def input_gradient_fn(self, backward=None):
         """Compiled ``(x, onehot, use_pred) -> (d target logit / d x, logits)``.
+
+        Args:
+            backward: ``None`` (the model's gradient), or ``(key, context)``: the gradient is
+                taken inside ``context()`` (a context manager that modifies the backward pass,
+                e.g. :func:`deepkit.viz.attribution.modified.modified_relus`), cached under ``key``.
 
         Returns:
             A callable.
@@ -300,12 +328,17 @@ class Engine:
             vg = gradients.value_and_grad(score, argnums=0, has_aux=True)
 
             def step(x, onehot, use_pred):
-                (_, logits), grad = vg(x, onehot, use_pred)
+                if backward is None:
+                    (_, logits), grad = vg(x, onehot, use_pred)
+                else:
+                    # Traced inside the context on compiling backends; run inside it on torch.
+                    with backward[1]():
+                        (_, logits), grad = vg(x, onehot, use_pred)
                 return grad, logits
 
-            return gradients.jit(step, models=[lm])
+            return self.jit(step)
 
-        return self.compiled("input_grad", build)
+        return self.compiled("input_grad" if backward is None else ("input_grad", backward[0]), build)
 
     def score_fn(self, logit=False):
         """Compiled ``(x, onehot) -> probability (or logit) of each row's target class``.
@@ -330,7 +363,7 @@ class Engine:
                 logits = lm(x, training=False)
                 return ops.sum((logits if logit else _probabilities(logits)) * onehot, axis=-1)
 
-            return gradients.jit(score, models=[lm])
+            return self.jit(score)
 
         return self.compiled("logit" if logit else "prob", build, forward=True)
 
@@ -343,8 +376,9 @@ class Engine:
         """``(start, stop, rows)`` chunks of ``total`` rows; ``rows`` is the compiled shape.
 
         Every chunk but the last has ``batch_size`` rows. On compiling backends the last is
-        padded to ``batch_size`` when there are several chunks (one compiled shape for all);
-        a single chunk and torch's chunks are never padded.
+        padded to the next power of two (at most ``batch_size``) when there are several
+        chunks, so few shapes are compiled and a short remainder costs few rows; a single
+        chunk and torch's chunks are never padded.
 
         Args:
             total: Number of rows.
@@ -362,10 +396,15 @@ class Engine:
         if total <= batch_size:
             return [(0, total, total)]
         pad = self._pads()
-        return [
-            (start, min(start + batch_size, total), batch_size if pad else min(batch_size, total - start))
-            for start in range(0, total, batch_size)
-        ]
+        out = []
+        for start in range(0, total, batch_size):
+            size = min(batch_size, total - start)
+            if pad and size < batch_size:
+                # The last chunk: the next power of two, so a remainder of 2 rows costs 2 rows
+                # (not batch_size) and at most log2(batch_size) shapes are ever compiled.
+                size = min(batch_size, 1 << (size - 1).bit_length())
+            out.append((start, min(start + batch_size, total), size))
+        return out
 
     def run(self, fn, arrays, batch_size):
         """Apply a compiled ``fn`` to ``arrays`` chunk by chunk; concatenate numpy outputs.
@@ -460,7 +499,7 @@ class Engine:
             out.append((flat // samples, flat % samples, rows))
         return out
 
-    def gradient_sums(self, x, onehot, samples, rows_and_weights, batch_size, groups=1):
+    def gradient_sums(self, x, onehot, samples, rows_and_weights, batch_size, groups=1, backward=None):
         """Weighted sums of input gradients over rows: the core of every gradient method.
 
         ``out[i, g] = sum_k weight(i, k) * d logit_target / d row(i, k)`` over the samples
@@ -475,6 +514,7 @@ class Engine:
                 broadcastable to the rows, or a scalar).
             batch_size: Rows per call.
             groups: Number of separate sums per image (``samples`` must divide evenly).
+            backward: A modified backward pass (see :meth:`input_gradient_fn`).
 
         Returns:
             float32 ``(N, groups) + input_shape``.
@@ -489,7 +529,7 @@ class Engine:
             >>> s.shape, s[0, 0].tolist()
             ((3, 1, 2), [1.0, 1.0])
         """
-        fn = self.input_gradient_fn()
+        fn = self.input_gradient_fn(backward)
         n = len(x)
         per_group = samples // groups
         out = np.zeros((n * groups,) + x.shape[1:], "float32")

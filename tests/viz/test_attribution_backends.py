@@ -65,7 +65,7 @@ OPTIONS_SOURCE = textwrap.dedent(
         # Options of each registered method: its quick ones, conv2 for the CAMs, 8 IG steps.
         method = A.get_method(name)
         options = dict(method.quick)
-        if method.family == "cam":
+        if method.needs_layer:
             options["layer"] = "conv2"
         if name == "integrated_gradients":
             options["steps"] = 8

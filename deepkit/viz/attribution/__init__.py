@@ -1,6 +1,8 @@
 """Attribution: which input pixels (or feature-map regions) decide a prediction.
 
-Split by family, as the methods are registered (:mod:`.registry`):
+Split by family, as the methods are registered (:mod:`.registry`, the one description of
+every method: its title, family, display, report defaults; every registered method is
+exported here and from :mod:`deepkit.viz` under its name):
 
 - :mod:`.gradient`: saliency (Simonyan et al. 2014), Integrated Gradients (Sundararajan et
   al. 2017), a noise tunnel over either (:func:`noise_tunnel`, as Captum's ``NoiseTunnel``)
@@ -36,26 +38,39 @@ Example:
     {'saliency': (2, 8, 8), 'grad_cam': (2, 8, 8)}
 """
 
-from deepkit.viz.attribution.cam import grad_cam, grad_cam_plus_plus, score_cam
-from deepkit.viz.attribution.gradient import integrated_gradients, noise_tunnel, saliency, smoothgrad
-from deepkit.viz.attribution.metrics import deletion_insertion, pointing_game, randomized_model
-from deepkit.viz.attribution.perturbation import occlusion
-from deepkit.viz.attribution.registry import get_method, list_methods
+from deepkit.viz.attribution import registry
+from deepkit.viz.attribution.gradient import noise_tunnel
+from deepkit.viz.attribution.metrics import (deletion_insertion, faithfulness_correlation, max_sensitivity,
+                                             pointing_game, randomized_model, sparseness)
+from deepkit.viz.attribution.registry import (get_method, list_methods, register, report_methods,
+                                              report_options, tunnel_methods)
 from deepkit.viz.graph import logit_model
+
+#: Every registered method is exported under its own name (read from the registry).
+METHODS = tuple(list_methods())
+globals().update({name: get_method(name).function for name in METHODS})
 
 __all__ = [
     "logit_model",
-    "saliency",
-    "smoothgrad",
-    "integrated_gradients",
+    *METHODS,
     "noise_tunnel",
-    "grad_cam",
-    "grad_cam_plus_plus",
-    "score_cam",
-    "occlusion",
     "deletion_insertion",
     "pointing_game",
     "randomized_model",
+    "sparseness",
+    "faithfulness_correlation",
+    "max_sensitivity",
     "list_methods",
     "get_method",
+    "register",
+    "report_methods",
+    "report_options",
+    "tunnel_methods",
 ]
+
+
+def __getattr__(name):
+    # A method registered after this package was imported (a plug-in, a test's dummy).
+    if name in registry.list_methods():
+        return registry.get_method(name).function
+    raise AttributeError(f"module 'deepkit.viz.attribution' has no attribute '{name}'")

@@ -20,22 +20,25 @@ Example:
 """
 
 import dataclasses
+import inspect
 
 import numpy as np
 
-from deepkit.viz.attribution.registry import register
-from deepkit.viz.engine import check_batch_size, engine
+from deepkit.viz.attribution.inputs import from_channels_last, positive_int, prepare, to_channels_last
+from deepkit.viz.attribution.registry import get_method, register, tunnel_methods
 
-__all__ = ["saliency", "integrated_gradients", "smoothgrad", "noise_tunnel", "reduce_channels"]
+__all__ = ["saliency", "input_x_gradient", "integrated_gradients", "smoothgrad", "noise_tunnel", "reduce_channels",
+           "GradientPath", "attribute"]
 
 
-def reduce_channels(g, reduce, where):
+def reduce_channels(g, reduce, where, axis=-1):
     """Combine the channel axis of ``(N, H, W, C)`` attributions into ``(N, H, W)`` maps.
 
     Args:
         g: Attributions; arrays of rank < 4 are returned unchanged.
         reduce: ``None`` (unchanged), ``"max_abs"``, ``"abs_sum"``, ``"sum"`` or ``"l2"``.
         where: Name of the calling function, for the error message.
+        axis: The channel axis: ``-1``, or ``1`` for ``(N, C, H, W)`` (channels first).
 
     Returns:
         The reduced array.
@@ -47,39 +50,56 @@ def reduce_channels(g, reduce, where):
     if reduce is None or g.ndim < 4:
         return g
     if reduce == "max_abs":
-        return np.abs(g).max(axis=-1)
+        return np.abs(g).max(axis=axis)
     if reduce == "abs_sum":
-        return np.abs(g).sum(axis=-1)
+        return np.abs(g).sum(axis=axis)
     if reduce == "sum":
-        return g.sum(axis=-1)
+        return g.sum(axis=axis)
     if reduce == "l2":
-        return np.sqrt((g**2).sum(axis=-1))
+        return np.sqrt((g**2).sum(axis=axis))
     raise ValueError(
         f"{where}: reduce must be None, 'max_abs', 'abs_sum', 'sum' or 'l2'. Received: reduce={reduce!r}"
     )
 
 
 @dataclasses.dataclass
-class _Path:
+class GradientPath:
     """Rows and gradient weights of a gradient method for one batch of images.
 
     ``rows(xr, i, k)`` and ``weight(xr, i, k)`` take the (possibly noisy) image of each row
-    ``xr``, its image index ``i`` and its sample index ``k``.
+    ``xr``, its image index ``i`` and its sample index ``k``; the method's attribution is
+    ``sum_k weight * d logit / d row`` (see :func:`attribute`).
+
+    Attributes:
+        samples: Rows per image.
+        rows: ``(xr, i, k) -> rows``.
+        weight: ``(xr, i, k) -> weights`` (broadcastable to the rows, or a scalar).
+        reduce: How channels are combined (:func:`reduce_channels`).
+        backward: ``None``, or ``(key, context)``: a modified backward pass (see
+            :meth:`deepkit.viz.engine.Engine.input_gradient_fn`).
+
+    Example:
+        >>> GradientPath(1, None, None, "sum").samples
+        1
     """
 
     samples: int
     rows: object
     weight: object
     reduce: str
+    backward: object = None  # None, or (key, context) for a modified backward pass (one row only)
 
 
 def _saliency_path(x, reduce="max_abs"):
-    return _Path(1, lambda xr, i, k: xr, lambda xr, i, k: np.float32(1.0), reduce)
+    return GradientPath(1, lambda xr, i, k: xr, lambda xr, i, k: np.float32(1.0), reduce)
+
+
+def _input_x_gradient_path(x, reduce="sum"):
+    return GradientPath(1, lambda xr, i, k: xr, lambda xr, i, k: xr, reduce)
 
 
 def _ig_path(x, baseline=None, steps=50, reduce="sum", where="integrated_gradients"):
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"{where}: steps must be a positive integer. Received: steps={steps!r}")
+    steps = positive_int(steps, "steps", where)
     if baseline is None:
         base = np.zeros_like(x)
     else:
@@ -104,39 +124,58 @@ def _ig_path(x, baseline=None, steps=50, reduce="sum", where="integrated_gradien
         # Completeness: (x - x') * integral of the gradient, folded into each row's weight.
         return weights[k].reshape(shape) * (xr - base[i])
 
-    return _Path(steps + 1, rows, weight, reduce)
+    return GradientPath(steps + 1, rows, weight, reduce)
 
 
-_PATHS = {}  # gradient function -> its path builder (the methods a noise tunnel can wrap)
+_PATHS = {}  # gradient function -> its path builder (the tunnel's fast route; others: _tunnel_any)
 
 
-def _attribute(model, images, class_index, path_of, options, batch_size, where, tunnel=None):
-    eng = engine(model)
-    x = eng.images(images, where)
-    batch_size = check_batch_size(batch_size, where)
+
+def attribute(model, images, class_index, path_of, options, batch_size, where, tunnel=None):
+    """Run a gradient method given by its path over a batch of images (optionally noise-tunnelled).
+
+    Args:
+        model: A classifier.
+        images: The inputs.
+        class_index: ``None``, an int or one per image.
+        path_of: ``(x, **options) -> GradientPath``.
+        options: The method's options.
+        batch_size: Rows per compiled call.
+        where: The method's name, for messages.
+        tunnel: ``None``, or ``(num_samples, noise_level, kind, seed)``.
+
+    Returns:
+        float32 attributions, reduced over channels as the path says.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
+        >>> attribute(m, np.ones((1, 2, 2, 1)), 0, _saliency_path, {}, 8, "example").shape
+        (1, 2, 2)
+    """
+    inputs = prepare(model, images, batch_size, where)
+    eng, x, batch_size, axis = inputs.engine, inputs.x, inputs.batch_size, inputs.channel_axis
     path = path_of(x, **options)
     if tunnel is None:
         if path.samples == 1:
             # One row per image: a predicted class is picked inside the compiled call.
             onehot, use_pred = eng.targets(class_index, len(x), where)
-            grad, _ = eng.run(eng.input_gradient_fn(), [x, onehot, use_pred], batch_size)
-            return reduce_channels(grad, path.reduce, where).astype("float32")
+            grad, _ = eng.run(eng.input_gradient_fn(path.backward), [x, onehot, use_pred], batch_size)
+            grad = grad * path.weight(x, np.arange(len(x)), np.zeros(len(x), int))
+            return reduce_channels(grad, path.reduce, where, axis).astype("float32")
         onehot = eng.resolved_targets(x, class_index, batch_size, where)
         sums = eng.gradient_sums(
             x, onehot, path.samples, lambda i, k: (path.rows(x[i], i, k), path.weight(x[i], i, k)),
-            batch_size,
+            batch_size, backward=path.backward,
         )
-        return reduce_channels(sums[:, 0], path.reduce, where).astype("float32")
+        return reduce_channels(sums[:, 0], path.reduce, where, axis).astype("float32")
     num_samples, noise_level, kind, seed = tunnel
     onehot = eng.resolved_targets(x, class_index, batch_size, where)
-    axes = tuple(range(1, x.ndim))
-    sigma = noise_level * (x.max(axis=axes) - x.min(axis=axes))
-    sigma = np.where(sigma > 0, sigma, noise_level).astype("float32")
     inner = path.samples
-    noise = _Noise(x.shape[1:], num_samples, seed)
+    noisy_copies = _noisy(x, num_samples, noise_level, seed, axis)
 
     def noisy(i, k):
-        return x[i] + sigma[i].reshape((-1,) + (1,) * (x.ndim - 1)) * noise(i, k // inner)
+        return noisy_copies(i, k // inner)
 
     scale = np.float32(1.0 / num_samples) if kind == "smoothgrad" else np.float32(1.0)
 
@@ -145,14 +184,58 @@ def _attribute(model, images, class_index, path_of, options, batch_size, where, 
         return path.rows(xr, i, k % inner), path.weight(xr, i, k % inner) * scale
 
     sums = eng.gradient_sums(x, onehot, num_samples * inner, rows_and_weights, batch_size,
-                             groups=1 if kind == "smoothgrad" else num_samples)
+                             groups=1 if kind == "smoothgrad" else num_samples, backward=path.backward)
+    out = sums[:, 0] if kind == "smoothgrad" else _combine(sums, kind)
+    return reduce_channels(out, path.reduce, where, axis).astype("float32")
+
+
+def _combine(per_sample, kind):
+    """``(N, S, ...)`` attributions of the noisy copies -> ``(N, ...)`` (Captum's ``nt_type``)."""
     if kind == "smoothgrad":
-        out = sums[:, 0]
-    elif kind == "smoothgrad_sq":
-        out = (sums**2).mean(axis=1)
-    else:  # vargrad
-        out = sums.var(axis=1)
-    return reduce_channels(out, path.reduce, where).astype("float32")
+        return per_sample.mean(axis=1)
+    if kind == "smoothgrad_sq":
+        return (per_sample**2).mean(axis=1)  # the mean of the squares, not the square of the mean
+    return per_sample.var(axis=1)  # vargrad: the variance (population), not a standard deviation
+
+
+def _noisy(x, num_samples, noise_level, seed, axis=-1):
+    """``(image_index, sample_index) -> noisy copies``: noise of standard deviation
+    ``noise_level * (max - min)`` of each image, drawn per image from ``(seed, index)`` in
+    the channels-last layout (the same noise for a channels-first model's images)."""
+    axes = tuple(range(1, x.ndim))
+    sigma = noise_level * (x.max(axis=axes) - x.min(axis=axes))
+    sigma = np.where(sigma > 0, sigma, noise_level).astype("float32")
+    noise = _Noise(to_channels_last(x[:1], axis).shape[1:], num_samples, seed)
+
+    def noisy(i, s):
+        return x[i] + sigma[i].reshape((-1,) + (1,) * (x.ndim - 1)) * from_channels_last(noise(i, s), axis)
+
+    return noisy
+
+
+def _default_reduce(function):
+    parameter = inspect.signature(function).parameters.get("reduce")
+    return None if parameter is None else parameter.default
+
+
+def _tunnel_any(method, model, images, class_index, options, batch_size, where, tunnel):
+    """The noise tunnel over any gradient method: the method attributes every noisy copy
+    (``reduce=None``), the copies' attributions are combined, then channels are reduced."""
+    num_samples, noise_level, kind, seed = tunnel
+    inputs = prepare(model, images, batch_size, where)
+    eng, x = inputs.engine, inputs.x
+    onehot = eng.resolved_targets(x, class_index, inputs.batch_size, where)
+    reduce = options.pop("reduce", _default_reduce(method.function))
+    noisy = _noisy(x, num_samples, noise_level, seed, inputs.channel_axis)
+    n = len(x)
+    i = np.repeat(np.arange(n), num_samples)
+    k = np.tile(np.arange(num_samples), n)
+    copies = noisy(i, k)
+    raw = method.function(eng.model, copies, class_index=onehot.argmax(-1)[i], reduce=None,
+                          batch_size=inputs.batch_size, **options)
+    raw = np.asarray(raw).reshape((n, num_samples) + raw.shape[1:])
+    out = _combine(raw, kind)
+    return reduce_channels(out, reduce, where, inputs.channel_axis).astype("float32")
 
 
 class _Noise:
@@ -176,7 +259,8 @@ class _Noise:
         return out
 
 
-@register("gradient")
+@register("gradient", title="Gradient", display="magnitude", in_report=True, order=0,
+          reference="Simonyan, Vedaldi & Zisserman 2014")
 def saliency(model, images, class_index=None, *, reduce="max_abs", batch_size=64):
     """Vanilla gradient saliency maps (Simonyan, Vedaldi & Zisserman 2014).
 
@@ -201,11 +285,12 @@ def saliency(model, images, class_index=None, *, reduce="max_abs", batch_size=64
         >>> saliency(model, np.zeros((3, 4, 4, 1)), class_index=1).shape
         (3, 4, 4)
     """
-    return _attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
+    return attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
                       "saliency")
 
 
-@register("gradient", quick={"steps": 4})
+@register("gradient", quick={"steps": 4}, title="Integrated Gradients", display="magnitude",
+          report={"steps": 32}, in_report=True, order=2, reference="Sundararajan, Taly & Yan 2017")
 def integrated_gradients(model, images, class_index=None, *, baseline=None, steps=50,
                          reduce="sum", batch_size=64):
     """Integrated Gradients (Sundararajan, Taly & Yan 2017).
@@ -235,12 +320,42 @@ def integrated_gradients(model, images, class_index=None, *, baseline=None, step
         >>> ig.round(3).tolist()
         [[[1.0, 1.0], [1.0, 1.0]]]
     """
-    return _attribute(model, images, class_index, _ig_path,
+    return attribute(model, images, class_index, _ig_path,
                       {"baseline": baseline, "steps": steps, "reduce": reduce}, batch_size,
                       "integrated_gradients")
 
 
+@register("gradient", title="Gradient x Input", display="signed", order=3,
+          reference="Shrikumar et al. 2016")
+def input_x_gradient(model, images, class_index=None, *, reduce="sum", batch_size=64):
+    """Gradient x Input (Shrikumar et al. 2016): the input gradient times the input, pixel by pixel.
+
+    For a linear model (and a ReLU network without biases) it is the logit's exact
+    decomposition over the inputs; Captum's ``InputXGradient``.
+
+    Args:
+        model: A classifier.
+        images: ``(N, H, W, C)`` array.
+        class_index: ``None`` (predicted class), int, or one per image.
+        reduce: As :func:`saliency`; the default ``"sum"`` keeps the sign.
+        batch_size: Images per compiled call.
+
+    Returns:
+        float32 array ``(N, H, W)`` (or ``(N, H, W, C)`` with ``reduce=None``).
+
+    Example:
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
+        ...                           keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> input_x_gradient(model, np.full((1, 2, 2, 1), 3.0)).tolist()
+        [[[3.0, 3.0], [3.0, 3.0]]]
+    """
+    return attribute(model, images, class_index, _input_x_gradient_path, {"reduce": reduce},
+                      batch_size, "input_x_gradient")
+
+
 _PATHS[saliency] = _saliency_path
+_PATHS[input_x_gradient] = _input_x_gradient_path
 _PATHS[integrated_gradients] = _ig_path
 _KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 
@@ -255,8 +370,8 @@ def noise_tunnel(method, model, images, class_index=None, *, num_samples=25, noi
     attributions are combined before channels are reduced.
 
     Args:
-        method: A gradient method of this module (:func:`saliency`,
-            :func:`integrated_gradients`) or its name.
+        method: Any gradient-family method (``registry.tunnel_methods()``: saliency,
+            Integrated Gradients, Gradient x Input, Guided Backpropagation...) or its name.
         model: A classifier.
         images: ``(N, H, W, C)`` array.
         class_index: ``None`` (predicted class of the clean image), int, or one per image.
@@ -280,25 +395,29 @@ def noise_tunnel(method, model, images, class_index=None, *, num_samples=25, noi
         (2, 4, 4)
     """
     where = "noise_tunnel"
-    if isinstance(method, str):
-        method = {fn.__name__: fn for fn in _PATHS}.get(method, method)
-    if method not in _PATHS:
+    known = tunnel_methods()
+    name = method if isinstance(method, str) else getattr(method, "__name__", None)
+    if name not in known or (not isinstance(method, str) and get_method(name).function is not method):
         raise ValueError(
-            f"{where}: method must be one of {sorted(fn.__name__ for fn in _PATHS)} (a gradient "
-            f"method). Received: method={getattr(method, '__name__', method)!r}"
+            f"{where}: method must be one of {known} (a gradient-family method) or its name. "
+            f"Received: method={getattr(method, '__name__', method)!r}"
         )
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-        raise ValueError(f"{where}: num_samples must be a positive integer. Received: num_samples={num_samples!r}")
+    num_samples = positive_int(num_samples, "num_samples", where)
     if not noise_level >= 0:
         raise ValueError(f"{where}: noise_level must be >= 0. Received: noise_level={noise_level!r}")
     if kind not in _KINDS:
         raise ValueError(f"{where}: kind must be one of {_KINDS}. Received: kind={kind!r}")
-    path_of = _PATHS[method]
-    return _attribute(model, images, class_index, path_of, options, batch_size, method.__name__,
-                      tunnel=(int(num_samples), float(noise_level), kind, seed))
+    record = get_method(name)
+    tunnel = (num_samples, float(noise_level), kind, seed)
+    if record.function in _PATHS:
+        return attribute(model, images, class_index, _PATHS[record.function], options, batch_size,
+                          name, tunnel=tunnel)
+    return _tunnel_any(record, model, images, class_index, dict(options), batch_size, name, tunnel)
 
 
-@register("gradient", quick={"num_samples": 3})
+@register("gradient", quick={"num_samples": 3}, title="SmoothGrad", display="magnitude",
+          report={"num_samples": 16}, in_report=True, order=1, tunnel=False,
+          reference="Smilkov et al. 2017")
 def smoothgrad(model, images, class_index=None, *, num_samples=25, noise_level=0.15,
                squared=False, reduce="max_abs", batch_size=64, seed=0):
     """SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of each image.
@@ -328,10 +447,9 @@ def smoothgrad(model, images, class_index=None, *, num_samples=25, noise_level=0
         (2, 4, 4)
     """
     where = "smoothgrad"
-    if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-        raise ValueError(f"{where}: num_samples must be a positive integer. Received: num_samples={num_samples!r}")
+    num_samples = positive_int(num_samples, "num_samples", where)
     if not noise_level >= 0:
         raise ValueError(f"{where}: noise_level must be >= 0. Received: noise_level={noise_level!r}")
-    return _attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
+    return attribute(model, images, class_index, _saliency_path, {"reduce": reduce}, batch_size,
                       where, tunnel=(int(num_samples), float(noise_level),
                                      "smoothgrad_sq" if squared else "smoothgrad", seed))

@@ -4,7 +4,8 @@ Deletion / insertion (Petsiuk, Das & Saenko 2018, RISE) measure how fast the cla
 probability falls (rises) as pixels are removed (added) in the order an attribution ranks
 them; the pointing game (Zhang et al. 2016) asks whether a map's maximum lies on the object;
 :func:`randomized_model` gives the randomised-weight copies of the Adebayo et al. 2018
-sanity checks.
+sanity checks; :func:`sparseness`, :func:`faithfulness_correlation` and :func:`max_sensitivity`
+are in :mod:`.faithfulness` and exported here.
 
 Example:
     >>> pointing_game(np.eye(3)[None], [[0, 0, 1, 1]]).tolist()
@@ -15,9 +16,12 @@ import keras
 import numpy as np
 
 from deepkit.viz import graph
+from deepkit.viz.attribution.faithfulness import faithfulness_correlation, max_sensitivity, sparseness
 from deepkit.viz.engine import check_batch_size, engine
 
-__all__ = ["deletion_insertion", "pointing_game", "randomized_model"]
+
+__all__ = ["deletion_insertion", "pointing_game", "randomized_model", "sparseness", "faithfulness_correlation",
+           "max_sensitivity"]
 
 
 def deletion_insertion(model, images, heatmaps, class_index=None, *, mode="deletion",

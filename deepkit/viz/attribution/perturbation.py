@@ -15,8 +15,8 @@ Example:
 
 import numpy as np
 
+from deepkit.viz.attribution.inputs import positive_int, prepare
 from deepkit.viz.attribution.registry import register
-from deepkit.viz.engine import check_batch_size, engine
 
 __all__ = ["occlusion"]
 
@@ -28,7 +28,13 @@ def _positions(size, patch, stride):
     return starts
 
 
-@register("perturbation", quick={"patch_size": 4, "stride": 4})
+def _occlusion_report_options(images):
+    size = 4 if images is None else max(2, min(np.shape(images)[1:3]) // 8)
+    return {"patch_size": size, "stride": max(1, size // 2)}
+
+
+@register("perturbation", quick={"patch_size": 4, "stride": 4}, title="Occlusion", in_report=True,
+          report=_occlusion_report_options, reference="Zeiler & Fergus 2014")
 def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0.0,
               score="probability", batch_size=64):
     """Occlusion sensitivity (Zeiler & Fergus 2014): how much the class probability drops
@@ -59,17 +65,13 @@ def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0
         (2, 8, 8)
     """
     where = "occlusion"
-    eng = engine(model)
-    x = eng.images(images, where)
-    batch_size = check_batch_size(batch_size, where)
-    if x.ndim != 4:
-        raise ValueError(f"{where}: needs image inputs. Received: images.shape={x.shape}")
+    inputs = prepare(model, images, batch_size, where, image=True)
+    eng, x, batch_size = inputs.engine, inputs.x, inputs.batch_size
     ph, pw = (patch_size, patch_size) if np.ndim(patch_size) == 0 else patch_size
     sh, sw = (stride, stride) if np.ndim(stride) == 0 else stride
     for name, v in (("patch_size", ph), ("patch_size", pw), ("stride", sh), ("stride", sw)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{where}: {name} must be positive integers. Received: {name}={v!r}")
-    H, W = x.shape[1:3]
+        positive_int(v, name, where)
+    H, W = inputs.hw
     masks = []
     for y0 in _positions(H, ph, sh):
         for x0 in _positions(W, pw, sw):
@@ -88,8 +90,10 @@ def occlusion(model, images, class_index=None, *, patch_size=4, stride=2, fill=0
     logit = score == "logit"
     onehot = eng.resolved_targets(x, class_index, batch_size, where)
     # The clean image is row 0 of each image, the occluded copies rows 1..P: one pass.
+    expand = (slice(None), None) if inputs.channel_axis == 1 else (slice(None), slice(None), slice(None), None)
+
     def make_rows(i, k):
-        mk = masks[np.maximum(k - 1, 0), :, :, None] * (k > 0).reshape(-1, 1, 1, 1)
+        mk = masks[np.maximum(k - 1, 0)][expand] * (k > 0).reshape(-1, 1, 1, 1)
         return x[i] * (1.0 - mk) + fills[i] * mk
 
     scores = eng.row_scores(x, onehot, len(masks) + 1, make_rows, batch_size, logit)

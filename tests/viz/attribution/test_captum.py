@@ -1,0 +1,73 @@
+"""deepkit's attribution methods against Captum on the same model and weights.
+
+The model is built twice (:mod:`tests.viz.attribution.torch_twins`): Keras (channels last,
+float32, any backend) and torch (channels first, float64, Captum's hooks on its ``nn.ReLU``
+modules). Differences are float32 rounding. Each test names the planted error it caught.
+"""
+
+import numpy as np
+import pytest
+
+from deepkit.viz import attribution as A
+from tests.viz.attribution.torch_twins import keras_cnn, to_numpy, to_torch, torch_twin
+
+torch = pytest.importorskip("torch")
+captum_attr = pytest.importorskip("captum.attr")
+
+PARITY = {}  # method -> max |difference| relative to the largest value (printed with -s)
+
+
+@pytest.fixture(scope="module")
+def twins():
+    model = keras_cnn()
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 8, 8, 2)).astype("float32")
+    return model, torch_twin(model), x, np.array([0, 1, 2, 1])
+
+
+def _check(name, got, want, tol=1e-5):
+    diff = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
+    PARITY[name] = diff
+    print(f"\nparity {name}: max |difference| / max |reference| = {diff:.1e}")
+    assert diff < tol, f"{name}: differs from Captum by {diff:.2e} (relative)"
+
+
+def test_twins_compute_the_same_logits(twins):
+    model, net, x, _ = twins
+    np.testing.assert_allclose(model.predict(x, verbose=0), net(to_torch(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, captum_class", [
+    ("saliency", "Saliency"),
+    ("input_x_gradient", "InputXGradient"),
+    ("guided_backprop", "GuidedBackprop"),
+    ("deconvnet", "Deconvolution"),
+])
+def test_gradient_methods_match_captum(twins, name, captum_class):
+    """Raw (reduce=None) attributions against Captum's class of the same name.
+
+    Planted errors caught: guided backprop's gradient not rectified (g * (x > 0), the plain
+    gradient); the deconvnet's relu(g) masked by x > 0 (guided backprop instead); Gradient x
+    Input without the input factor.
+    """
+    model, net, x, y = twins
+    kwargs = {"abs": False} if captum_class == "Saliency" else {}
+    want = to_numpy(getattr(captum_attr, captum_class)(net).attribute(to_torch(x), target=torch.tensor(y), **kwargs))
+    got = getattr(A, name)(model, x, y, reduce=None)
+    _check(name, got, want)
+
+
+def test_grad_cam_and_guided_grad_cam_match_captum(twins):
+    """Grad-CAM against ``LayerGradCam`` (at the layer's resolution) and Guided Grad-CAM against
+    ``GuidedGradCam`` (bilinear upsampling), on the ReLU after conv2.
+
+    Planted errors caught: Grad-CAM weights summed instead of averaged; Guided Grad-CAM with the
+    normalised (max 1) Grad-CAM map.
+    """
+    model, net, x, y = twins
+    target = torch.tensor(y)
+    want = to_numpy(captum_attr.LayerGradCam(net, net[4]).attribute(to_torch(x), target=target,
+                                                                    relu_attributions=True))[..., 0]
+    _check("grad_cam", A.grad_cam(model, x, y, layer="relu2", upsample=False, normalize=False), want)
+    want = to_numpy(captum_attr.GuidedGradCam(net, net[4]).attribute(to_torch(x), target=target,
+                                                                     interpolate_mode="bilinear"))
+    _check("guided_grad_cam", A.guided_grad_cam(model, x, y, layer="relu2", reduce=None), want)

@@ -1,0 +1,195 @@
+"""Attribution formulas against numpy written from the papers, on smooth (tanh) models.
+
+Each test names in its docstring the planted error it was shown to catch (planted in the
+library, the test run and seen to fail, the plant reverted).
+"""
+
+import numpy as np
+import pytest
+
+from deepkit.viz import attribution as A
+from tests.viz.attribution.numpy_models import (conv_forward, conv_head_model, dense_gradient, dense_logit,
+                                                dense_model, head_gradient)
+
+
+def _images(shape, n=3, seed=1):
+    return np.random.default_rng(seed).uniform(-1, 1, (n,) + shape).astype("float32")
+
+
+def test_grad_cam_plus_plus_matches_the_paper():
+    """Grad-CAM++ (Chattopadhay et al. 2018, eq. 19 with an exponential score):
+    alpha = g^2 / (2 g^2 + sum_ab A_ab g^3), w_k = sum_ij alpha relu(g), map relu(sum_k w_k A_k).
+
+    Planted errors caught: plain Grad-CAM weights (the mean gradient) instead; the factor 2 of
+    alpha's denominator dropped.
+    """
+    model = conv_head_model()
+    x = _images((6, 6, 2))
+    classes = np.array([0, 1, 2])
+    a = conv_forward(model, x)
+    g = np.stack([head_gradient(model, a[i:i + 1], c)[0] for i, c in enumerate(classes)])
+    g2, g3 = g**2, g**3
+    denom = 2 * g2 + a.sum(axis=(1, 2), keepdims=True) * g3
+    alpha = g2 / np.where(denom != 0, denom, 1.0)
+    w = (alpha * np.maximum(g, 0)).sum(axis=(1, 2))
+    want = np.maximum(np.einsum("nhwk,nk->nhw", a, w), 0)
+    got = A.grad_cam_plus_plus(model, x, classes, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * want.max())
+    # On this model Grad-CAM++ is not Grad-CAM (the test would not notice otherwise).
+    plain = np.maximum(np.einsum("nhwk,nk->nhw", a, g.mean(axis=(1, 2))), 0)
+    norm = lambda m: m / m.max(axis=(1, 2), keepdims=True)  # noqa: E731
+    assert np.abs(norm(plain) - norm(want)).max() > 0.05
+
+
+def test_grad_cam_matches_the_paper():
+    """Grad-CAM (Selvaraju et al. 2017): w_k = mean_ij dY/dA_ij, map relu(sum_k w_k A_k).
+
+    Planted error caught: the sum instead of the mean of the gradient (with normalize=False).
+    """
+    model = conv_head_model()
+    x = _images((6, 6, 2))
+    classes = np.array([2, 0, 1])
+    a = conv_forward(model, x)
+    g = np.stack([head_gradient(model, a[i:i + 1], c)[0] for i, c in enumerate(classes)])
+    want = np.maximum(np.einsum("nhwk,nk->nhw", a, g.mean(axis=(1, 2))), 0)
+    got = A.grad_cam(model, x, classes, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def _noisy_copies(x, num_samples, noise_level, seed):
+    # The documented noise: N(0, 1) drawn per image from default_rng([seed, image]), scaled
+    # by noise_level * (max - min) of the image.
+    out = []
+    for i, img in enumerate(x):
+        noise = np.random.default_rng([seed, i]).standard_normal((num_samples,) + img.shape).astype("float32")
+        out.append(img + noise_level * (img.max() - img.min()) * noise)
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("kind", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+def test_noise_tunnel_kinds_match_their_definitions(kind):
+    """SmoothGrad (mean of the noisy copies' gradients), SmoothGrad-squared (mean of their
+    squares, Hooker et al. 2019) and VarGrad (their variance, Adebayo et al. 2018), from numpy
+    gradients of the same noisy copies.
+
+    Planted errors caught: smoothgrad_sq as the square of the mean; vargrad as the standard
+    deviation; the mean taken over num_samples + 1.
+    """
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    classes = np.array([1, 2])
+    copies = _noisy_copies(x, 5, 0.2, seed=4)
+    grads = np.stack([dense_gradient(model, copies[i].astype("float64"), c) for i, c in enumerate(classes)])
+    want = {"smoothgrad": grads.mean(1), "smoothgrad_sq": (grads**2).mean(1), "vargrad": grads.var(1)}[kind]
+    got = A.noise_tunnel("saliency", model, x, classes, num_samples=5, noise_level=0.2, kind=kind,
+                         seed=4, reduce=None)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    if kind == "smoothgrad_sq":
+        np.testing.assert_allclose(A.smoothgrad(model, x, classes, num_samples=5, noise_level=0.2,
+                                                squared=True, seed=4, reduce=None), want, rtol=1e-4, atol=1e-6)
+
+
+def test_integrated_gradients_matches_the_trapezoid_and_the_integral():
+    """Integrated Gradients (Sundararajan et al. 2017): (x - x') * int_0^1 grad f(x' + a (x - x')) da.
+
+    Against numpy: the same trapezoidal rule on steps + 1 points a = k / steps, and a 64-point
+    Gauss-Legendre quadrature of the integral (the trapezoid's error bound O(1/steps^2)).
+    Planted error caught: the sample points shifted by one step (a = (k + 1) / steps).
+    """
+    model = dense_model()
+    x = _images((4, 4, 1), n=2).astype("float64")
+    base = np.full_like(x, 0.25)
+    classes = np.array([0, 2])
+    steps = 16
+    got = A.integrated_gradients(model, x, classes, baseline=0.25, steps=steps, reduce=None)
+
+    def integral(alphas, weights):
+        out = np.zeros_like(x)
+        for a, wt in zip(alphas, weights):
+            path = base + a * (x - base)
+            out += wt * np.stack([dense_gradient(model, path[i], c) for i, c in enumerate(classes)])
+        return (x - base) * out
+
+    trapezoid = np.full(steps + 1, 1.0 / steps)
+    trapezoid[[0, -1]] /= 2
+    np.testing.assert_allclose(got, integral(np.linspace(0, 1, steps + 1), trapezoid), rtol=1e-4, atol=1e-6)
+    nodes, weights = np.polynomial.legendre.leggauss(64)
+    exact = integral((nodes + 1) / 2, weights / 2)
+    assert np.abs(got - exact).max() < 2e-3 * np.abs(exact).max()
+    # Completeness: the attributions sum to f(x) - f(x') (exactly for the integral).
+    delta = [dense_logit(model, x[i], c) - dense_logit(model, base[i], c) for i, c in enumerate(classes)]
+    np.testing.assert_allclose(exact.sum(axis=(1, 2, 3)), delta, rtol=1e-6)
+
+
+def _cam_inputs(classes=(1, 0, 2)):
+    model = conv_head_model()
+    x = _images((6, 6, 2))
+    a = conv_forward(model, x)
+    g = np.stack([head_gradient(model, a[i:i + 1], c)[0] for i, c in enumerate(classes)])
+    return model, x, np.array(classes), a, g
+
+
+@pytest.mark.parametrize("name", ["xgrad_cam", "layer_cam", "hires_cam"])
+def test_cam_variants_match_their_papers(name):
+    """XGrad-CAM (Fu et al. 2020, eq. 8): w_k = sum_ij (A_k,ij / sum_ab A_k,ab) g_k,ij;
+    LayerCAM (Jiang et al. 2021, eq. 6): relu(sum_k relu(g_k,ij) A_k,ij);
+    HiResCAM (Draelos & Carin 2020): relu(sum_k g_k,ij A_k,ij).
+
+    Planted errors caught: XGrad-CAM without the division by sum_ab A; LayerCAM without the
+    ReLU of the gradient (HiResCAM instead); HiResCAM with the gradient averaged (Grad-CAM).
+    """
+    model, x, classes, a, g = _cam_inputs()
+    if name == "xgrad_cam":
+        w = (a / a.sum(axis=(1, 2), keepdims=True) * g).sum(axis=(1, 2))
+        want = np.einsum("nhwk,nk->nhw", a, w)
+    elif name == "layer_cam":
+        want = (np.maximum(g, 0) * a).sum(-1)
+    else:
+        want = (g * a).sum(-1)
+    want = np.maximum(want, 0)
+    got = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * want.max())
+    assert np.abs(got - np.maximum(np.einsum("nhwk,nk->nhw", a, g.mean((1, 2))), 0)).max() > 1e-3 * want.max()
+
+
+def test_eigen_cam_is_the_first_principal_component():
+    """EigenCAM (Muhammad & Yeasin 2020): the centred (h*w, K) activations projected on their
+    first right singular vector (signed to agree with the summed maps), rectified.
+
+    Planted errors caught: the last singular vector instead of the first; no centring.
+    """
+    model, x, _, a, _ = _cam_inputs()
+    n, h, w, k = a.shape
+    want = []
+    for m in a.reshape(n, h * w, k):
+        c = m - m.mean(0)
+        _, _, vt = np.linalg.svd(c)
+        p = c @ vt[0]
+        want.append(np.maximum(p * np.sign(p @ m.sum(-1)), 0).reshape(h, w))
+    got = A.eigen_cam(model, x, layer="conv", upsample=False, normalize=False)
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-4, atol=1e-5 * np.max(want))
+
+
+def test_rise_matches_the_paper():
+    """RISE (Petsiuk et al. 2018, eq. 6): S = 1 / (N p) sum_k softmax(f(x * M_k))_c M_k, with
+    the same masks (``rise_masks``) and numpy scores.
+
+    Planted errors caught: normalised by N instead of N p; the logit instead of the probability.
+    """
+    from deepkit.viz.attribution.sampling import rise_masks
+
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    classes = np.array([2, 1])
+    masks = rise_masks((4, 4), num_masks=20, cells=2, p=0.4, seed=3)
+    want = []
+    for img, c in zip(x, classes):
+        logits = np.stack([dense_logit(model, img * m[..., None], j) for j in range(3) for m in [masks]], -1)
+        prob = np.exp(logits - logits.max(-1, keepdims=True))
+        prob = (prob / prob.sum(-1, keepdims=True))[:, c]
+        want.append(np.einsum("k,khw->hw", prob, masks) / (20 * 0.4))
+    got = A.rise(model, x, classes, num_masks=20, cells=2, p=0.4, seed=3, batch_size=7)
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-4, atol=1e-6)
+    masks = rise_masks((10, 12), num_masks=50, cells=3, p=0.5, seed=0)
+    assert masks.shape == (50, 10, 12) and 0 <= masks.min() and masks.max() <= 1
+    assert abs(masks.mean() - 0.5) < 0.1  # E[M] = p
