@@ -571,14 +571,12 @@ def _add_data_arguments(parser, default="digits", what="its test split"):
     parser.add_argument("--data-path", help="local file or folder for a dataset name (no download)")
 
 
-_REPORT_DEFAULT_METHODS = ("saliency", "integrated_gradients", "grad_cam", "occlusion")
-
-
 def _attribution_methods():
-    """The attribution registry's names (importing it imports Keras)."""
-    from deepkit.viz.attribution import list_methods
+    """The attribution registry's methods in display order, and those the report draws by default
+    (importing the registry imports Keras)."""
+    from deepkit.viz.attribution.registry import report_methods
 
-    return list_methods()
+    return report_methods(default_only=False), report_methods(default_only=True)
 
 
 def add_report_arguments(parser, methods=None):
@@ -599,7 +597,7 @@ def add_report_arguments(parser, methods=None):
         >>> a.model, a.data, a.out, a.num_samples
         ('m.keras', 'digits', 'r', 8)
     """
-    methods = _attribution_methods() if methods is None else tuple(methods)
+    methods, defaults = _attribution_methods() if methods is None else (tuple(methods), ())
     parser.add_argument("model", help="saved model (.keras), spec file or zoo name")
     _add_data_arguments(parser)
     parser.add_argument("--weights", help="for a zoo name or spec: shipped weights (e.g. mnist) or a weights file")
@@ -616,10 +614,11 @@ def add_report_arguments(parser, methods=None):
                         help="data samples used at most (default 2000)")
     parser.add_argument("--featurevis-steps", type=int, default=128)
     parser.add_argument("--no-featurevis", action="store_true", help="skip feature visualization")
-    parser.add_argument("--attributions", default=",".join(_REPORT_DEFAULT_METHODS),
+    parser.add_argument("--attributions",
                         help="comma-separated attribution methods, of: "
                              + (", ".join(methods) if methods else "deepkit.viz.attribution.list_methods()")
-                             + f" (default: {','.join(_REPORT_DEFAULT_METHODS)})")
+                             + " (default: " + (", ".join(defaults) or "the registry's report methods")
+                             + "; '' for none)")
     parser.add_argument("--single-file", action="store_true",
                         help="one self-contained index.html (images inlined) instead of the atlas")
     parser.add_argument("--max-units", type=int, default=64,
@@ -679,14 +678,15 @@ def run_report(args):
             from deepkit.datasets import resolve
 
             _check_labels_fit(model, resolve(args.data, getattr(args, "data_path", None), purpose="evaluate"), args)
-    from deepkit.viz.report import build_report
+    from deepkit.viz.report import ATTRIBUTION_METHODS, build_report
 
     path = build_report(
         model, args.data, out, history=args.history, layers=_split(args.layers),
         num_samples=args.num_samples, class_names=_split(args.class_names), top_k=args.top_k,
         max_channels=args.max_channels, max_images=args.max_images,
         featurevis=not args.no_featurevis, featurevis_steps=args.featurevis_steps,
-        attributions=_split(args.attributions) or [], progress=not args.quiet,
+        attributions=ATTRIBUTION_METHODS if args.attributions is None else _split(args.attributions) or [],
+        progress=not args.quiet,
         single_file=getattr(args, "single_file", False), max_units=getattr(args, "max_units", 64),
         unit_pages=getattr(args, "unit_pages", 8), max_classes=getattr(args, "max_classes", 100),
         activation_atlas=not getattr(args, "no_activation_atlas", False),

@@ -1,26 +1,23 @@
 """The report's attribution maps: one way to call a method, wherever a page shows one.
 
-The methods and their defaults are the attribution registry's
-(:func:`deepkit.viz.attribution.registry.get_method`): the report passes no option of its own
-(Integrated Gradients' steps, SmoothGrad's samples are the functions' defaults), only what follows
-from the model and the images: the layer of a ``"cam"`` method (the deepest maps of at least 2x2;
-a 1x1 map localizes nothing) and occlusion's patch (an eighth of the image side, at least 2 pixels;
-the registered 4-pixel default would cover half of an 8x8 digit).
+The methods, their titles and their report defaults are the attribution registry's
+(:mod:`deepkit.viz.attribution.registry`): which methods the report draws by default
+(``report_methods``), the options it passes (``report_options``: Integrated Gradients' steps,
+SmoothGrad's samples, occlusion's patch as a fraction of the image side), and the column titles.
+The report adds only what follows from the model: the layer of a method that takes one (the
+deepest maps of at least 2x2; a 1x1 map localizes nothing).
 """
+
+from deepkit.viz.attribution import registry
 
 __all__ = ["ATTRIBUTION_METHODS", "METHOD_TITLES", "check_methods", "method_title", "attribution_options",
            "attribution_maps"]
 
-#: The attribution methods the report draws by default, in column order.
-ATTRIBUTION_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "grad_cam",
-                       "grad_cam_plus_plus", "score_cam", "occlusion")
+#: The attribution methods the report draws by default, in column order (the registry's ``in_report``).
+ATTRIBUTION_METHODS = registry.report_methods(default_only=True)
 
-#: Column titles of the attribution methods (other registered methods are titled by their name).
-METHOD_TITLES = {
-    "saliency": "Gradient", "smoothgrad": "SmoothGrad", "integrated_gradients": "Integrated Gradients",
-    "grad_cam": "Grad-CAM", "grad_cam_plus_plus": "Grad-CAM++", "score_cam": "Score-CAM",
-    "occlusion": "Occlusion",
-}
+#: Column titles of every registered method (the registry's ``title``).
+METHOD_TITLES = {name: registry.get_method(name).title for name in registry.list_methods()}
 
 
 def check_methods(methods, where="build_report"):
@@ -39,14 +36,12 @@ def check_methods(methods, where="build_report"):
     Example:
         >>> check_methods(["saliency"])
         ('saliency',)
-        >>> check_methods(["gradcam"])
+        >>> check_methods(["gradcam"])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: build_report: unknown attribution methods ['gradcam']; choose from ['grad_cam', 'grad_cam_plus_plus', 'integrated_gradients', 'occlusion', 'saliency', 'score_cam', 'smoothgrad'].
+        ValueError: build_report: unknown attribution methods ['gradcam']; choose from [...'grad_cam'...].
     """
-    from deepkit.viz.attribution.registry import list_methods
-
-    known = list_methods()
+    known = registry.list_methods()
     unknown = [m for m in methods if m not in known]
     if unknown:
         raise ValueError(f"{where}: unknown attribution methods {unknown}; choose from {known}.")
@@ -54,40 +49,45 @@ def check_methods(methods, where="build_report"):
 
 
 def method_title(method):
-    """The column title of a method.
+    """The column title of a method (the registry's; an unregistered name is titled by itself).
+
+    Args:
+        method: a method name.
+
+    Returns:
+        The title.
 
     Example:
         >>> method_title("grad_cam"), method_title("my_method")
         ('Grad-CAM', 'my method')
     """
-    return METHOD_TITLES.get(method, method.replace("_", " "))
+    title = METHOD_TITLES.get(method)
+    if title is None and method in registry.list_methods():  # registered after this module loaded
+        title = registry.get_method(method).title
+    return title or method.replace("_", " ")
 
 
-def attribution_options(method, image_shape, cam_layer=None):
+def attribution_options(method, images, cam_layer=None):
     """The options the report passes to ``method`` besides the model, images and batch size.
 
     Args:
         method: a registered method name.
-        image_shape: ``(h, w, c)`` of the images.
-        cam_layer: the layer of a ``"cam"`` method (``None``: the method's own choice).
+        images: the ``(n, h, w, c)`` images (occlusion's patch follows their size).
+        cam_layer: the layer of a method that takes one (``None``: the method's own choice).
 
     Returns:
-        A dict (empty for most methods: the registry's defaults apply).
+        A dict: the registry's report options (:func:`deepkit.viz.attribution.registry.report_options`).
 
     Example:
-        >>> attribution_options("integrated_gradients", (8, 8, 1))
-        {}
-        >>> attribution_options("occlusion", (32, 32, 3)), attribution_options("grad_cam", (8, 8, 1), "c")
+        >>> import numpy as np
+        >>> attribution_options("integrated_gradients", np.zeros((1, 8, 8, 1)))
+        {'steps': 32}
+        >>> attribution_options("occlusion", np.zeros((1, 32, 32, 3))), attribution_options("grad_cam", None, "c")
         ({'patch_size': 4, 'stride': 2}, {'layer': 'c'})
     """
-    from deepkit.viz.attribution.registry import get_method
-
-    if get_method(method).family == "cam":
-        return {} if cam_layer is None else {"layer": cam_layer}
-    if method == "occlusion":
-        size = max(2, min(image_shape[:2]) // 8)
-        return {"patch_size": size, "stride": max(1, size // 2)}
-    return {}
+    options = registry.report_options(method, images, layer=cam_layer)
+    del options["batch_size"]  # the caller's
+    return options
 
 
 def attribution_maps(model, images, method, batch_size=64, cam_layer=None):
@@ -110,9 +110,8 @@ def attribution_maps(model, images, method, batch_size=64, cam_layer=None):
         (3, 4, 4)
     """
     import deepkit.viz
-    from deepkit.viz.attribution.registry import get_method
 
-    options = attribution_options(method, images.shape[1:], cam_layer)
+    options = attribution_options(method, images, cam_layer)
     # the public function the registry names (deepkit.viz.<name>), else the registered one
-    function = getattr(deepkit.viz, method, None) or get_method(method).function
+    function = getattr(deepkit.viz, method, None) or registry.get_method(method).function
     return function(model, images, batch_size=batch_size, **options)

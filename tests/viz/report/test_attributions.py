@@ -8,17 +8,21 @@ import numpy as np
 import pytest
 
 import deepkit.viz
-from deepkit.viz.attribution.registry import get_method
+from deepkit.viz.attribution.registry import get_method, list_methods, report_methods, report_options
 from deepkit.viz.report import build_report
 from deepkit.viz.report.attributions import attribution_options, check_methods
 
 
 @pytest.mark.backend_independent
-def test_only_model_and_image_dependent_options_are_set():
-    for method in ("saliency", "smoothgrad", "integrated_gradients"):
-        assert attribution_options(method, (32, 32, 3)) == {}
-    assert attribution_options("score_cam", (8, 8, 1), "c") == {"layer": "c"}
-    assert attribution_options("occlusion", (8, 8, 1)) == {"patch_size": 2, "stride": 1}
+def test_the_options_are_the_registry_report_defaults():
+    images = np.zeros((1, 32, 32, 3), "float32")
+    for method in list_methods():
+        expected = report_options(method, images, layer="c")
+        del expected["batch_size"]
+        assert attribution_options(method, images, "c") == expected, method
+    assert attribution_options("saliency", images) == {}
+    assert attribution_options("score_cam", np.zeros((1, 8, 8, 1)), "c") == {"layer": "c"}
+    assert attribution_options("occlusion", np.zeros((1, 8, 8, 1))) == {"patch_size": 2, "stride": 1}
     assert check_methods(["occlusion"]) == ("occlusion",)
     with pytest.raises(ValueError, match=r"unknown attribution methods \['nope'\]"):
         check_methods(["nope"])
@@ -26,7 +30,8 @@ def test_only_model_and_image_dependent_options_are_set():
 
 @pytest.mark.parametrize("single_file", [False, True])
 def test_integrated_gradients_runs_with_the_registry_default_everywhere(tmp_path, monkeypatch, single_file):
-    """Before: the single page passed ``steps=32``, the class pages used the function's 50."""
+    """Before: the single page passed ``steps=32``, the class pages used the function's 50; now both
+    use the registry's report default."""
     seen = []
     original = deepkit.viz.integrated_gradients
 
@@ -43,13 +48,14 @@ def test_integrated_gradients_runs_with_the_registry_default_everywhere(tmp_path
                  attributions=("integrated_gradients",), layers=["c"], unit_pages=0, max_classes=1,
                  single_file=single_file, progress=False)
     assert json.loads((tmp_path / "report.json").read_text())["errors"] == []
-    default = inspect.signature(get_method("integrated_gradients").function).parameters["steps"].default
+    default = get_method("integrated_gradients").report_options()["steps"]
     assert seen and set(seen) == {default}
 
 
 @pytest.mark.backend_independent
 def test_report_help_lists_every_method_the_report_draws():
-    """Before, ``deepkit report --help`` listed 4 of the 7 methods (its default set)."""
+    """Before, ``deepkit report --help`` listed 4 of the 7 methods (its default set); it lists every
+    registered method and, as the default, those the report draws (the registry's ``in_report``)."""
     import argparse
     import re
 
@@ -58,4 +64,5 @@ def test_report_help_lists_every_method_the_report_draws():
 
     text = " ".join(add_report_arguments(argparse.ArgumentParser(prog="report")).format_help().split())
     listed = re.search(r"--attributions ATTRIBUTIONS comma-separated attribution methods, of: ([a-z_, ]+)", text)
-    assert listed and listed.group(1).strip().rstrip(",").split(", ") == list(ATTRIBUTION_METHODS)
+    assert listed and listed.group(1).strip().rstrip(",").split(", ") == list(report_methods(False))
+    assert f"(default: {', '.join(ATTRIBUTION_METHODS)};" in text
