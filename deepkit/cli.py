@@ -36,15 +36,6 @@ from deepkit.naming import did_you_mean
 __all__ = ["main", "build_parser", "add_report_arguments", "run_report", "ModelFileError", "load_model_file"]
 
 
-def __getattr__(name):
-    # Kept importable from here; they live with the model loader (which needs no Keras to import).
-    if name in ("ModelFileError", "load_model_file"):
-        from deepkit.models import loading
-
-        return getattr(loading, name)
-    raise AttributeError(f"module 'deepkit.cli' has no attribute '{name}'")
-
-
 def _positive(kind, what="the value"):
     def parse(text):
         try:

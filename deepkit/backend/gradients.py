@@ -23,21 +23,8 @@ import functools
 import keras
 import numpy as np
 
-__all__ = ["value_and_grad", "jit", "no_grad", "backend_name", "to_numpy", "check_argnums", "split_aux", "float_tensor",
+__all__ = ["value_and_grad", "jit", "no_grad", "to_numpy", "check_argnums", "split_aux", "float_tensor",
            "eager"]
-
-
-def backend_name():
-    """Name of the active Keras backend (:func:`deepkit.backend.name`; kept for code that imported it from here).
-
-    Returns:
-        ``"tensorflow"``, ``"jax"``, ``"torch"`` or ``"numpy"``.
-
-    Example:
-        >>> backend_name() == keras.backend.backend()
-        True
-    """
-    return keras.backend.backend()
 
 
 def check_argnums(argnums, nargs):

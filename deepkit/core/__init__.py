@@ -17,27 +17,4 @@ from deepkit.core.sequential import Sequential
 saving.register({"Model": Model, "Sequential": Sequential})  # the names deepkit's .keras files use (as Keras')
 
 
-def _offer_in_spec():
-    """Offer the models in ``deepkit.spec`` too, and its former modules ``deepkit.spec.model``/``.sequential``.
-
-    The spec language imports nothing from here; these names are set from this side, so ``from deepkit.spec
-    import from_spec`` and pickles naming ``deepkit.spec.sequential.Sequential`` keep working once deepkit is
-    imported.
-    """
-    import sys
-
-    import deepkit.spec
-    from deepkit.core import model as model_module
-    from deepkit.core import sequential as sequential_module
-
-    for name, value in (("Model", Model), ("Sequential", Sequential), ("from_spec", from_spec),
-                        ("to_spec", to_spec), ("build_document", build_document)):
-        setattr(deepkit.spec, name, value)
-    for former, module in (("model", model_module), ("sequential", sequential_module)):
-        sys.modules.setdefault(f"deepkit.spec.{former}", module)
-        setattr(deepkit.spec, former, module)
-
-
-_offer_in_spec()
-
 __all__ = ["FunctionalModel", "Model", "Sequential", "SpecModelMixin", "build_document", "from_spec", "to_spec"]

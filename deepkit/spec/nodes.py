@@ -30,9 +30,6 @@ from deepkit.spec.layer_entry import (BASE_LAYER_KWARGS, LAYER_ARGUMENTS, LayerN
                                       is_auto_name, non_default_config, policy_name)
 from deepkit.spec.objects import expand_object, plain_data, short_object
 
-# The former private name, still imported by deepkit.spec.model.
-_is_auto_name = is_auto_name
-
 __all__ = [
     "BASE_LAYER_KWARGS", "LAYER_ARGUMENTS", "MERGES", "BuildContext", "Group", "LayerNode", "Node", "Parallel",
     "Repeat", "Residual", "SideOutput", "Where", "as_nodes", "build_sequence", "expand_object", "is_auto_name",

@@ -19,10 +19,10 @@ from keras import ops
 
 from deepkit.backend import gradients
 from deepkit.models.preprocessing import check_value_range
-from deepkit.probabilities import predict_proba  # the one rule, re-exported here for viz users
+from deepkit.probabilities import predict_proba
 from deepkit.viz.engine import check_batch_size, engine
 
-__all__ = ["fgsm", "iterative_fgsm", "fooling_images", "predict_proba"]
+__all__ = ["fgsm", "iterative_fgsm", "fooling_images"]
 
 
 def _ce_grad_fn(eng):

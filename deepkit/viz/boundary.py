@@ -12,7 +12,6 @@ from deepkit.probabilities import predict_proba  # one rule for the package: (N,
 from deepkit.viz.plotting import new_figure, save_png
 
 __all__ = [
-    "predict_proba",
     "decision_grid",
     "plot_decision_boundary",
     "logistic_regression",

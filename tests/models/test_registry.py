@@ -11,7 +11,8 @@ import pytest
 
 import deepkit
 from deepkit import models
-from deepkit.spec import build_document, format_spec
+from deepkit.core import build_document
+from deepkit.spec import format_spec
 from deepkit.spec.parse import load_document
 
 # Trainable parameters at the default input shape and number of classes.
