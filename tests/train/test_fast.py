@@ -163,9 +163,67 @@ def test_callbacks_called_at_epoch_ends_with_validation_logs():
     assert [e for e in ev if e[0] == "epoch_end"] == [
         ("epoch_end", 0, keys), ("epoch_end", 1, vkeys), ("epoch_end", 2, keys)]
     assert sum(e[0] == "test_begin" for e in ev) == 1
-    # 3 full batches in one compiled call, then the partial batch: last-step indices 2 and 3
-    assert [e[1] for e in ev if e[0] == "batch_end"] == [2, 3] * 3
+    # the recorder overrides on_train_batch_end: it runs after each of the 4 batches, as in Keras
+    assert [e[1] for e in ev if e[0] == "batch_end"] == [0, 1, 2, 3] * 3
     assert ev[-1][0] == "train_end"
+
+
+class _CountBatches(keras.callbacks.Callback):
+    """The callbacks guide's pattern: a hook after every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.train, self.test = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train.append(batch)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test.append(batch)
+
+
+def test_batch_level_callbacks_run_after_every_batch_as_in_keras():
+    """Issue 27 item 3 (48 calls on Keras, 2 on deepkit before): counted against Keras' fit."""
+    x, y = _data(50)
+    val = _data(20, seed=2)
+    counts = []
+    for train in (lambda m, **kw: m.fit(x, y, **kw), lambda m, **kw: fit(m, x, y, **kw)):
+        cb = _CountBatches()
+        h = train(_model(dropout=False), batch_size=8, epochs=2, verbose=0, callbacks=[cb],
+                  validation_data=val, validation_batch_size=6)
+        counts.append((cb.train, cb.test))
+    assert counts[0] == counts[1]
+    assert counts[1][0] == list(range(7)) * 2 and counts[1][1] == [0, 1, 2, 3] * 2
+    assert h.fast["path"] == "device" and h.fast["steps_per_call"] == 1
+    assert h.fast["batch_hooks"] == ["_CountBatches.on_train_batch_end", "_CountBatches.on_test_batch_end"]
+    assert "after every batch" in h.fast["calls"]
+
+
+def test_explicit_steps_per_call_keeps_fewer_calls_with_batch_callbacks():
+    x, y = _data(50)
+    cb = _CountBatches()
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0, callbacks=[cb],
+            steps_per_call=4)
+    assert cb.train == [3, 5, 6]  # steps 0-3, 4-5 (the full batches end), the partial batch
+    assert h.fast["steps_per_call"] == 4 and h.fast["calls"] == "steps_per_call=4"
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_keras_own_and_epoch_level_callbacks_keep_one_call_per_epoch(verbose, capsys):
+    x, y = _data(50)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=verbose, callbacks=[stop])
+    assert h.fast["steps_per_call"] == 6 and h.fast["batch_hooks"] == []
+    # a CallbackList made by the caller: the History and ProgbarLogger Keras adds do not count
+    m = _model(dropout=False)
+    cbs = keras.callbacks.CallbackList([stop], add_history=True, add_progbar=True, model=m,
+                                       verbose=verbose, epochs=1, steps=7)
+    h = fit(m, x, y, batch_size=8, epochs=1, verbose=verbose, callbacks=cbs)
+    assert h.fast["steps_per_call"] == 6
+    # ...unless the user passed one: ProgbarLogger overrides on_train_batch_end
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0,
+            callbacks=[keras.callbacks.ProgbarLogger()])
+    assert h.fast["steps_per_call"] == 1 and "ProgbarLogger.on_train_batch_end" in h.fast["batch_hooks"]
 
 
 def test_early_stopping_and_checkpoint_see_synced_weights(tmp_path):
