@@ -432,10 +432,9 @@ def _arrays(x, y, run):
     if data.n == 0:
         raise ValueError("fit: the training data is empty. Received: 0 samples")
     if run.steps_per_epoch is not None and a["batch_size"] is None:  # as Keras' array adapter
+        # (validation keeps Keras' ``validation_batch_size or batch_size``: 32 here)
         run.batch_size = max(1, -(-data.n // run.steps_per_epoch))
         run.keras_args["batch_size"] = run.batch_size
-        if a["validation_batch_size"] is None:
-            run.val_batch = run.batch_size
     if validation_data is not None:
         vx, vy, vsw = data_adapter_utils.unpack_x_y_sample_weight(tuple(validation_data))
         val = (_to_numpy(vx), _to_numpy(vy), _to_numpy(vsw))
@@ -446,14 +445,14 @@ def _arrays(x, y, run):
 
 
 def _build_error(model, data, run):
-    """Build the model on its first batch; "" or why it cannot be built (a late fallback)."""
+    """Build the model on its first batch; None, or why it cannot be built (a late fallback)."""
     first = tuple(_slice_struct(part, 0, run.batch_size) for part in data.train)
     with mixed_precision_scope(model, run.policy):
         try:
             internals.symbolic_build(model, first)
         except Exception as e:  # noqa: BLE001 - e.g. a model without call() (the guide's GAN)
             return f"the model cannot be built on a batch ({type(e).__name__})"
-    return ""
+    return None
 
 
 # ------------------------------------------------------------------ step 3: loops and place
@@ -481,7 +480,7 @@ def _cached_loops(model, run):
 
 
 def _place(loops, data, run):
-    """Copy the arrays to the device; "" when they are there, else why they stream from the host."""
+    """Copy the arrays to the device; None when they are there, else why they stream from the host."""
     budget = run.device_memory if run.device_memory is not None else loops.memory_budget()
     need = _nbytes(data.train) + (_nbytes(data.val) if data.val is not None else 0)
     if budget is not None and need > budget:
@@ -494,7 +493,7 @@ def _place(loops, data, run):
         if "RESOURCE_EXHAUSTED" in str(e) or "out of memory" in str(e).lower():
             return f"the data did not fit on the device ({type(e).__name__}); streaming it"
         raise
-    return ""
+    return None
 
 
 def _batch_sizes(n, batch):
@@ -576,8 +575,10 @@ def _batch_hooks(callbacks):
 
 
 def _pass_seed(base, epoch):
-    """The shuffle seed of the pass over the data that starts at ``epoch``: a function of both only."""
-    return (base + 1_000_003 * epoch) % 2**31  # 1_000_003 is odd: distinct for 2**31 epochs
+    """The shuffle seed of the pass over the data that starts at ``epoch``: a function of both only.
+
+    The factor is odd, so the seeds of one run differ for 2**31 epochs."""
+    return (base + 1_000_003 * epoch) % 2**31  # pragma: no mutate (any odd factor, any uint32 modulus)
 
 
 def _device_loop(model, loops, data, run, info):

@@ -376,4 +376,128 @@ def test_compiled_loops_are_reused_across_fit_calls_until_recompile():
     assert list(m._deepkit_fast_loops.values()) == [loops]
     m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     h = fit(m, x, y, batch_size=8, epochs=1, verbose=0)
-    assert list(m._deepkit_fast_loops.values()) != [loops] and "loss" in h.history
+    (new,) = m._deepkit_fast_loops.values()  # the old programs are dropped
+    assert new is not loops and "loss" in h.history
+
+
+def test_callbacks_guide_prints_up_to_batch_lines_like_keras(capsys):
+    """keras.io "Writing your own callbacks", run with deepkit's Sequential (MNIST swapped for
+    generated data of the guide's shapes): as many "Up to batch N" lines, in the same order."""
+    import deepkit
+
+    class LossAndErrorPrintingCallback(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            print("Up to batch {}, the average loss is {:7.2f}.".format(batch, logs["loss"]))
+
+        def on_test_batch_end(self, batch, logs=None):
+            print("Up to batch {}, the average loss is {:7.2f}.".format(batch, logs["loss"]))
+
+        def on_epoch_end(self, epoch, logs=None):
+            print("The average loss for epoch {} is {:7.2f} and mean absolute error is {:7.2f}.".format(
+                epoch, logs["loss"], logs["mean_absolute_error"]))
+
+    rng = np.random.default_rng(0)
+    x_train = rng.random((1000, 784)).astype("float32")
+    y_train = rng.integers(0, 10, 1000).astype("float32")
+    lines = []
+    for sequential in (keras.Sequential, deepkit.Sequential):
+        keras.utils.set_random_seed(0)
+        model = sequential()
+        model.add(keras.layers.Dense(1))
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.1), loss="mean_squared_error",
+                      metrics=["mean_absolute_error"])
+        model.fit(x_train, y_train, batch_size=128, epochs=2, verbose=0,
+                  callbacks=[LossAndErrorPrintingCallback()])
+        out = capsys.readouterr().out.splitlines()
+        lines.append([line.split(",")[0] for line in out if line.startswith("Up to batch")])
+    assert len(lines[0]) == 16 and lines[1] == lines[0]
+
+
+def test_fit_arguments_maps_keras_positional_order_and_refuses_extras():
+    from deepkit.train import fit_arguments
+
+    names = ["batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+             "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
+             "validation_steps", "validation_batch_size", "validation_freq"]  # keras.Model.fit's
+    assert list(fit_arguments(tuple(range(14)), {})) == names
+    with pytest.raises(TypeError, match=r"Received: 17 after the model \(at most 16: x, y, batch_size, "):
+        fit_arguments(tuple(range(15)), {})
+    with pytest.raises(TypeError, match="multiple values for argument 'epochs'"):
+        fit_arguments((8, 2), {"epochs": 3})
+
+
+@pytest.mark.parametrize("name", ["batch_size", "validation_batch_size", "steps_per_epoch",
+                                  "validation_steps", "validation_freq", "steps_per_call", "unroll",
+                                  "epochs", "initial_epoch"])
+def test_integer_arguments_refuse_below_their_minimum(name):
+    minimum = 0 if name in ("epochs", "initial_epoch") else 1
+    x, y = _data(10)
+    with pytest.raises(ValueError, match=f"`{name}` must be an integer >= {minimum}. Received: {name}={minimum - 1}"):
+        fit(_model(), x, y, verbose=0, **{name: minimum - 1})
+
+
+def test_integer_arguments_accept_their_minimum():
+    x, y = _data(6)
+    m = _model(dropout=False)
+    h = fit(m, x[:2], y[:2], batch_size=1, epochs=1, initial_epoch=0, steps_per_epoch=1, verbose=0,
+            validation_data=(x[2:4], y[2:4]), validation_batch_size=1, validation_freq=1,
+            steps_per_call=1, unroll=1)
+    assert h.fast["path"] == "device" and len(h.history["val_loss"]) == 1
+    h = fit(_model(dropout=False), x, y, epochs=0, verbose=0)
+    assert h.history == {} and h.fast["path"] == "device"
+    h = fit(_model(dropout=False), x, y, verbose=0, in_graph_loop=True)  # Keras' defaults: 1 epoch of 32
+    assert len(h.history["loss"]) == 1 and h.fast["steps_per_call"] == 1
+    assert h.fast["in_graph_loop"] is True and h.fast["jit_compile"] in (True, False)
+    assert h.fast["backend"] == keras.backend.backend() and h.fast["initial_epoch"] == 0
+    h = fit(_model(dropout=False), x, y, epochs=1, verbose=0, validation_data=(x, y), validation_steps=1)
+    assert h.fast["path"] == "keras" and "validation_steps=1" in h.fast["reason"]
+
+
+def test_device_memory_is_a_bound_in_bytes():
+    x = np.zeros((768, 1024), "float32")  # 3 MiB, with the labels 3 MiB + 3 KiB
+    y = np.zeros(768, "int32")
+    need = x.nbytes + y.nbytes
+
+    def model():
+        m = keras.Sequential([keras.Input((1024,)), keras.layers.Dense(2)])
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        return m
+
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=need)
+    assert h.fast["path"] == "device"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=need - 1)
+    assert h.fast["path"] == "stream"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=2**21)
+    assert h.fast["reason"] == ("the data (3 MiB) exceeds the device memory budget (2 MiB); "
+                                "streaming it from the host")
+
+
+@pytest.mark.parametrize("error, streams", [
+    ("RESOURCE_EXHAUSTED: out of device memory", True),
+    ("CUDA Out Of Memory while allocating", True),
+    ("some other failure", False),
+])
+def test_data_the_device_cannot_hold_streams_from_the_host(monkeypatch, error, streams):
+    from deepkit import backend
+
+    real = backend.fit_loop
+
+    class Full:
+        def __init__(self, loops):
+            self.loops = loops
+
+        def __getattr__(self, name):
+            return getattr(self.loops, name)
+
+        def put(self, tree):
+            raise RuntimeError(error)
+
+    monkeypatch.setattr(backend, "fit_loop", lambda *a, **k: Full(real(*a, **k)))
+    x, y = _data(30)
+    if not streams:
+        with pytest.raises(RuntimeError, match=error):
+            fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0)
+        return
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0)
+    assert h.fast["path"] == "stream"
+    assert h.fast["reason"] == "the data did not fit on the device (RuntimeError); streaming it"

@@ -131,6 +131,9 @@ CASES = {
     "steps_per_epoch": dict(fit=dict(epochs=4, steps_per_epoch=2)),  # runs out mid-epoch 1
     "steps_per_epoch_no_batch_size": dict(fit=dict(epochs=2, steps_per_epoch=3, batch_size=None)),
     "steps_per_epoch_whole_passes": dict(fit=dict(epochs=2, steps_per_epoch=3)),
+    # the training batch is ceil(40 / 3) = 14; validation keeps Keras' 32 (two test batches)
+    "steps_per_epoch_no_batch_size_validation": dict(batches=True, data=_data(), fit=dict(
+        epochs=2, steps_per_epoch=3, batch_size=None, validation_data=_data(40, seed=4))),
     "lr_schedule": dict(model=lambda: _model(optimizer=_lr_schedule)),
     "learning_rate_scheduler": dict(callbacks=lambda d: [keras.callbacks.LearningRateScheduler(
         lambda epoch, lr: lr * 0.5)]),
@@ -155,6 +158,10 @@ CASES = {
     # a callback overriding batch-level hooks: the default path runs them after every batch
     "batch_events_default": dict(batches=True, fit=dict(epochs=2, validation_data=VAL)),
     "epochs_zero": dict(fit=dict(epochs=0)),
+    "default_batch_size": dict(fit=dict(batch_size=None)),  # Keras' 32: one full batch and 8
+    # the optimizer's moving average is written into the weights when training ends
+    "optimizer_ema": dict(model=lambda: _model(optimizer=lambda: keras.optimizers.SGD(
+        0.1, momentum=0.5, use_ema=True, ema_momentum=0.5))),
 }
 
 

@@ -140,3 +140,48 @@ def test_model_the_compiled_loop_cannot_trace_falls_back_before_any_callback(mon
     assert h2.fast["path"] == "keras" and Count.begins == 1
     assert h2.fast["reason"] == "the compiled loop cannot run this model: a step it cannot carry"
     _same_as_keras(h1, m1, h2, m2)
+
+
+def test_model_the_backend_refuses_falls_back_with_its_reason(monkeypatch):
+    """The interface asked about the model (fit_loop_unsupported(model)) after the data checks."""
+    from deepkit import backend
+
+    if backend.fit_loop_unsupported():
+        pytest.skip("needs a backend with compiled loops")
+    monkeypatch.setattr(backend, "fit_loop_unsupported",
+                        lambda model=None: "" if model is None else "this model's layers")
+    x, y = _data()
+    with pytest.warns(UserWarning, match="plain Keras fit because this model's layers"):
+        h = fit(_model(), x, y, batch_size=8, epochs=1, verbose=0, fast=True)
+    assert h.fast["path"] == "keras" and h.fast["reason"] == "this model's layers"
+
+
+def test_an_error_writing_back_the_device_state_is_raised_unless_another_is(monkeypatch):
+    from deepkit import backend
+
+    if backend.fit_loop_unsupported():
+        pytest.skip("needs a backend with compiled loops")
+    real = backend.fit_loop
+
+    class BadFinish:
+        def __init__(self, loops):
+            self.loops = loops
+
+        def __getattr__(self, name):
+            return getattr(self.loops, name)
+
+        def finish(self):
+            self.loops.finish()
+            raise RuntimeError("finish failed")
+
+    monkeypatch.setattr(backend, "fit_loop", lambda *a, **k: BadFinish(real(*a, **k)))
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt("stop")
+
+    x, y = _data()
+    with pytest.raises(RuntimeError, match="finish failed"):
+        fit(_model(), x, y, batch_size=8, epochs=1, verbose=0)
+    with pytest.raises(KeyboardInterrupt, match="stop"):  # the first error wins
+        fit(_model(), x, y, batch_size=8, epochs=1, verbose=0, callbacks=[Interrupt()])

@@ -34,9 +34,9 @@ class Trace(keras.layers.Layer):
 
     def call(self, x, training=False):
         if training:
-            at = keras.ops.cast(self.step, "int32")
-            self.rows.assign(keras.ops.slice_update(self.rows, (at, 0), x[None, :, 0]))
-            self.step.assign(self.step + 1.0)
+            at = keras.ops.cast(self.step.value, "int32")
+            self.rows.assign(keras.ops.slice_update(self.rows.value, (at, 0), x[None, :, 0]))
+            self.step.assign(self.step.value + 1.0)
         return x
 
 
