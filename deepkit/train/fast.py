@@ -433,7 +433,7 @@ def _arrays(x, y, run):
         raise ValueError("fit: the training data is empty. Received: 0 samples")
     if run.steps_per_epoch is not None and a["batch_size"] is None:  # as Keras' array adapter
         # (validation keeps Keras' ``validation_batch_size or batch_size``: 32 here)
-        run.batch_size = max(1, -(-data.n // run.steps_per_epoch))
+        run.batch_size = max(1, -(-data.n // run.steps_per_epoch))  # pragma: no mutate (n >= 1 here)
         run.keras_args["batch_size"] = run.batch_size
     if validation_data is not None:
         vx, vy, vsw = data_adapter_utils.unpack_x_y_sample_weight(tuple(validation_data))
@@ -606,7 +606,7 @@ def _device_loop(model, loops, data, run, info):
     # before on_train_begin (where a Checkpoint restores the random states of the killed run).
     base_seed = None
     if run.shuffle:
-        base_seed = int(run.seed) if run.seed is not None else random.randint(1, int(1e9))
+        base_seed = int(run.seed) if run.seed is not None else random.randint(1, int(1e9))  # pragma: no mutate (the range is arbitrary)
 
     model.stop_training = False
     training_logs = {}
@@ -683,7 +683,7 @@ def _evaluate(model, loops, data, batch, callbacks, per_call):
     model.reset_metrics()
     callbacks.on_test_begin()
     full, rem = divmod(data.n_val, batch)
-    per_call = per_call or max(full, 1)
+    per_call = per_call or max(full, 1)  # pragma: no mutate (with no full batch any step will do)
     logs = {}
     for start in range(0, full, per_call):
         stop = min(start + per_call, full)

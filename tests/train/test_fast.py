@@ -301,9 +301,12 @@ def test_fallback_to_keras_fit_with_reason():
             yield x[:8], y[:8]
 
     m = _model()
-    with pytest.warns(UserWarning, match="plain Keras fit because the fast path takes numpy arrays"):
+    with pytest.warns(UserWarning, match="plain Keras fit because the fast path takes numpy arrays") as w:
         h = fit(m, gen(), epochs=1, verbose=0, fast=True, steps_per_epoch=2)
     assert h.fast["path"] == "keras"
+    assert [r.filename for r in w if "plain Keras fit" in str(r.message)] == [__file__]  # the caller's line
+    with pytest.raises(ValueError, match="Unrecognized data type"):  # Keras' fit refuses lists
+        fit(_model(), x, y, epochs=1, verbose=0, validation_data=(x[:5], y[:5].tolist()))
     m2 = _model()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -328,6 +331,8 @@ def test_mixed_precision_scope_is_temporary():
         (dict(epochs=-1), "epochs=-1"),
         (dict(fast="yes"), "fast='yes'"),
         (dict(validation_split=1.5), "validation_split=1.5"),
+        (dict(validation_split=1.0), r"in \[0, 1\). Received: validation_split=1.0"),
+        (dict(validation_split=-0.1), r"in \[0, 1\). Received: validation_split=-0.1"),
         (dict(augment="flip"), "augment='flip'"),
         (dict(mixed_precision="int8"), "mixed_precision='int8'"),
         (dict(steps_per_call=0), "steps_per_call=0"),
@@ -467,6 +472,12 @@ def test_device_memory_is_a_bound_in_bytes():
     assert h.fast["path"] == "device"
     h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=need - 1)
     assert h.fast["path"] == "stream"
+    val = (x[:4], y[:4])  # the validation data counts too
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, validation_data=val,
+            device_memory=need + x[:4].nbytes + y[:4].nbytes)
+    assert h.fast["path"] == "device"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, validation_data=val, device_memory=need)
+    assert h.fast["path"] == "stream"
     h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=2**21)
     assert h.fast["reason"] == ("the data (3 MiB) exceeds the device memory budget (2 MiB); "
                                 "streaming it from the host")
@@ -501,3 +512,13 @@ def test_data_the_device_cannot_hold_streams_from_the_host(monkeypatch, error, s
     h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0)
     assert h.fast["path"] == "stream"
     assert h.fast["reason"] == "the data did not fit on the device (RuntimeError); streaming it"
+
+
+def test_backend_tensors_are_arrays_for_the_fast_path():
+    x, y = _data(24)
+    m1, m2 = _model(dropout=False), _model(dropout=False)
+    h1 = fit(m1, x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    h2 = fit(m2, keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y), batch_size=8, epochs=1,
+             shuffle=False, verbose=0)
+    assert h2.fast["path"] == "device"
+    np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)

@@ -99,9 +99,17 @@ def test_simulated_unsupported_backend_augments_on_the_host(monkeypatch):
     _unsupported(monkeypatch)
     x, y = _data()
     cw = {0: 1.0, 1: 2.0, 2: 0.5}
-    h = fit(_model(), x, y, batch_size=8, epochs=2, verbose=0, class_weight=cw,
+
+    class Count(keras.callbacks.Callback):
+        batches = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            Count.batches.append(batch)
+
+    h = fit(_model(), x, y, batch_size=8, epochs=2, verbose=0, class_weight=cw, callbacks=[Count()],
             validation_split=0.2, augment={"flip": True, "seed": 0})
     assert h.fast["path"] == "stream" and h.fast["reason"].endswith("; augmenting on the host")
+    assert Count.batches == [0, 1, 2] * 2  # 24 training samples in batches of 8
     assert sorted(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
     with pytest.raises(ValueError, match="`augment` needs array data"):
         fit(_model(), iter([(x, y)]), epochs=1, verbose=0, augment={"flip": True})
