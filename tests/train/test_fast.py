@@ -522,3 +522,11 @@ def test_backend_tensors_are_arrays_for_the_fast_path():
              shuffle=False, verbose=0)
     assert h2.fast["path"] == "device"
     np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("n, batches", [(64, [0, 1]), (66, [0, 1, 2])])
+def test_streaming_without_batch_size_uses_keras_default_of_32(n, batches):
+    x, y = _data(n)
+    cb = _CountBatches()
+    h = fit(_model(dropout=False), x, y, epochs=1, verbose=0, device_memory=1, callbacks=[cb])
+    assert h.fast["path"] == "stream" and cb.train == batches
