@@ -530,3 +530,12 @@ def test_streaming_without_batch_size_uses_keras_default_of_32(n, batches):
     cb = _CountBatches()
     h = fit(_model(dropout=False), x, y, epochs=1, verbose=0, device_memory=1, callbacks=[cb])
     assert h.fast["path"] == "stream" and cb.train == batches
+
+
+def test_steps_per_call_inside_a_shorter_epoch_stops_at_steps_per_epoch():
+    """An epoch of 3 steps run 2 per call: calls of 2 and 1 steps, as Keras' 3 steps."""
+    x, y = _data(40)
+    m1, m2 = _model(dropout=False), _model(dropout=False)
+    h1 = m1.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0)
+    h2 = fit(m2, x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0, steps_per_call=2)
+    _assert_same(m1, h1, m2, h2)
