@@ -393,8 +393,10 @@ class Checkpoint(keras.callbacks.Callback):
     NumPy / Python random states are restored too.
 
     The resumed run reproduces the uninterrupted one exactly when the data order does not depend on
-    the process history: ``shuffle=False``, or :func:`fit_resumable`, which shuffles with a seed per
-    epoch.
+    the process history: ``shuffle=False``; deepkit's fast path (:func:`deepkit.train.fit`,
+    ``deepkit.Model.fit``), whose order of an epoch is a function of the seed (drawn from Python's
+    ``random`` when ``fit`` starts, before this callback restores the random states) and the epoch;
+    or :func:`fit_resumable`, which shuffles with a seed per epoch.
 
     Args:
         directory: where checkpoints go (``directory/epoch-NNNNNN``).

@@ -112,6 +112,69 @@ def load_weights(out):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
+FAST_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np
+    import keras
+    from deepkit.train import fit
+    from deepkit.train.checkpoint import Checkpoint
+
+    directory, out, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 8)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    inp = keras.Input((8,))
+    h = keras.layers.Dropout(0.2)(keras.layers.Dense(16, activation="relu")(inp))
+    model = keras.Model(inp, keras.layers.Dense(2)(h))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == kill_after:  # after Checkpoint saved this epoch
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    history = fit(model, x, y, batch_size=16, epochs=4, verbose=0,
+                  callbacks=[Checkpoint(directory), Kill()])
+    assert history.fast["path"] == "device" and history.fast["steps_per_call"] == 6, history.fast
+    np.savez(out, *[np.asarray(w) for w in model.get_weights()])
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.backends("jax", "tensorflow", reason="the fast path's compiled loops")
+def test_sigkill_after_epoch_two_then_rerun_equals_uninterrupted_on_the_fast_path(tmp_path):
+    """Issue 27 item 7: the default fast path with shuffling, killed after epoch 2 of 4 and rerun.
+
+    Before, the shuffle stream started afresh in the rerun (4e-3 away); now each epoch's order is
+    a function of the seed (drawn when fit starts) and the epoch. Plant: the old per-fit seed
+    stream (``epoch - initial_epoch`` as the pass index) fails it."""
+    script = tmp_path / "fast_child.py"
+    script.write_text(FAST_CHILD)
+    env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
+               JAX_PLATFORMS="cpu")
+
+    def run(directory, out, kill_after):
+        return subprocess.run([sys.executable, str(script), str(tmp_path / directory),
+                               str(tmp_path / out), str(kill_after)],
+                              env=env, capture_output=True, text=True, timeout=240)
+
+    proc = run("whole", "whole.npz", 0)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run("killed", "never.npz", 2)
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr[-3000:])
+    assert [os.path.basename(p) for p in list_checkpoints(tmp_path / "killed")] == [
+        "epoch-000001", "epoch-000002"]
+    proc = run("killed", "resumed.npz", 0)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    whole, resumed = np.load(tmp_path / "whole.npz"), np.load(tmp_path / "resumed.npz")
+    for k in whole.files:
+        np.testing.assert_array_equal(resumed[k], whole[k], err_msg=k)
+
+
 @pytest.mark.slow
 def test_sigkill_mid_epoch_and_mid_checkpoint_write_then_resume_matches_uninterrupted(tmp_path):
     # The reference: the same run as the child's, never interrupted (here, in this process).

@@ -163,9 +163,67 @@ def test_callbacks_called_at_epoch_ends_with_validation_logs():
     assert [e for e in ev if e[0] == "epoch_end"] == [
         ("epoch_end", 0, keys), ("epoch_end", 1, vkeys), ("epoch_end", 2, keys)]
     assert sum(e[0] == "test_begin" for e in ev) == 1
-    # 3 full batches in one compiled call, then the partial batch: last-step indices 2 and 3
-    assert [e[1] for e in ev if e[0] == "batch_end"] == [2, 3] * 3
+    # the recorder overrides on_train_batch_end: it runs after each of the 4 batches, as in Keras
+    assert [e[1] for e in ev if e[0] == "batch_end"] == [0, 1, 2, 3] * 3
     assert ev[-1][0] == "train_end"
+
+
+class _CountBatches(keras.callbacks.Callback):
+    """The callbacks guide's pattern: a hook after every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.train, self.test = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.train.append(batch)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test.append(batch)
+
+
+def test_batch_level_callbacks_run_after_every_batch_as_in_keras():
+    """Issue 27 item 3 (48 calls on Keras, 2 on deepkit before): counted against Keras' fit."""
+    x, y = _data(50)
+    val = _data(20, seed=2)
+    counts = []
+    for train in (lambda m, **kw: m.fit(x, y, **kw), lambda m, **kw: fit(m, x, y, **kw)):
+        cb = _CountBatches()
+        h = train(_model(dropout=False), batch_size=8, epochs=2, verbose=0, callbacks=[cb],
+                  validation_data=val, validation_batch_size=6)
+        counts.append((cb.train, cb.test))
+    assert counts[0] == counts[1]
+    assert counts[1][0] == list(range(7)) * 2 and counts[1][1] == [0, 1, 2, 3] * 2
+    assert h.fast["path"] == "device" and h.fast["steps_per_call"] == 1
+    assert h.fast["batch_hooks"] == ["_CountBatches.on_train_batch_end", "_CountBatches.on_test_batch_end"]
+    assert "after every batch" in h.fast["calls"]
+
+
+def test_explicit_steps_per_call_keeps_fewer_calls_with_batch_callbacks():
+    x, y = _data(50)
+    cb = _CountBatches()
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0, callbacks=[cb],
+            steps_per_call=4)
+    assert cb.train == [3, 5, 6]  # steps 0-3, 4-5 (the full batches end), the partial batch
+    assert h.fast["steps_per_call"] == 4 and h.fast["calls"] == "steps_per_call=4"
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_keras_own_and_epoch_level_callbacks_keep_one_call_per_epoch(verbose, capsys):
+    x, y = _data(50)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=verbose, callbacks=[stop])
+    assert h.fast["steps_per_call"] == 6 and h.fast["batch_hooks"] == []
+    # a CallbackList made by the caller: the History and ProgbarLogger Keras adds do not count
+    m = _model(dropout=False)
+    cbs = keras.callbacks.CallbackList([stop], add_history=True, add_progbar=True, model=m,
+                                       verbose=verbose, epochs=1, steps=7)
+    h = fit(m, x, y, batch_size=8, epochs=1, verbose=verbose, callbacks=cbs)
+    assert h.fast["steps_per_call"] == 6
+    # ...unless the user passed one: ProgbarLogger overrides on_train_batch_end
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0,
+            callbacks=[keras.callbacks.ProgbarLogger()])
+    assert h.fast["steps_per_call"] == 1 and "ProgbarLogger.on_train_batch_end" in h.fast["batch_hooks"]
 
 
 def test_early_stopping_and_checkpoint_see_synced_weights(tmp_path):
@@ -243,9 +301,12 @@ def test_fallback_to_keras_fit_with_reason():
             yield x[:8], y[:8]
 
     m = _model()
-    with pytest.warns(UserWarning, match="plain Keras fit because the fast path takes numpy arrays"):
+    with pytest.warns(UserWarning, match="plain Keras fit because the fast path takes numpy arrays") as w:
         h = fit(m, gen(), epochs=1, verbose=0, fast=True, steps_per_epoch=2)
     assert h.fast["path"] == "keras"
+    assert [r.filename for r in w if "plain Keras fit" in str(r.message)] == [__file__]  # the caller's line
+    with pytest.raises(ValueError, match="Unrecognized data type"):  # Keras' fit refuses lists
+        fit(_model(), x, y, epochs=1, verbose=0, validation_data=(x[:5], y[:5].tolist()))
     m2 = _model()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -270,6 +331,8 @@ def test_mixed_precision_scope_is_temporary():
         (dict(epochs=-1), "epochs=-1"),
         (dict(fast="yes"), "fast='yes'"),
         (dict(validation_split=1.5), "validation_split=1.5"),
+        (dict(validation_split=1.0), r"in \[0, 1\). Received: validation_split=1.0"),
+        (dict(validation_split=-0.1), r"in \[0, 1\). Received: validation_split=-0.1"),
         (dict(augment="flip"), "augment='flip'"),
         (dict(mixed_precision="int8"), "mixed_precision='int8'"),
         (dict(steps_per_call=0), "steps_per_call=0"),
@@ -318,4 +381,161 @@ def test_compiled_loops_are_reused_across_fit_calls_until_recompile():
     assert list(m._deepkit_fast_loops.values()) == [loops]
     m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     h = fit(m, x, y, batch_size=8, epochs=1, verbose=0)
-    assert list(m._deepkit_fast_loops.values()) != [loops] and "loss" in h.history
+    (new,) = m._deepkit_fast_loops.values()  # the old programs are dropped
+    assert new is not loops and "loss" in h.history
+
+
+def test_callbacks_guide_prints_up_to_batch_lines_like_keras(capsys):
+    """keras.io "Writing your own callbacks", run with deepkit's Sequential (MNIST swapped for
+    generated data of the guide's shapes): as many "Up to batch N" lines, in the same order."""
+    import deepkit
+
+    class LossAndErrorPrintingCallback(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            print("Up to batch {}, the average loss is {:7.2f}.".format(batch, logs["loss"]))
+
+        def on_test_batch_end(self, batch, logs=None):
+            print("Up to batch {}, the average loss is {:7.2f}.".format(batch, logs["loss"]))
+
+        def on_epoch_end(self, epoch, logs=None):
+            print("The average loss for epoch {} is {:7.2f} and mean absolute error is {:7.2f}.".format(
+                epoch, logs["loss"], logs["mean_absolute_error"]))
+
+    rng = np.random.default_rng(0)
+    x_train = rng.random((1000, 784)).astype("float32")
+    y_train = rng.integers(0, 10, 1000).astype("float32")
+    lines = []
+    for sequential in (keras.Sequential, deepkit.Sequential):
+        keras.utils.set_random_seed(0)
+        model = sequential()
+        model.add(keras.layers.Dense(1))
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.1), loss="mean_squared_error",
+                      metrics=["mean_absolute_error"])
+        model.fit(x_train, y_train, batch_size=128, epochs=2, verbose=0,
+                  callbacks=[LossAndErrorPrintingCallback()])
+        out = capsys.readouterr().out.splitlines()
+        lines.append([line.split(",")[0] for line in out if line.startswith("Up to batch")])
+    assert len(lines[0]) == 16 and lines[1] == lines[0]
+
+
+def test_fit_arguments_maps_keras_positional_order_and_refuses_extras():
+    from deepkit.train import fit_arguments
+
+    names = ["batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
+             "shuffle", "class_weight", "sample_weight", "initial_epoch", "steps_per_epoch",
+             "validation_steps", "validation_batch_size", "validation_freq"]  # keras.Model.fit's
+    assert list(fit_arguments(tuple(range(14)), {})) == names
+    with pytest.raises(TypeError, match=r"Received: 17 after the model \(at most 16: x, y, batch_size, "):
+        fit_arguments(tuple(range(15)), {})
+    with pytest.raises(TypeError, match="multiple values for argument 'epochs'"):
+        fit_arguments((8, 2), {"epochs": 3})
+
+
+@pytest.mark.parametrize("name", ["batch_size", "validation_batch_size", "steps_per_epoch",
+                                  "validation_steps", "validation_freq", "steps_per_call", "unroll",
+                                  "epochs", "initial_epoch"])
+def test_integer_arguments_refuse_below_their_minimum(name):
+    minimum = 0 if name in ("epochs", "initial_epoch") else 1
+    x, y = _data(10)
+    with pytest.raises(ValueError, match=f"`{name}` must be an integer >= {minimum}. Received: {name}={minimum - 1}"):
+        fit(_model(), x, y, verbose=0, **{name: minimum - 1})
+
+
+def test_integer_arguments_accept_their_minimum():
+    x, y = _data(6)
+    m = _model(dropout=False)
+    h = fit(m, x[:2], y[:2], batch_size=1, epochs=1, initial_epoch=0, steps_per_epoch=1, verbose=0,
+            validation_data=(x[2:4], y[2:4]), validation_batch_size=1, validation_freq=1,
+            steps_per_call=1, unroll=1)
+    assert h.fast["path"] == "device" and len(h.history["val_loss"]) == 1
+    h = fit(_model(dropout=False), x, y, epochs=0, verbose=0)
+    assert h.history == {} and h.fast["path"] == "device"
+    h = fit(_model(dropout=False), x, y, verbose=0, in_graph_loop=True)  # Keras' defaults: 1 epoch of 32
+    assert len(h.history["loss"]) == 1 and h.fast["steps_per_call"] == 1
+    assert h.fast["in_graph_loop"] is True and h.fast["jit_compile"] in (True, False)
+    assert h.fast["backend"] == keras.backend.backend() and h.fast["initial_epoch"] == 0
+    h = fit(_model(dropout=False), x, y, epochs=1, verbose=0, validation_data=(x, y), validation_steps=1)
+    assert h.fast["path"] == "keras" and "validation_steps=1" in h.fast["reason"]
+
+
+def test_device_memory_is_a_bound_in_bytes():
+    x = np.zeros((768, 1024), "float32")  # 3 MiB, with the labels 3 MiB + 3 KiB
+    y = np.zeros(768, "int32")
+    need = x.nbytes + y.nbytes
+
+    def model():
+        m = keras.Sequential([keras.Input((1024,)), keras.layers.Dense(2)])
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        return m
+
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=need)
+    assert h.fast["path"] == "device"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=need - 1)
+    assert h.fast["path"] == "stream"
+    val = (x[:4], y[:4])  # the validation data counts too
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, validation_data=val,
+            device_memory=need + x[:4].nbytes + y[:4].nbytes)
+    assert h.fast["path"] == "device"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, validation_data=val, device_memory=need)
+    assert h.fast["path"] == "stream"
+    h = fit(model(), x, y, batch_size=256, epochs=1, verbose=0, device_memory=2**21)
+    assert h.fast["reason"] == ("the data (3 MiB) exceeds the device memory budget (2 MiB); "
+                                "streaming it from the host")
+
+
+@pytest.mark.parametrize("error, streams", [
+    ("RESOURCE_EXHAUSTED: out of device memory", True),
+    ("CUDA Out Of Memory while allocating", True),
+    ("some other failure", False),
+])
+def test_data_the_device_cannot_hold_streams_from_the_host(monkeypatch, error, streams):
+    from deepkit import backend
+
+    real = backend.fit_loop
+
+    class Full:
+        def __init__(self, loops):
+            self.loops = loops
+
+        def __getattr__(self, name):
+            return getattr(self.loops, name)
+
+        def put(self, tree):
+            raise RuntimeError(error)
+
+    monkeypatch.setattr(backend, "fit_loop", lambda *a, **k: Full(real(*a, **k)))
+    x, y = _data(30)
+    if not streams:
+        with pytest.raises(RuntimeError, match=error):
+            fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0)
+        return
+    h = fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0)
+    assert h.fast["path"] == "stream"
+    assert h.fast["reason"] == "the data did not fit on the device (RuntimeError); streaming it"
+
+
+def test_backend_tensors_are_arrays_for_the_fast_path():
+    x, y = _data(24)
+    m1, m2 = _model(dropout=False), _model(dropout=False)
+    h1 = fit(m1, x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    h2 = fit(m2, keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y), batch_size=8, epochs=1,
+             shuffle=False, verbose=0)
+    assert h2.fast["path"] == "device"
+    np.testing.assert_allclose(h2.history["loss"], h1.history["loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("n, batches", [(64, [0, 1]), (66, [0, 1, 2])])
+def test_streaming_without_batch_size_uses_keras_default_of_32(n, batches):
+    x, y = _data(n)
+    cb = _CountBatches()
+    h = fit(_model(dropout=False), x, y, epochs=1, verbose=0, device_memory=1, callbacks=[cb])
+    assert h.fast["path"] == "stream" and cb.train == batches
+
+
+def test_steps_per_call_inside_a_shorter_epoch_stops_at_steps_per_epoch():
+    """An epoch of 3 steps run 2 per call: calls of 2 and 1 steps, as Keras' 3 steps."""
+    x, y = _data(40)
+    m1, m2 = _model(dropout=False), _model(dropout=False)
+    h1 = m1.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0)
+    h2 = fit(m2, x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0, steps_per_call=2)
+    _assert_same(m1, h1, m2, h2)

@@ -2,10 +2,10 @@
 
 Every case trains the same tiny model on the same data (``shuffle=False``) twice, once with plain
 ``keras.Model.fit`` and once through the fast path, and compares the History (values and
-epochs), the final weights and the order of the callback events (train/epoch/test level; batch
-events come once per compiled call on the fast path, as with Keras' ``steps_per_execution``, and
-are compared in the one case that runs a step per call). A new callback or argument is one line
-in ``CASES``.
+epochs), the final weights and the order of the callback events (train/epoch/test level; the
+cases with ``batches`` compare the batch-level events too: a callback overriding a batch-level
+hook makes the default fast path run one step per call, so they come after every batch as in
+Keras). A new callback or argument is one line in ``CASES``.
 """
 
 import warnings
@@ -55,25 +55,17 @@ def _model(optimizer=_sgd, metrics=("accuracy",)):
 
 
 class Events(keras.callbacks.Callback):
-    """Records the callback events fit sends, in order."""
+    """Records the callback events fit sends, in order (epoch level: no batch-level hook)."""
 
-    def __init__(self, batches=False):
+    def __init__(self):
         super().__init__()
-        self.events, self.batches = [], batches
+        self.events = []
 
     def on_train_begin(self, logs=None):
         self.events.append(("train_begin",))
 
     def on_epoch_begin(self, epoch, logs=None):
         self.events.append(("epoch_begin", epoch))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.batches:
-            self.events.append(("batch_begin", batch))
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.batches:
-            self.events.append(("batch_end", batch, tuple(sorted(logs or {}))))
 
     def on_test_begin(self, logs=None):
         self.events.append(("test_begin",))
@@ -86,6 +78,22 @@ class Events(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.events.append(("train_end", tuple(sorted(logs or {}))))
+
+
+class BatchEvents(Events):
+    """Events with the batch-level hooks too: overriding them makes the fast path run a step per call."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.events.append(("batch_begin", batch))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.events.append(("batch_end", batch, tuple(sorted(logs or {}))))
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.events.append(("test_batch_begin", batch))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.events.append(("test_batch_end", batch, tuple(sorted(logs or {}))))
 
 
 class Interrupt(keras.callbacks.Callback):
@@ -111,7 +119,7 @@ def _nan_model():
 
 # name: dict(fit=extra fit arguments, callbacks=callable(tmp_path) -> list, model=callable,
 #            resume=epoch at which a first run is interrupted (then fit again, compared),
-#            data=(x, y), batches=compare batch events too (with steps_per_call=1))
+#            data=(x, y), batches=compare batch events too (train and test batches))
 CASES = {
     "shuffle_false": dict(fit=dict(validation_data=VAL)),
     "initial_epoch": dict(fit=dict(epochs=4, initial_epoch=2, validation_data=VAL)),
@@ -123,6 +131,9 @@ CASES = {
     "steps_per_epoch": dict(fit=dict(epochs=4, steps_per_epoch=2)),  # runs out mid-epoch 1
     "steps_per_epoch_no_batch_size": dict(fit=dict(epochs=2, steps_per_epoch=3, batch_size=None)),
     "steps_per_epoch_whole_passes": dict(fit=dict(epochs=2, steps_per_epoch=3)),
+    # the training batch is ceil(40 / 3) = 14; validation keeps Keras' 32 (two test batches)
+    "steps_per_epoch_no_batch_size_validation": dict(batches=True, data=_data(), fit=dict(
+        epochs=2, steps_per_epoch=3, batch_size=None, validation_data=_data(40, seed=4))),
     "lr_schedule": dict(model=lambda: _model(optimizer=_lr_schedule)),
     "learning_rate_scheduler": dict(callbacks=lambda d: [keras.callbacks.LearningRateScheduler(
         lambda epoch, lr: lr * 0.5)]),
@@ -144,7 +155,13 @@ CASES = {
     "deepkit_checkpoint": dict(fit=dict(epochs=4), resume=2, callbacks=lambda d: [
         Checkpoint(str(d / "ckpt"))]),
     "batch_events_one_step_per_call": dict(batches=True, fast=dict(steps_per_call=1)),
+    # a callback overriding batch-level hooks: the default path runs them after every batch
+    "batch_events_default": dict(batches=True, fit=dict(epochs=2, validation_data=VAL)),
     "epochs_zero": dict(fit=dict(epochs=0)),
+    "default_batch_size": dict(fit=dict(batch_size=None)),  # Keras' 32: one full batch and 8
+    # the optimizer's moving average is written into the weights when training ends
+    "optimizer_ema": dict(model=lambda: _model(optimizer=lambda: keras.optimizers.SGD(
+        0.1, momentum=0.5, use_ema=True, ema_momentum=0.5))),
 }
 
 
@@ -168,7 +185,7 @@ def _run(case, tmp_path, fast):
         with pytest.raises(KeyboardInterrupt):
             once(cb(where) + [Interrupt(case["resume"])])
         model = make()  # a new process would build the model again
-    events = Events(batches=case.get("batches", False))
+    events = BatchEvents() if case.get("batches") else Events()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras' "ran out of data" warning, on both paths
         history = once(cb(where) + [events])
