@@ -665,7 +665,10 @@ def run_report(args):
                          "existing folder name)")
     with _quiet_startup(getattr(args, "verbose", False)):  # also when called from Python
         model = _load_model(args.model, weights=getattr(args, "weights", None))
-        if isinstance(args.data, str):  # labels the model cannot express: refused before anything is written
+        from deepkit.viz.report.data import is_regression
+
+        # labels the model cannot express: refused before anything is written (a regression's targets are numbers)
+        if isinstance(args.data, str) and not is_regression(model):
             from deepkit.datasets import resolve
 
             _check_labels_fit(model, resolve(args.data, getattr(args, "data_path", None), purpose="evaluate"), args)

@@ -46,25 +46,23 @@ _MAX_BODY = LIMITS["csv_bytes"] + 1024
 
 
 def report_command(problem):
-    """The shell commands that open an exported network's atlas.
+    """The shell command that opens an exported network's atlas.
+
+    The atlas of a model on points of the plane: its layer and unit pages, each neuron over the plane
+    as the playground draws it, and the decision map (a regression network's output map).
 
     Args:
-        problem: ``"classification"`` or ``"regression"``.
+        problem: ``"classification"`` or ``"regression"`` (the same command for both).
 
     Returns:
-        The text (commands, one a line).
+        The text (one command).
 
     Example:
         >>> print(report_command("classification"))
-        deepkit report playground.keras --data playground-data.npz --out playground-atlas --attributions "" --max-classes 0
+        deepkit report playground.keras --data playground-data.npz --out playground-atlas
     """
-    # The atlas' attribution maps and class pages draw input images; a point of the plane is none.
-    command = ('deepkit report playground.keras --data playground-data.npz --out playground-atlas '
-               '--attributions "" --max-classes 0')
-    if problem != "classification":
-        return ("# the atlas explains classifiers; for this regression network, evaluate it in Python:\n"
-                "# keras.saving.load_model('playground.keras').predict(...)\n" + command)
-    return command
+    del problem  # the report tells a regression network from a classifier by its output
+    return "deepkit report playground.keras --data playground-data.npz --out playground-atlas"
 
 
 def _answer(status, payload):

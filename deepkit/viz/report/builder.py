@@ -18,6 +18,7 @@ from deepkit.viz.report.plan import Plan
 from deepkit.viz.report.products import plan_atlas, plan_single_page
 from deepkit.viz.report.progress import Progress
 from deepkit.viz.report.units import select_atlas_layers
+from deepkit.viz.report.vector_pages import plan_vector_atlas
 
 __all__ = ["build_report"]
 
@@ -65,7 +66,8 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
 
     Args:
         model: a functional or Sequential ``keras.Model`` with one image input
-            ``(height, width, channels)`` (with one ``(batch, classes)`` output for the accuracy,
+            ``(height, width, channels)`` or one vector input ``(features,)`` (the atlas of what
+            applies: :mod:`~deepkit.viz.report.vector_pages`; no single page) (with one ``(batch, classes)`` output for the accuracy,
             confusion matrix, attribution maps and class pages; other outputs: those are left
             out and the overview says why).
         data: anything :func:`~deepkit.viz.report.data.load_data` accepts:
@@ -140,11 +142,16 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
 
     t0 = time.time()
     attributions = check_methods(attributions)
-    check_model(model)
+    vectors = len(check_model(model)) == 1
+    if vectors and single_file:
+        raise ValueError(f"report: model {model.name!r} takes vectors; the single page shows images, so write "
+                         "the atlas instead (leave out single_file / --single-file).")
     x, y, data_name = load_data(data, max_images=max_images, model=model, data_path=data_path)
     history = check_history(history)
     class_names = check_class_names(class_names, num_classes(model, y), model.name)
     previous = check_out_dir(out_dir)
+    if vectors:  # the image-only parts are planned out (the pages say so)
+        featurevis, attributions = False, ()
     paths = (select_layers(model, layers, max_layers) if single_file
              else select_atlas_layers(model, layers, max(max_layers, 12)))
 
@@ -172,9 +179,13 @@ def build_report(model, data, out_dir, *, history=None, layers=None, num_samples
         meta["mode"] = "single_file"
     else:
         title = title or f"deepkit atlas: {model.name}"
-        chosen = plan_atlas(plan, ctx, paths, history, max_units=max_units, unit_pages=unit_pages,
-                            max_classes=max_classes, embedding=embedding, activation_atlas=activation_atlas,
-                            title=title)
+        if vectors:
+            chosen = plan_vector_atlas(plan, ctx, paths, history, max_units=max_units, unit_pages=unit_pages,
+                                       embedding=embedding, title=title)
+        else:
+            chosen = plan_atlas(plan, ctx, paths, history, max_units=max_units, unit_pages=unit_pages,
+                                max_classes=max_classes, embedding=embedding, activation_atlas=activation_atlas,
+                                title=title)
         subtitle = (f"{data_name}, {len(x):,} samples; {len(paths)} layer pages, "
                     f"{sum(len(u) for u in chosen['units'].values())} unit pages, {len(chosen['classes'])} class "
                     f"pages; {versions}")

@@ -8,35 +8,36 @@ import os
 
 import numpy as np
 
-__all__ = ["check_model", "load_data", "pick_samples", "check_history", "check_class_names", "num_classes",
+__all__ = ["check_model", "load_data", "pick_samples", "check_history", "check_class_names", "num_classes", "is_regression",
            "classifier_output"]
 
 
 def check_model(model):
-    """Check that the report can show ``model``: a graph (functional or Sequential) on one image input.
+    """Check that the report can show ``model``: a graph (functional or Sequential) on one input of
+    images ``(height, width, channels)`` or of vectors ``(features,)``.
 
-    The report's pages are about images (feature maps, patches, attribution maps, feature
-    visualizations), so a model on vectors or sequences is refused here, before anything is
-    computed or written.
+    A model on vectors gets the atlas of what applies (see :mod:`deepkit.viz.report.vector_pages`);
+    models on sequences or on several inputs are refused here, before anything is computed or written.
 
     Args:
         model: the ``keras.Model``.
 
     Returns:
-        The input's shape ``(height, width, channels)``.
+        The input's shape: ``(height, width, channels)`` or ``(features,)``.
 
     Raises:
-        ValueError: a model without a graph, with several inputs, or whose input is not
-            ``(height, width, channels)``.
+        ValueError: a model without a graph, with several inputs, or whose input is neither.
 
     Example:
         >>> import keras
         >>> check_model(keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)]))
         (8, 8, 1)
-        >>> check_model(keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)], name="mlp"))
+        >>> check_model(keras.Sequential([keras.Input((20,)), keras.layers.Dense(3)]))
+        (20,)
+        >>> check_model(keras.Sequential([keras.Input((50, 3)), keras.layers.Conv1D(2, 3)], name="seq"))
         Traceback (most recent call last):
         ...
-        ValueError: report: model 'mlp' takes inputs of shape (20,); the report shows images and needs one input of shape (height, width, channels), e.g. (28, 28, 1).
+        ValueError: report: model 'seq' takes inputs of shape (50, 3); the report shows one input of images (height, width, channels), e.g. (28, 28, 1), or of vectors (features,); sequences (steps, features) are not shown yet.
     """
     try:
         inputs = list(model.inputs or [])
@@ -47,13 +48,39 @@ def check_model(model):
                          "Sequential model not built); the report needs a functional or Sequential model "
                          "with a known input shape.")
     if len(inputs) != 1:
-        raise ValueError(f"report: model {model.name!r} has {len(inputs)} inputs; the report shows one image "
-                         "input at a time and needs a model with one input.")
+        raise ValueError(f"report: model {model.name!r} has {len(inputs)} inputs; the report shows one input "
+                         "(images or vectors) at a time and needs a model with one input.")
     shape = tuple(inputs[0].shape[1:])
-    if len(shape) != 3:
-        raise ValueError(f"report: model {model.name!r} takes inputs of shape {shape}; the report shows "
-                         "images and needs one input of shape (height, width, channels), e.g. (28, 28, 1).")
+    if len(shape) not in (1, 3) or (len(shape) == 1 and shape[0] is None):
+        raise ValueError(f"report: model {model.name!r} takes inputs of shape {shape}; the report shows one "
+                         "input of images (height, width, channels), e.g. (28, 28, 1), or of vectors "
+                         "(features,); sequences (steps, features) are not shown yet.")
     return shape
+
+
+def is_regression(model):
+    """Whether the model's one output is a single linear unit (a regression, not a classifier).
+
+    Args:
+        model: the ``keras.Model``.
+
+    Returns:
+        ``True`` for one ``(batch, 1)`` output whose last layer has no (or a linear) activation.
+
+    Example:
+        >>> import keras
+        >>> is_regression(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        True
+        >>> is_regression(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, "sigmoid")]))
+        False
+    """
+    import keras
+
+    outputs = list(getattr(model, "outputs", None) or [])
+    if len(outputs) != 1 or tuple(outputs[0].shape[1:]) != (1,):
+        return False
+    activation = getattr(model.layers[-1], "activation", None) if model.layers else None
+    return activation is None or activation is keras.activations.linear
 
 
 def classifier_output(model):
@@ -76,6 +103,8 @@ def classifier_output(model):
         True
     """
     outputs = list(getattr(model, "outputs", None) or [])
+    if is_regression(model):
+        return "the model's output is one linear unit (a regression): no accuracy or confusion matrix"
     what = "accuracy, confusion matrix, attribution maps and class pages need one (batch, classes) output"
     if len(outputs) != 1:
         return f"the model has {len(outputs)} outputs: {what}"
@@ -113,6 +142,11 @@ def load_data(data, max_images=None, model=None, data_path=None):
     from deepkit.models.preprocessing import input_scale
 
     name, notes = "arrays", []
+    regression = model is not None and is_regression(model)
+    if regression and isinstance(data, (str, os.PathLike)) and os.fspath(data).endswith(".npz"):
+        data, name, split = _regression_npz(os.fspath(data))  # targets are numbers, not class indices
+        if split != "test":
+            notes.append(f"its {split} split")
     if isinstance(data, (str, os.PathLike)):
         from deepkit.datasets import UnknownDatasetError
 
@@ -153,12 +187,27 @@ def load_data(data, max_images=None, model=None, data_path=None):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] > 1:
             y = y.argmax(axis=1)
-        y = y.reshape(-1).astype(np.int64)
+        y = y.reshape(-1).astype(np.float32 if regression else np.int64)
         if len(y) != len(x):
             raise ValueError(f"report: {len(x)} inputs but {len(y)} labels.")
     if notes:
         name = f"{name} ({'; '.join(notes)})"
     return x, y, name
+
+
+def _regression_npz(path):
+    """``((x, y), file name, split)`` of an ``.npz`` file for a regression (float targets, no pickles)."""
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            for x_key, y_key, split in (("x_test", "y_test", "test"), ("x", "y", "test"),
+                                        ("x_train", "y_train", "train")):
+                if x_key in d.files:
+                    y = d[y_key] if y_key in d.files else None
+                    return (d[x_key], y) if y is not None else d[x_key], os.path.basename(path), split
+            raise ValueError(f"holds arrays {sorted(d.files)}; expected x_test and y_test, x and y, or x_train "
+                             "and y_train")
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"report: --data {path!r} is unusable: {exc}") from None
 
 
 def pick_samples(y, n, total):
