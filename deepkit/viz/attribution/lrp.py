@@ -15,7 +15,7 @@ with ``z'_j = sum_i x_i w'_ij + b'_j``. The rules (Captum's ``captum.attr._utils
 ``gamma`` and ``zplus`` use the stabiliser ``1e-9`` (Captum's). Pooling layers (max, average,
 global) follow the epsilon rule with their own forward pass (a max pool passes a unit's
 relevance to its maximum). ReLU, Flatten, Reshape, Dropout and the like pass relevance
-unchanged; an ``Add`` (a skip connection) splits it in proportion to each branch's contribution
+unchanged (so does tanh, as in Captum: its gradient is replaced by ``tanh(u) / u``); an ``Add`` (a skip connection) splits it in proportion to each branch's contribution
 ``x_k / sum_k x_k``. Any other layer is refused, naming it.
 
 **Computation (the "gradient trick").** Every Dense / Conv / pooling layer's output is replaced,
@@ -75,16 +75,19 @@ _PASS = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape, ke
 _LINEAR = (keras.activations.linear,)
 
 
+_PASSED = (keras.activations.relu, keras.activations.tanh)  # relevance passes unchanged (as Captum's)
+
+
 def _activation_ok(layer):
     act = getattr(layer, "activation", None)
-    return act is None or act in _LINEAR or act is keras.activations.relu
+    return act is None or act in _LINEAR or act in _PASSED
 
 
 def _plain_relu(layer):
     if isinstance(layer, keras.layers.ReLU):
         return not layer.negative_slope and layer.max_value is None and not layer.threshold
     if isinstance(layer, keras.layers.Activation):
-        return layer.activation in _LINEAR or layer.activation is keras.activations.relu
+        return layer.activation in _LINEAR or layer.activation in _PASSED
     return False
 
 
@@ -96,7 +99,7 @@ def _check_layers(model, where):
         if isinstance(layer, (keras.layers.Dense,) + _CONV):
             if not _activation_ok(layer):
                 raise ValueError(f"{where}: layer '{path}' has activation {layer.activation.__name__!r}; LRP "
-                                 "handles linear and ReLU activations only. Received: a model with that layer")
+                                 "handles linear, ReLU and tanh activations only. Received: a model with that layer")
             if isinstance(layer, _CONV) and (layer.groups != 1 or getattr(layer, "padding", "") == "causal"):
                 raise ValueError(f"{where}: layer '{path}' is a grouped or causal convolution, which LRP here "
                                  f"does not handle. Received: groups={layer.groups}, padding={layer.padding!r}")
@@ -218,6 +221,8 @@ def lrp_context(model, rules=None, *, epsilon=1e-9, gamma=0.25, where="lrp"):
             out = _trick(pre, _linear(layer, inputs, k, b), stab)
             if layer.activation is keras.activations.relu:
                 return ops.relu(out)
+            if layer.activation is keras.activations.tanh:
+                return _trick(ops.tanh(out), out, _CAPTUM_STABILITY)
             state["linear_out"].append((out, layer, inputs, rule))
             return out
 
@@ -248,10 +253,15 @@ def lrp_context(model, rules=None, *, epsilon=1e-9, gamma=0.25, where="lrp"):
 
         return call
 
+    def tanh_call(inputs, *args, **kwargs):
+        return _trick(ops.tanh(inputs), inputs, _CAPTUM_STABILITY)
+
     patched = []
     try:
         for _, layer, _ in graph.walk(model):
-            if isinstance(layer, (keras.layers.Dense,) + _CONV):
+            if isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.tanh:
+                new = tanh_call
+            elif isinstance(layer, (keras.layers.Dense,) + _CONV):
                 new = linear_call(layer, layer.call)
             elif isinstance(layer, keras.layers.BatchNormalization):
                 new = bn_call(layer)
@@ -275,8 +285,7 @@ def _key(rules, epsilon, gamma):
     return ("lrp", tuple(sorted(rules.items())), float(epsilon), float(gamma))
 
 
-@register("gradient", title="LRP", display="signed", order=8, reference="Bach et al. 2015",
-          tunnel=False)
+@register("gradient", title="LRP", display="signed", order=8, reference="Bach et al. 2015")
 def lrp(model, images, class_index=None, *, rules=None, epsilon=1e-9, gamma=0.25, reduce="sum", batch_size=64):
     """Layer-wise relevance propagation (Bach et al. 2015) with the epsilon, gamma and z+ rules.
 
@@ -285,8 +294,8 @@ def lrp(model, images, class_index=None, *, rules=None, epsilon=1e-9, gamma=0.25
     connections). Captum's ``LRP`` with the same rules gives the same relevances.
 
     Args:
-        model: A classifier of Dense, Conv, BatchNormalization, pooling, Add, Flatten, Dropout and
-            ReLU layers (any other layer is refused, by name).
+        model: A classifier of Dense, Conv, BatchNormalization, pooling, Add, Flatten, Dropout,
+            ReLU and tanh layers (any other layer is refused, by name).
         images: ``(N, H, W, C)`` array.
         class_index: ``None`` (predicted class), int, or one per image.
         rules: ``"epsilon"``, ``"gamma"``, ``"zplus"`` (``"alpha1_beta0"``) for every Dense / Conv

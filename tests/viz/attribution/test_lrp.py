@@ -51,8 +51,8 @@ def test_rules_match_captum(twins, rule):
     ``LRP`` with ``EpsilonRule(1e-9)``, ``GammaRule(0.25)`` or ``Alpha1_Beta0_Rule()``.
 
     Planted errors caught: the gamma rule's ``w + gamma * |w|`` instead of ``w + gamma * max(w, 0)``
-    (gamma: 3e-1); z+ with ``|w|`` instead of ``max(w, 0)`` (zplus: 2e0); the trick's forward
-    term not stopped (``y`` for ``stop_gradient(y)``: the gradient counted twice; epsilon: 1e0).
+    (gamma: 1.0e0); z+ with ``|w|`` instead of ``max(w, 0)`` (zplus: 2.5e1); the trick's forward
+    term not stopped (``y`` for ``stop_gradient(y)``: the gradient counted twice; epsilon: 6.3e1).
     """
     model, x, y = twins
     want = _captum_lrp(model, x, y, RULES[rule], RULES[rule])
@@ -115,7 +115,7 @@ def test_canonized_model_computes_the_original_outputs():
     """Inside :func:`lrp_context` every BatchNorm is merged into its conv (biases, means and
     betas non-zero); the merged model's logits equal the original's.
 
-    Planted error caught: the merged bias without the mean (``shift = beta``): 6e-1.
+    Planted error caught: the merged bias without the mean (``shift = beta``): 1.0e0 absolute.
     """
     model = _resnet(center=True)
     x = np.random.default_rng(1).uniform(0, 1, (3, 8, 8, 3)).astype("float32")
@@ -132,7 +132,7 @@ def test_relevance_is_conserved_on_a_resnet_with_batchnorm(rules):
     relevance sums to the target logit (epsilon = 1e-9; positive inputs so that z+ conserves).
 
     Planted errors caught: the BatchNorm merged with ``1 / (v + e)`` instead of
-    ``1 / sqrt(v + e)`` (relative error 3e-1).
+    ``1 / sqrt(v + e)`` (relative error 1.8e-1).
     """
     model = _resnet(center=False)
     x = np.random.default_rng(2).uniform(0, 1, (4, 8, 8, 3)).astype("float32")
@@ -145,10 +145,10 @@ def test_relevance_is_conserved_on_a_resnet_with_batchnorm(rules):
 
 
 def test_refuses_layers_it_cannot_handle_naming_them():
-    """A tanh Dense layer, a LayerNormalization and a BatchNorm with no conv before it are refused."""
+    """A sigmoid Dense layer, a LayerNormalization and a BatchNorm with no conv before it are refused."""
     L = keras.layers
-    tanh = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="tanh", name="squash"), L.Dense(2)])
-    with pytest.raises(ValueError, match="'squash'.*tanh"):
+    tanh = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="sigmoid", name="squash"), L.Dense(2)])
+    with pytest.raises(ValueError, match="'squash'.*sigmoid"):
         lrp(tanh, np.ones((1, 4)))
     norm = keras.Sequential([keras.Input((4,)), L.LayerNormalization(name="ln"), L.Dense(2)])
     with pytest.raises(ValueError, match="'ln'.*LayerNormalization"):
