@@ -59,7 +59,9 @@ def test_rules_match_captum(twins, rule):
     got = lrp(model, x, y, rules=rule, reduce=None)
     diff = _relative(got, want)
     print(f"\nparity lrp[{rule}] vs captum LRP: max |difference| / max |reference| = {diff:.1e}")
-    assert diff < 1e-5
+    # float32 (deepkit) vs float64 (Captum), with divisions by z' near zero on [-1, 1] inputs:
+    # 1e-7 to 1.2e-5 seen (gamma on torch); every planted error is above 4e-1.
+    assert diff < 1e-4
 
 
 def test_composite_matches_captum(twins):
