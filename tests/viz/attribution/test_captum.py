@@ -71,3 +71,42 @@ def test_grad_cam_and_guided_grad_cam_match_captum(twins):
     want = to_numpy(captum_attr.GuidedGradCam(net, net[4]).attribute(to_torch(x), target=target,
                                                                      interpolate_mode="bilinear"))
     _check("guided_grad_cam", A.guided_grad_cam(model, x, y, layer="relu2", reduce=None), want)
+
+
+def _record_numpy_draws(monkeypatch):
+    """Record the numpy draws Captum makes (``np.random.uniform`` for the path points,
+    ``np.random.choice`` for the baselines) so deepkit can be given the same ones."""
+    drawn = {}
+    for name in ("uniform", "choice"):
+        original = getattr(np.random, name)
+
+        def record(*args, _name=name, _original=original, **kwargs):
+            out = _original(*args, **kwargs)
+            drawn[_name] = np.asarray(out)
+            return out
+
+        monkeypatch.setattr(np.random, name, record)
+    return drawn
+
+
+def test_gradient_shap_matches_captum(twins, monkeypatch):
+    """GradientSHAP against Captum's ``GradientShap`` with 5 random baselines and 6 samples per
+    image, deepkit given Captum's draws (path points and baseline choices; rows are image-major
+    in Captum's ``repeat_interleave`` order).
+
+    Planted errors caught: the weight (x - b) replaced by x (Gradient x Input at random points);
+    the path point b + a (x - b) replaced by x + a (b - x) (a and 1 - a swapped).
+    """
+    model, net, x, y = twins
+    baselines = np.random.default_rng(1).normal(0, 0.5, (5, 8, 8, 2)).astype("float32")
+    samples = 6
+    drawn = _record_numpy_draws(monkeypatch)
+    np.random.seed(3)
+    want = to_numpy(captum_attr.GradientShap(net).attribute(
+        to_torch(x), baselines=to_torch(baselines), target=torch.tensor(y), n_samples=samples, stdevs=0.0))
+    monkeypatch.undo()
+    n = len(x)
+    got = A.gradient_shap(model, x, y, baselines=baselines, num_samples=samples, reduce=None,
+                          alphas=drawn["uniform"].reshape(n, samples),
+                          baseline_indices=drawn["choice"].reshape(n, samples), batch_size=7)
+    _check("gradient_shap", got, want)
