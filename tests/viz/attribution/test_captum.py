@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from deepkit.viz import attribution as A
-from tests.viz.attribution.torch_twins import keras_cnn, to_numpy, to_torch, torch_twin
+from tests.viz.attribution.torch_twins import (keras_cnn, keras_relu_cnn, to_numpy, to_torch, torch_relu_twin,
+                                              torch_twin)
 
 torch = pytest.importorskip("torch")
 captum_attr = pytest.importorskip("captum.attr")
@@ -110,3 +111,32 @@ def test_gradient_shap_matches_captum(twins, monkeypatch):
                           alphas=drawn["uniform"].reshape(n, samples),
                           baseline_indices=drawn["choice"].reshape(n, samples), batch_size=7)
     _check("gradient_shap", got, want)
+
+
+def test_deeplift_matches_captum():
+    """DeepLIFT (rescale rule) against Captum's ``DeepLift`` on a ReLU CNN (conv, ReLU, global
+    average pooling, dense), with a zero baseline and with one random baseline per image; and
+    summation-to-delta: the attributions sum to f(x) - f(x0).
+
+    Planted errors caught: the multiplier (f(z) - f(z0)) / (z - z0) replaced by the activation's
+    gradient f'(z) (Gradient x (input - baseline)); the multiplier times x instead of x - x0.
+    """
+    model = keras_relu_cnn()
+    net = torch_relu_twin(model)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (4, 8, 8, 2)).astype("float32")
+    y = np.array([0, 1, 2, 1])
+    for name, x0 in (("deeplift", np.zeros_like(x)),
+                     ("deeplift (random baselines)", rng.uniform(-1, 1, x.shape).astype("float32"))):
+        want = to_numpy(captum_attr.DeepLift(net).attribute(to_torch(x), baselines=to_torch(x0),
+                                                            target=torch.tensor(y)))
+        got = A.deeplift(model, x, y, baseline=x0, reduce=None, batch_size=3)
+        _check(name, got, want)
+        logits = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
+        np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), logits[np.arange(4), y], rtol=1e-4, atol=1e-5)
+
+
+def test_deeplift_refuses_layers_the_rule_does_not_cover():
+    model = keras_cnn()
+    with pytest.raises(ValueError, match="'pool' \\(MaxPooling2D\\)"):
+        A.deeplift(model, np.zeros((1, 8, 8, 2), "float32"))
