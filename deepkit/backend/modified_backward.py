@@ -1,4 +1,4 @@
-"""ReLUs with a modified backward pass, for guided backpropagation and the deconvnet.
+"""Activations with a modified backward pass, for guided backpropagation, the deconvnet and DeepLIFT.
 
 The forward pass is ``relu(x)``; only the gradient differs (``keras.ops.custom_gradient``, which
 every backend implements: ``jax.custom_vjp``, ``tf.custom_gradient``, a
@@ -7,7 +7,9 @@ every backend implements: ``jax.custom_vjp``, ``tf.custom_gradient``, a
 - :func:`guided_relu` (Springenberg et al. 2015): the upstream gradient passes where the input
   was positive *and* the gradient is positive, ``g * (x > 0) * (g > 0)``;
 - :func:`deconv_relu` (Zeiler & Fergus 2014): the deconvnet's rectification of the signal
-  going down, ``relu(g)``, whatever the input was.
+  going down, ``relu(g)``, whatever the input was;
+- :func:`rescale` (Shrikumar et al. 2017): DeepLIFT's rescale rule for ReLU, tanh and sigmoid,
+  on a batch of inputs stacked over their baselines.
 
 Example:
     >>> import numpy as np, keras
@@ -21,7 +23,7 @@ Example:
 
 import keras
 
-__all__ = ["guided_relu", "deconv_relu", "RULES"]
+__all__ = ["guided_relu", "deconv_relu", "rescale", "RESCALE", "RULES"]
 
 
 @keras.ops.custom_gradient
@@ -71,5 +73,61 @@ def deconv_relu(x):
     return keras.ops.relu(x), grad
 
 
+_DERIVATIVES = {
+    "relu": lambda z, y: keras.ops.cast(z > 0, z.dtype),
+    "tanh": lambda z, y: 1.0 - y * y,
+    "sigmoid": lambda z, y: y * (1.0 - y),
+}
+
+
+def rescale(name):
+    """Activation ``name`` with DeepLIFT's rescale rule (Shrikumar et al. 2017) as its gradient.
+
+    The input ``z`` stacks the inputs' pre-activations over the baselines' (first half, second
+    half of the batch). The gradient of both halves is ``g * (f(z) - f(z0)) / (z - z0)``, the
+    multiplier of the input half against the baseline half, or ``f'(z)`` where
+    ``|z - z0| < 1e-10`` (as Captum's ``DeepLift``).
+
+    Args:
+        name: ``"relu"``, ``"tanh"`` or ``"sigmoid"``.
+
+    Returns:
+        A function ``z -> f(z)`` with the rescale rule's gradient.
+
+    Example:
+        >>> z = keras.ops.convert_to_tensor([[2.0], [-1.0]])  # an input row, its baseline row
+        >>> keras.ops.convert_to_numpy(rescale("relu")(z)).tolist()
+        [[2.0], [0.0]]
+    """
+    if name not in _DERIVATIVES:
+        raise ValueError(f"rescale: the rescale rule is defined for {sorted(_DERIVATIVES)}. Received: name={name!r}")
+    function, derivative = getattr(keras.activations, name), _DERIVATIVES[name]
+
+    @keras.ops.custom_gradient
+    def rescaled(z):
+        y = function(z)
+        zx, z0 = keras.ops.split(z, 2, axis=0)
+        yx, y0 = keras.ops.split(y, 2, axis=0)
+        delta_in = zx - z0
+        small = keras.ops.abs(delta_in) < 1e-10
+        safe = keras.ops.where(small, keras.ops.ones_like(delta_in), delta_in)
+        multiplier = keras.ops.where(small, derivative(zx, yx), (yx - y0) / safe)
+        multiplier = keras.ops.concatenate([multiplier, multiplier], axis=0)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return upstream * multiplier
+
+        return y, grad
+
+    rescaled.__name__ = f"rescale_{name}"
+    return rescaled
+
+
+#: Activation name -> the activation with the rescale rule's gradient.
+RESCALE = {name: rescale(name) for name in _DERIVATIVES}
+
+
 #: Name -> modified ReLU.
-RULES = {"guided": guided_relu, "deconvnet": deconv_relu}
+RULES = {"guided": guided_relu, "deconvnet": deconv_relu, "rescale": RESCALE["relu"]}

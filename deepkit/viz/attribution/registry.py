@@ -37,7 +37,7 @@ FAMILIES = ("gradient", "cam", "perturbation")
 DISPLAYS = ("magnitude", "signed", "heat")
 
 #: The modules whose import registers the methods.
-MODULES = ("gradient", "modified", "cam", "perturbation", "sampling", "lrp")
+MODULES = ("gradient", "modified", "cam", "perturbation", "sampling", "gradient_shap", "deeplift", "lrp")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from deepkit.viz import attribution as A
-from tests.viz.attribution.torch_twins import keras_cnn, to_numpy, to_torch, torch_twin
+from tests.viz.attribution.torch_twins import (keras_cnn, keras_relu_cnn, to_numpy, to_torch, torch_relu_twin,
+                                              torch_twin)
 
 torch = pytest.importorskip("torch")
 captum_attr = pytest.importorskip("captum.attr")
@@ -71,3 +72,71 @@ def test_grad_cam_and_guided_grad_cam_match_captum(twins):
     want = to_numpy(captum_attr.GuidedGradCam(net, net[4]).attribute(to_torch(x), target=target,
                                                                      interpolate_mode="bilinear"))
     _check("guided_grad_cam", A.guided_grad_cam(model, x, y, layer="relu2", reduce=None), want)
+
+
+def _record_numpy_draws(monkeypatch):
+    """Record the numpy draws Captum makes (``np.random.uniform`` for the path points,
+    ``np.random.choice`` for the baselines) so deepkit can be given the same ones."""
+    drawn = {}
+    for name in ("uniform", "choice"):
+        original = getattr(np.random, name)
+
+        def record(*args, _name=name, _original=original, **kwargs):
+            out = _original(*args, **kwargs)
+            drawn[_name] = np.asarray(out)
+            return out
+
+        monkeypatch.setattr(np.random, name, record)
+    return drawn
+
+
+def test_gradient_shap_matches_captum(twins, monkeypatch):
+    """GradientSHAP against Captum's ``GradientShap`` with 5 random baselines and 6 samples per
+    image, deepkit given Captum's draws (path points and baseline choices; rows are image-major
+    in Captum's ``repeat_interleave`` order).
+
+    Planted errors caught: the weight (x - b) replaced by x (Gradient x Input at random points);
+    the path point b + a (x - b) replaced by x + a (b - x) (a and 1 - a swapped).
+    """
+    model, net, x, y = twins
+    baselines = np.random.default_rng(1).normal(0, 0.5, (5, 8, 8, 2)).astype("float32")
+    samples = 6
+    drawn = _record_numpy_draws(monkeypatch)
+    np.random.seed(3)
+    want = to_numpy(captum_attr.GradientShap(net).attribute(
+        to_torch(x), baselines=to_torch(baselines), target=torch.tensor(y), n_samples=samples, stdevs=0.0))
+    monkeypatch.undo()
+    n = len(x)
+    got = A.gradient_shap(model, x, y, baselines=baselines, num_samples=samples, reduce=None,
+                          alphas=drawn["uniform"].reshape(n, samples),
+                          baseline_indices=drawn["choice"].reshape(n, samples), batch_size=7)
+    _check("gradient_shap", got, want)
+
+
+def test_deeplift_matches_captum():
+    """DeepLIFT (rescale rule) against Captum's ``DeepLift`` on a ReLU CNN (conv, ReLU, global
+    average pooling, dense), with a zero baseline and with one random baseline per image; and
+    summation-to-delta: the attributions sum to f(x) - f(x0).
+
+    Planted errors caught: the multiplier (f(z) - f(z0)) / (z - z0) replaced by the activation's
+    gradient f'(z) (Gradient x (input - baseline)); the multiplier times x instead of x - x0.
+    """
+    model = keras_relu_cnn()
+    net = torch_relu_twin(model)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (4, 8, 8, 2)).astype("float32")
+    y = np.array([0, 1, 2, 1])
+    for name, x0 in (("deeplift", np.zeros_like(x)),
+                     ("deeplift (random baselines)", rng.uniform(-1, 1, x.shape).astype("float32"))):
+        want = to_numpy(captum_attr.DeepLift(net).attribute(to_torch(x), baselines=to_torch(x0),
+                                                            target=torch.tensor(y)))
+        got = A.deeplift(model, x, y, baseline=x0, reduce=None, batch_size=3)
+        _check(name, got, want)
+        logits = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
+        np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), logits[np.arange(4), y], rtol=1e-4, atol=1e-5)
+
+
+def test_deeplift_refuses_layers_the_rule_does_not_cover():
+    model = keras_cnn()
+    with pytest.raises(ValueError, match="'pool' \\(MaxPooling2D\\)"):
+        A.deeplift(model, np.zeros((1, 8, 8, 2), "float32"))

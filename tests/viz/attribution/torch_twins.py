@@ -51,3 +51,38 @@ def to_torch(x):
 def to_numpy(t):
     """NCHW torch tensor -> NHWC numpy."""
     return np.moveaxis(t.detach().numpy(), 1, -1)
+
+
+def keras_relu_cnn(seed=0):
+    """:func:`keras_cnn` without its max pooling (a network DeepLIFT's rescale rule covers:
+    linear layers and ReLUs only; Captum's DeepLift uses its own rule for max pooling)."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((8, 8, 2)),
+        keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv1"),
+        keras.layers.Conv2D(6, 3, padding="same", name="conv2"),
+        keras.layers.ReLU(name="relu2"),
+        keras.layers.GlobalAveragePooling2D(name="gap"),
+        keras.layers.Dense(5, activation="relu", name="fc"),
+        keras.layers.Dense(3, name="out"),
+    ], name="twin_relu_cnn")
+
+
+def torch_relu_twin(model):
+    """The torch twin of :func:`keras_relu_cnn` (NCHW, float64)."""
+    import torch
+    from torch import nn
+
+    net = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3),
+    ).double()
+    pairs = [(net[0], "conv1"), (net[2], "conv2"), (net[6], "fc"), (net[8], "out")]
+    with torch.no_grad():
+        for module, name in pairs:
+            kernel, bias = (np.asarray(v, "float64") for v in model.get_layer(name).weights)
+            kernel = kernel.transpose(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T
+            module.weight.copy_(torch.from_numpy(kernel))
+            module.bias.copy_(torch.from_numpy(bias))
+    return net.eval()
