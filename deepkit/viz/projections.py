@@ -166,7 +166,7 @@ def deconvnet_projections(model, layer, images, units, positions=None, *, crop=T
             rows = np.arange(len(xb))
             pos = positions[start:start + len(xb)]
             mask[rows, pos[:, 0], pos[:, 1], units[start:start + len(xb)]] = 1.0
-            _, g = grad(xb, mask)
+            _, g = grad(xb, keras.ops.convert_to_tensor(mask))
             out.append(np.asarray(gradients.to_numpy(g), np.float32))
     projections = np.concatenate(out) if out else np.zeros_like(x)
     return _crop(projections, receptive_field(model, path), positions) if crop else projections
