@@ -51,7 +51,7 @@ def test_default_position_is_the_strongest_and_crop_is_the_receptive_field():
     model = keras_cnn(0)
     x = np.random.default_rng(5).normal(size=(4, 8, 8, 2)).astype("float32")
     units = np.array([0, 1, 2, 3])
-    acts = np.asarray(feature_model(model, "pool")(x))
+    acts = np.asarray(feature_model(model, "pool").predict(x, verbose=0))
     flat = acts[np.arange(4), :, :, units].reshape(4, -1).argmax(1)
     positions = np.stack(np.divmod(flat, acts.shape[2]), -1)
     whole = _captum_unit_deconvolution(model, "pool", x, units, positions)
