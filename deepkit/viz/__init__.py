@@ -30,7 +30,7 @@ import importlib
 
 _SUBMODULES = (
     "activation_space", "activations", "adversarial", "attribution", "boundary", "callback", "curves", "dream",
-    "embedding", "engine", "featurevis", "graph", "layers", "plotting", "receptive", "report",
+    "embedding", "engine", "featurevis", "graph", "layers", "plotting", "projections", "receptive", "report",
     "weights",
 )
 
@@ -47,6 +47,8 @@ _EXPORTS = {
     "ReceptiveField": "activations", "receptive_field": "activations",
     "TopPatches": "activations", "top_k_patches": "activations",
     "plot_top_patches": "activations",
+    "deconvnet_projections": "projections", "top_k_projections": "projections",
+    "plot_projections": "projections",
     # activation atlas
     "activation_atlas": "activation_space", "plot_activation_atlas": "activation_space",
     "ActivationAtlas": "activation_space", "spatial_activations": "activation_space",

@@ -106,9 +106,14 @@ def test_layer_unit_and_class_pages_have_their_parts(atlas):
                  "Activation atlas of conv2"):  # the deepest shown layer with maps of at least 2x2
         assert part in layer, part
     assert "Activation atlas" not in (out / "layer-conv1.html").read_text(encoding="utf-8")
+    for name in ("layer-conv1.html", "layer-conv2.html"):  # Zeiler & Fergus' figure 2 on conv layers
+        assert "Deconvnet projections (Zeiler &amp; Fergus 2014, figure 2)" in \
+            (out / name).read_text(encoding="utf-8"), name
+    assert "Deconvnet" not in (out / "layer-logits.html").read_text(encoding="utf-8")
     unit = (out / "unit-conv2-1.html").read_text(encoding="utf-8")
     for part in ("channel mean, seed 0", "channel mean, seed 1", "centre neuron",
-                 "Strongest 4", "Most negative 4", "Incoming weights"):
+                 "Strongest 4", "Most negative 4", "Incoming weights",
+                 "Their deconvnet projections"):
         assert part in unit, part
     klass = (out / "class-3.html").read_text(encoding="utf-8")
     assert "Class-logit visualization" in klass and "Most confident" in klass

@@ -8,7 +8,7 @@ from deepkit.viz.report.attributions import attribution_maps
 from deepkit.viz.report.document import Figure, Section
 from deepkit.viz.report.figures import as_rgb, channel_values_figure, image_grid_figure
 
-__all__ = ["select_layers", "gradcam_layer", "map_size", "plan_layer_section"]
+__all__ = ["select_layers", "gradcam_layer", "map_size", "deconvnet_applies", "plan_layer_section"]
 
 # Normalization, dropout, noise and padding layers show nothing their neighbours do not.
 _SKIPPED = ("BatchNormalization", "LayerNormalization", "GroupNormalization", "Dropout",
@@ -156,7 +156,47 @@ def _top_patches_figure(model, path, x, k, channels, batch_size):
     return plot_top_patches(top_k_patches(model, path, x, k=k, channels=channels, batch_size=batch_size))
 
 
-def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_id=None):
+def _step_value(step):
+    if not step.ok:
+        raise RuntimeError(f"needs '{step.label}', which failed: {getattr(step.value, 'text', step.value)}")
+    return step.value
+
+
+def _plot_top_step(top):
+    from deepkit.viz import plot_top_patches
+
+    return plot_top_patches(_step_value(top))
+
+
+def _projections_figure(model, top, x, batch_size):
+    from deepkit.viz import plot_projections, top_k_projections
+
+    top = _step_value(top)
+    return plot_projections(top, top_k_projections(model, top, x, batch_size=batch_size))
+
+
+def deconvnet_applies(model, layer):
+    """Whether a layer's page shows deconvnet projections: a convolution in a model with ReLUs.
+
+    Args:
+        model: the ``keras.Model``.
+        layer: the layer (object).
+
+    Returns:
+        A bool.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, activation="relu")])
+        >>> deconvnet_applies(m, m.layers[0])
+        True
+    """
+    from deepkit.viz.attribution.modified import relu_layers
+
+    return _is_conv(model, layer) and map_size(layer.output.shape) is not None and bool(relu_layers(model))
+
+
+def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_id=None, deconvnet=False):
     """The section of one layer: filters, feature maps, receptive field, top-k patches, Grad-CAM,
     feature visualization.
 
@@ -167,6 +207,9 @@ def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_i
         gradcam: draw Grad-CAM at this layer (only done when its maps are at least 2x2).
         featurevis: draw feature visualizations (default ``ctx.featurevis``).
         section_id: the section's id (default: the layer's anchor in ``ctx.names``).
+        deconvnet: beside the top patches, their deconvnet projections (Zeiler & Fergus' figure 2;
+            convolutions of models with ReLUs, see :func:`deconvnet_applies`): one gradient call
+            for every shown channel's top-k.
 
     Returns:
         A function building the :class:`~deepkit.viz.report.document.Section`.
@@ -202,8 +245,16 @@ def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_i
     maps = plan.add(f"{path}: feature maps", _feature_maps, model, x[idx[:2]], path, ctx.batch_size)
     rf = plan.add(f"{path}: receptive field", viz.receptive_field, model, path)
     channels = list(range(min(ctx.max_channels, out_shape[-1])))
-    top = plan.figure(f"{path}: top-{ctx.top_k} patches over {len(x)} images", _top_patches_figure,
-                      model, path, x, ctx.top_k, channels, ctx.batch_size)
+    projections = None
+    if deconvnet and deconvnet_applies(model, layer):
+        top_data = plan.add(f"{path}: top-{ctx.top_k} patches over {len(x)} images", viz.top_k_patches,
+                            model, path, x, k=ctx.top_k, channels=channels, batch_size=ctx.batch_size)
+        top = plan.figure(f"{path}: top-{ctx.top_k} patches figure", _plot_top_step, top_data)
+        projections = plan.figure(f"{path}: deconvnet projections of {len(channels)} channels",
+                                  _projections_figure, model, top_data, x, ctx.batch_size)
+    else:
+        top = plan.figure(f"{path}: top-{ctx.top_k} patches over {len(x)} images", _top_patches_figure,
+                          model, path, x, ctx.top_k, channels, ctx.batch_size)
     cam = vis = None
     if gradcam and _at_least_2x2(out_shape):
         cam = plan.figure(f"{path}: Grad-CAM", _gradcam_figure, model, path, x[idx], ctx.batch_size)
@@ -227,6 +278,12 @@ def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_i
         blocks.append(top.figure(f"Top {ctx.top_k} data-set patches per channel (Zeiler & Fergus): the "
                                  "input regions that excite each channel most, strongest first.",
                                  pixelated=True))
+        if projections is not None:
+            blocks.append(projections.figure(
+                f"Deconvnet projections (Zeiler & Fergus 2014, figure 2): for each channel, its top "
+                f"{ctx.top_k} activations projected back to pixels through the deconvnet (left, each "
+                "scaled to its own range) beside the data-set patches they come from (right), "
+                "cropped to the receptive field.", pixelated=True))
         if cam is not None:
             blocks.append(cam.figure("Grad-CAM at this layer for the sample inputs (predicted class): "
                                      "where this layer's features support the decision. Deeper layers "

@@ -9,9 +9,10 @@ import numpy as np
 
 from deepkit.viz.report.document import Figure, Gallery, Link, Links, Page, Section, Table, png_bytes
 from deepkit.viz.report.figures import channel_values_figure
-from deepkit.viz.report.layer_section import map_size, plan_layer_section
+from deepkit.viz.report.layer_section import deconvnet_applies, map_size, plan_layer_section
 from deepkit.viz.report.sections import layer_rows, overview_facts, plan_embedding
-from deepkit.viz.report.units import (bottom_k_patches, display, num_units, thumbnail, unit_visualizations,
+from deepkit.viz.report.units import (bottom_k_patches, display, num_units, thumbnail, top_projections,
+                                      unit_visualizations,
                                       unit_weights_figure)
 
 __all__ = ["atlas_layer_rows", "index_sections", "plan_layer_pages", "activation_atlas_layer",
@@ -184,7 +185,8 @@ def plan_layer_pages(plan, ctx, path, units, page_units, embedding=True, activat
     layer = viz.resolve_layer(model, path)
     spatial = map_size(layer.output.shape) is not None
     if spatial:
-        main = plan_layer_section(plan, ctx, path, gradcam=ctx.probs is not None, featurevis=False)
+        main = plan_layer_section(plan, ctx, path, gradcam=ctx.probs is not None, featurevis=False,
+                                  deconvnet=True)
     else:
         maps = plan.add(f"{path}: activations", _activations, model, ctx.x[ctx.idx[:2]], path, ctx.batch_size)
 
@@ -196,7 +198,8 @@ def plan_layer_pages(plan, ctx, path, units, page_units, embedding=True, activat
                            model, path, units, ctx.featurevis_steps, ctx.seed, ctx.value_range)
     emb = plan_embedding(plan, ctx, [path]) if embedding and ctx.y is not None else None
     atlas = _plan_activation_atlas(plan, ctx, path) if activation_atlas else None
-    unit_data = _plan_unit_data(plan, ctx, path, page_units, spatial) if page_units else None
+    unit_data = _plan_unit_data(plan, ctx, path, page_units, spatial,
+                                deconvnet=spatial and deconvnet_applies(model, layer)) if page_units else None
     weights = [plan.figure(f"{path} unit {u}: weights", unit_weights_figure, model, path, u)
                for u in page_units]
 
@@ -232,7 +235,7 @@ def _gallery_section(ctx, path, units, page_units, gallery):
                           "framed ones link to the unit's page")
 
 
-def _plan_unit_data(plan, ctx, path, units, spatial):
+def _plan_unit_data(plan, ctx, path, units, spatial, deconvnet=False):
     data = {}
     if ctx.featurevis:
         for variant, offset, title in UNIT_VARIANTS[1:]:
@@ -245,6 +248,9 @@ def _plan_unit_data(plan, ctx, path, units, spatial):
                            ctx.x, ctx.top_k, units, ctx.batch_size)
     data["bottom"] = plan.add(f"{path}: negative patches of {len(units)} units", bottom_k_patches,
                               ctx.model, path, ctx.x, units, k=ctx.top_k, batch_size=ctx.batch_size)
+    if deconvnet:
+        data["deconvnet"] = plan.add(f"{path}: deconvnet projections of {len(units)} units", top_projections,
+                                     ctx.model, data["top"], ctx.x, ctx.batch_size)
     return data
 
 
@@ -271,6 +277,14 @@ def _unit_sections(ctx, row, data, thumb, weights):
                              title=f"Strongest {ctx.top_k} (image #: activation)")]
     else:
         blocks = [top.value]
+    projections = data.get("deconvnet")
+    if projections is not None and projections.ok and top.ok:
+        t = top.value
+        blocks.append(Gallery.of([(thumbnail(display(p[None])[0]), f"#{int(i)}", None)
+                                  for p, i in zip(projections.value[row], t.indices[row]) if i >= 0],
+                                 title="Their deconvnet projections (Zeiler & Fergus), same order"))
+    elif projections is not None and not projections.ok:
+        blocks.append(projections.value)
     if bottom.ok:
         values, patches = bottom.value
         blocks.append(Gallery.of([(thumbnail(display(p[None])[0]), f"{v:.3g}", None)

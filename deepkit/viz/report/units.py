@@ -8,7 +8,7 @@ Every function returns arrays (or a matplotlib figure); pages are assembled in
 import numpy as np
 
 __all__ = ["weight_layers", "select_atlas_layers", "num_units", "unit_visualizations",
-           "bottom_k_patches", "unit_weights_figure", "display", "thumbnail"]
+           "bottom_k_patches", "top_projections", "unit_weights_figure", "display", "thumbnail"]
 
 
 def weight_layers(model):
@@ -193,6 +193,39 @@ def bottom_k_patches(model, path, x, units, k=6, batch_size=64):
             unit_patches.append(x[i, y0:y1, x0:x1])
         patches.append(unit_patches)
     return values, patches
+
+
+def top_projections(model, top, x, batch_size=64):
+    """The deconvnet projections of the top patches another report step found, in one batch.
+
+    Args:
+        model: the ``keras.Model``.
+        top: the :class:`~deepkit.viz.report.plan.Step` whose value is the
+            :class:`~deepkit.viz.activations.TopPatches` (it ran before this one).
+        x: the images it scanned.
+        batch_size: images per gradient call.
+
+    Returns:
+        float32 ``(units, k, ph, pw, c)`` (:func:`deepkit.viz.top_k_projections`).
+
+    Raises:
+        RuntimeError: when the top-patches step failed.
+
+    Example:
+        >>> import keras
+        >>> from deepkit.viz import top_k_patches
+        >>> from deepkit.viz.report.plan import Step
+        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, activation="relu", name="c")])
+        >>> x = np.random.default_rng(0).random((5, 6, 6, 1)).astype("float32")
+        >>> step = Step("top", None, ok=True, value=top_k_patches(m, "c", x, k=2))
+        >>> top_projections(m, step, x).shape
+        (2, 2, 3, 3, 1)
+    """
+    from deepkit.viz import top_k_projections
+
+    if not top.ok:
+        raise RuntimeError(f"needs '{top.label}', which failed: {getattr(top.value, 'text', top.value)}")
+    return top_k_projections(model, top.value, x, batch_size=batch_size)
 
 
 def unit_weights_figure(model, path, unit, max_inputs=16):
