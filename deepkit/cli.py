@@ -33,7 +33,7 @@ import uuid
 
 from deepkit.naming import did_you_mean
 
-__all__ = ["main", "build_parser", "add_report_arguments", "run_report", "ModelFileError", "load_model_file"]
+__all__ = ["main", "build_parser", "add_report_arguments", "run_report"]
 
 
 def _positive(kind, what="the value"):

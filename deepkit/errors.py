@@ -6,6 +6,8 @@ Example:
     "net.yaml:5:3: layers[2]: unknown layer 'Conv'"
 """
 
+__all__ = ["DeepkitError", "SpecError", "DataError"]
+
 
 class DeepkitError(Exception):
     """Base class of every error deepkit raises on purpose.

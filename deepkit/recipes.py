@@ -54,6 +54,9 @@ import time
 
 import numpy as np
 
+__all__ = ["Recipe", "load_data", "split", "standardize", "learning_rate_schedule", "add_weight_decay", "build",
+           "run", "main"]
+
 _FILES = {"mnist": "mnist-train.npz", "cifar10": "cifar10-train-jpeg.npz"}
 
 

@@ -19,6 +19,9 @@ import keras
 from deepkit.backend import memory
 from deepkit.errors import SpecError
 
+__all__ = ["layer_macs", "count_macs", "available_memory", "weight_sizes", "human_bytes", "check_weights_fit",
+           "summary"]
+
 
 def _prod(values):
     return int(math.prod(int(v) for v in values))

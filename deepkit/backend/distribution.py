@@ -14,6 +14,8 @@ import contextlib
 
 import keras
 
+__all__ = ["data_parallel", "multi_worker", "KerasDistribution"]
+
 
 @contextlib.contextmanager
 def data_parallel(devices=None, tpu=None):

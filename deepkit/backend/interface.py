@@ -15,6 +15,8 @@ import abc
 import dataclasses
 import importlib
 
+__all__ = ["Capabilities", "Backend"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Capabilities:

@@ -31,6 +31,15 @@ import warnings
 
 import keras
 
+__all__ = ["KerasVersionWarning", "parse_version", "check_keras_version", "producing_layer", "inbound_node_count",
+           "flatten_layers", "sequential_layers", "sequential_graph", "rebuild_sequential", "assert_compiled",
+           "symbolic_build", "compile_state", "metrics_result_or_logs", "should_evaluate", "initial_epoch",
+           "set_initial_epoch", "distribute_strategy", "attach", "attached", "has_value", "deferred_initialize",
+           "pending_variables", "jax_state", "jax_state_synced", "set_jax_state", "take_jax_state",
+           "tensorflow_multi_worker_fixes", "global_seed_generator", "record_jax_state_sharding",
+           "tensorflow_trainer", "functional_graph", "graph_nodes", "tensor_producer", "operation_nodes",
+           "run_graph", "functional_class", "is_functional_call", "init_functional"]
+
 #: Lowest Keras release deepkit supports: the floor of pyproject.toml, tested in CI (ci/constraints-floors.txt).
 KERAS_LOWEST = (3, 10)
 #: Newest Keras minor release deepkit has been tested on (CI installs the newest release).

@@ -11,6 +11,8 @@ without them declares ``Capabilities(fit_loops=False)`` and uses :class:`NoFitLo
 
 import typing
 
+__all__ = ["FastPathUnsupported", "tracing_failed", "pack_step_data", "Loops", "NoFitLoops"]
+
 
 class FastPathUnsupported(ValueError):
     """Raised (before any training step ran) when the compiled loop cannot run a model.

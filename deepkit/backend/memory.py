@@ -13,6 +13,8 @@ Example:
 import os
 import sys
 
+__all__ = ["host_available", "available"]
+
 
 def _cgroup_free():
     """Memory left under a Linux cgroup limit (containers), or None."""

@@ -5,6 +5,8 @@ Example:
     ...     pass
 """
 
+__all__ = ["safe_mode"]
+
 
 def safe_mode():
     """Keras' safe mode while layers are built from spec data, whatever the global setting.

@@ -11,6 +11,8 @@ Example:
 
 import importlib.util
 
+__all__ = ["torch_available", "load_torch_checkpoint"]
+
 
 def torch_available():
     """Whether PyTorch is installed (it is needed for ``.pth`` files only; ``.safetensors`` needs none).

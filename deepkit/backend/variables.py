@@ -23,6 +23,8 @@ import contextlib
 
 import keras
 
+__all__ = ["deferred_weights", "is_allocated", "discard", "allocate"]
+
 
 @contextlib.contextmanager
 def deferred_weights():

@@ -26,6 +26,8 @@ from deepkit.datasets._common import (
 )
 from deepkit.errors import DataError
 
+__all__ = ["mnist", "fashion_mnist", "cifar10", "cifar100"]
+
 _KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 MNIST_FORMAT = (

@@ -9,6 +9,8 @@ from deepkit.datasets import toy as _toy
 from deepkit.errors import DeepkitError
 from deepkit.naming import did_you_mean
 
+__all__ = ["UnknownDatasetError", "DatasetInfo", "list_datasets", "info", "load"]
+
 
 class UnknownDatasetError(DeepkitError, ValueError):
     """A dataset name that deepkit does not know; the message lists close matches.

@@ -10,6 +10,8 @@ import numbers
 import keras
 import numpy as np
 
+__all__ = ["upsample", "digits"]
+
 _MAX_PIXEL = 16.0  # load_digits pixel values are counts 0..16
 
 

@@ -6,6 +6,8 @@ from keras import ops
 
 from deepkit.spec.registry import register_layer
 
+__all__ = ["PartialConv2D", "Subsampling2D", "ScaledTanh", "RBFOutput"]
+
 
 def _positive_int_pair(value, arg, where):
     items = (value, value) if isinstance(value, int) else value

@@ -5,6 +5,8 @@ from keras import ops
 
 from deepkit.spec.registry import register_layer
 
+__all__ = ["LocalResponseNormalization"]
+
 
 @register_layer(name="LRN")
 class LocalResponseNormalization(keras.layers.Layer):

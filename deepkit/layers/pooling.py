@@ -19,6 +19,8 @@ from keras import ops
 
 from deepkit.spec.registry import register_layer
 
+__all__ = ["adaptive_bins", "AdaptiveAveragePooling2D"]
+
 #: True where Keras itself has ``keras.layers.AdaptiveAveragePooling2D`` (Keras 3.11 and later); specs then
 #: build Keras' layer and this module's class is used only when named directly.
 KERAS_HAS_ADAPTIVE_POOLING = hasattr(keras.layers, "AdaptiveAveragePooling2D")

@@ -5,6 +5,8 @@ from keras import ops
 
 from deepkit.spec.registry import register_layer
 
+__all__ = ["ChannelPadShortcut"]
+
 
 @register_layer
 class ChannelPadShortcut(keras.layers.Layer):

@@ -26,6 +26,8 @@ from deepkit.models._common import conv, head, layer, spec
 from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
+__all__ = ["alexnet_spec", "alexnet_paper_spec", "alexnet_small_spec", "alexnet", "alexnet_paper", "alexnet_small"]
+
 PAPER = "Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep convolutional neural networks"
 
 

@@ -31,6 +31,9 @@ import numpy as np
 
 from keras import ops
 
+__all__ = ["keras_applications_name", "load_keras_applications_vgg_weights", "load_keras_applications_weights",
+           "from_keras_applications"]
+
 _BLOCK = re.compile(r"^conv(\d)_block(\d+)_(\d)_(conv|bn)$")
 _VGG_CONV = re.compile(r"^block(\d)_conv(\d)$")
 _VGG_DEPTHS = {13: "vgg16", 16: "vgg19"}

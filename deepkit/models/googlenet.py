@@ -48,6 +48,8 @@ from deepkit.models._common import conv, head, layer, spec
 from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
+__all__ = ["inception", "googlenet_spec", "googlenet", "googlenet_paper", "cifar_googlenet"]
+
 PAPER = "Szegedy et al. 2015, Going deeper with convolutions"
 
 # Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.

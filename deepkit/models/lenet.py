@@ -29,6 +29,8 @@ Example:
 from deepkit.models._common import conv, head, layer, spec
 from deepkit.models.registry import Family, create, register_model
 
+__all__ = ["lenet5_spec", "lenet5_paper_spec", "lenet5", "lenet5_paper"]
+
 # Table I of the paper: which S2 maps (rows 0-5) each C3 map (0-15) takes as input.
 PAPER_C3_TABLE = (
     (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),

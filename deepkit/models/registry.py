@@ -29,6 +29,10 @@ from deepkit.models.torch_weights import STATE_DICT_SUFFIXES
 from deepkit.models.preprocessing import preprocessing_layers
 from deepkit.naming import did_you_mean, suggest
 
+__all__ = ["ModelInfo", "Family", "register_model", "unregister_model", "builders", "variants", "available_weights",
+           "describe_weights", "list_models", "resolve", "model_info", "get_spec", "create", "count_trainable",
+           "load_weights"]
+
 _REGISTRY = {}
 _ALIASES = {}
 _BUILDERS = {}

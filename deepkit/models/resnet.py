@@ -56,6 +56,10 @@ from deepkit.models._common import conv, head, layer, spec
 from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
+__all__ = ["resnet_stages", "resnet_spec", "cifar_resnet_spec", "resnet18", "resnet34", "resnet50", "resnet101",
+           "resnet152", "cifar_resnet20", "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110",
+           "cifar_resnet1202"]
+
 PAPER = "He, Zhang, Ren & Sun 2015, Deep residual learning for image recognition"
 EXPANSION = {"basic": 1, "bottleneck": 4}
 

@@ -42,6 +42,9 @@ from deepkit.models._common import conv, head, layer, spec
 from deepkit.models.imagenet import torchvision
 from deepkit.models.registry import Family, create, register_model
 
+__all__ = ["vgg_spec", "cifar_vgg_spec", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
+           "vgg19_bn", "cifar_vgg11", "cifar_vgg13", "cifar_vgg16", "cifar_vgg19"]
+
 PAPER = "Simonyan & Zisserman 2015, Very deep convolutional networks for large-scale image recognition"
 
 WIDTHS = (64, 128, 256, 512, 512)

@@ -18,6 +18,8 @@ from deepkit.spec.context import Where, plain_message
 from deepkit.spec.layer_entry import LayerNode, Node, as_nodes, build_sequence
 from deepkit.spec.objects import plain_data
 
+__all__ = ["Residual", "Parallel", "Repeat", "Group", "SideOutput"]
+
 # The keys each combinator entry takes (``{residual: {layers: [...], shortcut: [...]}}``).
 COMBINATORS = {
     "residual": ("layers", "shortcut", "merge", "activation", "name"),

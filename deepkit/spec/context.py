@@ -11,6 +11,8 @@ import re
 
 from deepkit.errors import SpecError
 
+__all__ = ["Where", "BuildContext", "plain_message"]
+
 class Where:
     """Where a node stands in its spec: path, line, column and source, for error messages.
 

@@ -23,6 +23,8 @@ from deepkit.spec import registry
 from deepkit.spec.context import Where, plain_message
 from deepkit.spec.objects import expand_object, plain_data, short_object
 
+__all__ = ["policy_name", "non_default_config", "is_auto_name", "Node", "LayerNode", "as_nodes", "build_sequence"]
+
 # Keyword arguments every Keras layer accepts through the base Layer class.
 BASE_LAYER_KWARGS = {
     "name", "dtype", "trainable", "autocast", "activity_regularizer", "input_shape", "input_dim",

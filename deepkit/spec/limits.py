@@ -15,6 +15,9 @@ import re
 from deepkit.errors import SpecError
 from deepkit.spec.combinators import COMBINATORS
 
+__all__ = ["get_limit", "spec_limits", "limit_error", "check_text_limits", "depth_error", "check_data_limits",
+           "count_spec_layers"]
+
 #: The limits every spec is checked against before it is parsed or built. Change an entry to change the
 #: default for the whole process (``None`` switches a limit off), or use ``spec_limits`` for a block.
 DEFAULT_LIMITS = {

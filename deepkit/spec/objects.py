@@ -16,6 +16,8 @@ import keras
 
 from deepkit.spec import registry
 
+__all__ = ["expand_object", "short_object", "plain_data"]
+
 # Arguments that take a Keras object by name: {HeNormal: {seed: 1}} as well as "he_normal".
 _OBJECT_KINDS = {
     "_initializer": ("initializer", keras.initializers, keras.initializers.Initializer),

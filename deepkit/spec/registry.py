@@ -17,6 +17,9 @@ import keras
 from deepkit import naming
 from deepkit.errors import SpecError
 
+__all__ = ["register_layer", "layer_names", "suggest", "did_you_mean", "get_layer_class", "spec_name_of",
+           "is_layer_name", "is_registered_object"]
+
 # Layers that would let a spec run arbitrary code or load foreign artifacts.
 _EXCLUDED = {
     "Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper", "Layer", "Wrapper",

@@ -17,6 +17,8 @@ import yaml
 from deepkit.errors import SpecError
 from deepkit.spec.limits import check_text_limits, depth_error, get_limit, limit_error
 
+__all__ = ["Document", "read_source"]
+
 class Document:
     """A parsed spec: model name, input shape and the top-level nodes.
 

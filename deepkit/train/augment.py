@@ -12,6 +12,8 @@ import numpy as np
 import keras
 from keras import ops
 
+__all__ = ["Augment"]
+
 _PAD_MODES = ("constant", "reflect", "symmetric")
 
 

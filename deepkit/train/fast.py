@@ -44,6 +44,8 @@ from deepkit.train.augment import Augment
 from deepkit.train.precision import mixed_precision_scope, resolve_mixed_precision
 from deepkit.train.stream import ArrayStream
 
+__all__ = ["fit_arguments", "fit"]
+
 _FAST_VALUES = (True, False, "auto")
 
 

@@ -16,6 +16,8 @@ import keras
 from deepkit.backend import accelerator_kind
 from deepkit.backend.keras_internals import flatten_layers, producing_layer
 
+__all__ = ["resolve_mixed_precision", "mixed_precision_scope"]
+
 POLICIES = {"bfloat16": "mixed_bfloat16", "bf16": "mixed_bfloat16", "float16": "mixed_float16",
             "fp16": "mixed_float16", "mixed_bfloat16": "mixed_bfloat16",
             "mixed_float16": "mixed_float16"}

@@ -14,6 +14,8 @@ import numpy as np
 import keras
 from keras import tree
 
+__all__ = ["ArrayStream"]
+
 
 class ArrayStream(keras.utils.PyDataset):
     """Batches of ``(x, y[, sample_weight])`` from numpy arrays, shuffled every epoch.
