@@ -29,6 +29,7 @@ __all__ = [
     "TopPatches",
     "top_k_patches",
     "plot_top_patches",
+    "field_patch",
 ]
 
 
@@ -486,7 +487,7 @@ def top_k_patches(model, layer, data, k=9, channels=None, batch_size=64):
         new_patch = best_patch[rows, np.minimum(order, k - 1)].copy()
         for c, t in zip(*np.nonzero(order >= k)):
             j = order[c, t] - k
-            box, patch = _crop(images[j], rf, tuple(new_p[c, t]), ph, pw)
+            box, patch = field_patch(images[j], rf, tuple(new_p[c, t]), ph, pw)
             new_b[c, t] = box
             new_patch[c, t] = patch
         best_v, best_i, best_p, best_b, best_patch = new_v, new_i, new_p, new_b, new_patch
@@ -496,8 +497,30 @@ def top_k_patches(model, layer, data, k=9, channels=None, batch_size=64):
                       num_images=offset)
 
 
-def _crop(image, rf, position, ph, pw):
-    """Clipped box and the (ph, pw) patch of ``image`` seen by the unit at ``position``."""
+def field_patch(image, rf, position, ph, pw):
+    """The part of ``image`` seen by the unit at ``position``: its clipped box and a ``(ph, pw)`` patch.
+
+    The patch is zero where the receptive field leaves the image; a field as large as the image (or
+    a global one, or a negative position) gives the image's top-left ``(ph, pw)``.
+
+    Args:
+        image: ``(h, w, c)`` array.
+        rf: the layer's :class:`ReceptiveField`.
+        position: ``(row, col)`` of the unit in the layer's map.
+        ph: patch height (usually ``min(rf.size[0], h)``).
+        pw: patch width.
+
+    Returns:
+        ``((y0, x0, y1, x1), patch)``: the box clipped to the image and the float32 patch.
+
+    Example:
+        >>> import numpy as np, keras
+        >>> m = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(1, 3, name="c")])
+        >>> rf = receptive_field(m, "c")
+        >>> box, patch = field_patch(np.ones((6, 6, 1)), rf, (1, 2), 3, 3)
+        >>> box, patch.shape
+        ((1, 2, 4, 5), (3, 3, 1))
+    """
     h, w = image.shape[:2]
     patch = np.zeros((ph, pw, image.shape[-1]), np.float32)
     if rf.is_global or position[0] < 0:

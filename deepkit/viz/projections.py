@@ -19,6 +19,8 @@ Example:
 
 import numpy as np
 
+from deepkit.viz.activations import field_patch
+
 __all__ = ["deconvnet_projections", "top_k_projections", "plot_projections"]
 
 
@@ -72,17 +74,8 @@ def _crop(images, rf, positions):
     if rf.is_global:
         return images
     ph, pw = min(rf.size[0], h), min(rf.size[1], w)
-    out = np.zeros((n, ph, pw, c), np.float32)
-    for i, pos in enumerate(positions):
-        y0, x0, y1, x1 = rf.box(tuple(int(p) for p in pos))
-        if rf.size[0] >= h:
-            y0, y1 = 0, h
-        if rf.size[1] >= w:
-            x0, x1 = 0, w
-        cy0, cx0, cy1, cx1 = max(y0, 0), max(x0, 0), min(y1, h), min(x1, w)
-        if cy1 > cy0 and cx1 > cx0:
-            out[i, cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = images[i, cy0:cy1, cx0:cx1]
-    return out
+    return np.stack([field_patch(image, rf, tuple(int(p) for p in pos), ph, pw)[1]
+                     for image, pos in zip(images, positions)]).astype(np.float32)
 
 
 def deconvnet_projections(model, layer, images, units, positions=None, *, crop=True, batch_size=64):
