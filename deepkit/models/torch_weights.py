@@ -2,19 +2,15 @@
 
 deepkit names its layers like torchvision, so each PyTorch key maps to one weight of one named layer:
 
-==========================  ===================================  =====================================
-zoo models                  PyTorch key                          deepkit layer
-==========================  ===================================  =====================================
-``resnet18`` ... ``152``    ``layer2.0.conv1.weight``            ``layer2_block0_conv1`` kernel
-                            ``layer2.0.downsample.1.running_mean``  ``layer2_block0_downsample_bn``
-``cifar_resnet20`` ...      ``conv1``, ``bn1``, ``layer{1,2,3}.{j}.conv1/bn1/conv2/bn2``, ``linear`` (the common
-                            PyTorch CIFAR ResNet, option A shortcuts: no weights)
-``vgg11`` ... ``vgg19_bn``  ``features.{i}``, ``classifier.{0,3,6}``  ``block{b}_conv{j}`` (``_bn{j}``), ``fc1``,
-                                                                 ``fc2``, ``predictions``
-``alexnet``                 ``features.{0,3,6,8,10}``, ``classifier.{1,4,6}``  ``conv1`` ... ``conv5``, ``fc6`` ...
-``googlenet``               ``inception3a.branch2.1.conv.weight``  ``inception3a_branch3x3_conv`` (BasicConv2d:
-                                                                 ``.conv`` / ``.bn`` -> ``_conv`` / ``_bn``)
-==========================  ===================================  =====================================
+- ``resnet18`` ... ``resnet152``: ``layer2.0.conv1.weight`` -> ``layer2_block0_conv1`` kernel,
+  ``layer2.0.downsample.1.running_mean`` -> ``layer2_block0_downsample_bn``;
+- ``cifar_resnet20`` ...: ``conv1``, ``bn1``, ``layer{1,2,3}.{j}.conv1/bn1/conv2/bn2``, ``linear`` (the common
+  PyTorch CIFAR ResNet, option A shortcuts: no weights);
+- ``vgg11`` ... ``vgg19_bn``: ``features.{i}``, ``classifier.{0,3,6}`` -> ``block{b}_conv{j}`` (``_bn{j}``),
+  ``fc1``, ``fc2``, ``predictions``;
+- ``alexnet``: ``features.{0,3,6,8,10}``, ``classifier.{1,4,6}`` -> ``conv1`` ... ``conv5``, ``fc6`` ...;
+- ``googlenet``: ``inception3a.branch2.1.conv.weight`` -> ``inception3a_branch3x3_conv`` (BasicConv2d's
+  ``.conv`` / ``.bn`` -> ``_conv`` / ``_bn``).
 
 Convolution kernels go from (out, in, kh, kw) to Keras' (kh, kw, in, out), linear weights are transposed,
 and a linear layer after a ``Flatten`` has its input reordered from PyTorch's (C, H, W) to Keras' (H, W, C).

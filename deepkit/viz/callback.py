@@ -97,8 +97,8 @@ class VisualizationRecorder(keras.callbacks.Callback):
     ``"filters"`` (first conv layer, ``(F, kh, kw, C)`` raw weights), ``"activations"``
     (feature maps of the first image at the first and last image-like layers), any
     attribution method of the registry by name (``"saliency"``, ``"grad_cam"``... see
-    ``deepkit.viz.attribution.list_methods()``: ``(N, H, W)`` maps for ``x`` with the
-XX when ``y`` is given, else the predicted one), ``"embedding"`` (PCA of the layer
+    ``deepkit.viz.attribution.list_methods()``: ``(N, H, W)`` maps for ``x``, for the true
+    class when ``y`` is given, else the predicted one), ``"embedding"`` (PCA of the layer
     before the output, ``(N, 2)``), ``"confusion_matrix"`` (on ``x``, ``y``). Any other
     entry can be a callable ``fn(model, x, y) -> array`` given in a dict
     ``{name: fn}``.

@@ -63,7 +63,7 @@ def modified_relus(model, rule):
 
     Args:
         model: A Keras model.
-        rule: ``"guided"`` or ``"deconvnet"`` (:data:`deepkit.backend.modified_backward.RULES`).
+        rule: ``"guided"`` or ``"deconvnet"`` (the rules of ``deepkit.backend.modified_backward``).
 
     Returns:
         A context manager; the layers are restored on exit.
