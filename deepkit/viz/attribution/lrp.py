@@ -96,8 +96,10 @@ def _check_layers(model, where):
     for path, layer, _ in graph.walk(model):
         if graph.is_container(layer):
             continue
+        pre_activation = isinstance(layer, graph.PreActivation)  # the engine's logits: inner layer, no activation
+        layer = layer.inner if pre_activation else layer
         if isinstance(layer, (keras.layers.Dense,) + _CONV):
-            if not _activation_ok(layer):
+            if not pre_activation and not _activation_ok(layer):
                 raise ValueError(f"{where}: layer '{path}' has activation {layer.activation.__name__!r}; LRP "
                                  "handles linear, ReLU and tanh activations only. Received: a model with that layer")
             if isinstance(layer, _CONV) and (layer.groups != 1 or getattr(layer, "padding", "") == "causal"):
@@ -259,6 +261,8 @@ def lrp_context(model, rules=None, *, epsilon=1e-9, gamma=0.25, where="lrp"):
     patched = []
     try:
         for _, layer, _ in graph.walk(model):
+            if isinstance(layer, graph.PreActivation):
+                layer = layer.inner  # it calls inner.call with a linear activation: the rule applies there
             if isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.tanh:
                 new = tanh_call
             elif isinstance(layer, (keras.layers.Dense,) + _CONV):
