@@ -125,5 +125,39 @@ class Backend(abc.ABC):
         return f"<deepkit backend {self.name!r} {self.capabilities}>"
 
 
+class ModuleGradients:
+    """``value_and_grad`` and ``jit`` answered by the backend package's ``gradients`` module."""
+
+    def value_and_grad(self, fn, argnums, has_aux):
+        return self.module("gradients").value_and_grad(fn, argnums, has_aux)
+
+    def jit(self, fn, variables, jit_compile=False):
+        return self.module("gradients").jit(fn, variables, jit_compile=jit_compile)
+
+
+class ModuleLoops:
+    """The fast path's compiled loops answered by the backend package's ``loops`` module."""
+
+    def fit_loop_unsupported(self, model=None):
+        return "" if model is None else self.module("loops").fit_loop_unsupported(model)
+
+    def make_fit_loop(self, model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
+        return self.module("loops").make_fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll,
+                                                  in_graph_loop=in_graph_loop)
+
+
+class ModuleDevice:
+    """Device queries answered by the backend package's ``device`` module."""
+
+    def accelerator_kind(self):
+        return self.module("device").accelerator_kind()
+
+    def free_memory(self):
+        return self.module("device").free_memory()
+
+    def virtual_cpu_devices(self, n):
+        return self.module("device").virtual_cpu_devices(n)
+
+
 #: Every member a backend package provides: the attributes, then the abstract methods.
 MEMBERS = ("name", "capabilities") + tuple(sorted(Backend.__abstractmethods__))

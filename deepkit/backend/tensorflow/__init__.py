@@ -12,38 +12,16 @@ tools, ``pkgutil``) does not start TensorFlow. ``BACKEND`` implements
 
 import contextlib
 
-from deepkit.backend.interface import Backend, Capabilities
+from deepkit.backend.interface import Backend, Capabilities, ModuleDevice, ModuleGradients, ModuleLoops
 
 
-class TensorFlowBackend(Backend):
+class TensorFlowBackend(ModuleGradients, ModuleLoops, ModuleDevice, Backend):
     name = "tensorflow"
     capabilities = Capabilities(gradients=True, compiled_calls=True, fit_loops=True, native_distribution=True,
                                 virtual_cpu_devices=True)
 
-    def value_and_grad(self, fn, argnums, has_aux):
-        return self.module("gradients").value_and_grad(fn, argnums, has_aux)
-
-    def jit(self, fn, variables, jit_compile=False):
-        return self.module("gradients").jit(fn, variables, jit_compile=jit_compile)
-
     def no_grad(self):  # TensorFlow records nothing outside a GradientTape
         return contextlib.nullcontext()
-
-    def fit_loop_unsupported(self, model=None):
-        return "" if model is None else self.module("loops").fit_loop_unsupported(model)
-
-    def make_fit_loop(self, model, augment=None, jit_compile=None, unroll=1, in_graph_loop=None):
-        return self.module("loops").make_fit_loop(model, augment=augment, jit_compile=jit_compile, unroll=unroll,
-                                                  in_graph_loop=in_graph_loop)
-
-    def accelerator_kind(self):
-        return self.module("device").accelerator_kind()
-
-    def free_memory(self):
-        return self.module("device").free_memory()
-
-    def virtual_cpu_devices(self, n):
-        return self.module("device").virtual_cpu_devices(n)
 
     def data_parallel(self, devices=None, tpu=None):
         return self.module("distribute").data_parallel(devices, tpu=tpu)

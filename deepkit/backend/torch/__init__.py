@@ -12,29 +12,17 @@ goes through ``keras.distribution``.
 """
 
 from deepkit.backend.distribution import KerasDistribution
-from deepkit.backend.interface import Backend, Capabilities
+from deepkit.backend.interface import Backend, Capabilities, ModuleDevice, ModuleGradients
 from deepkit.backend.loops import NoFitLoops
 
 
-class TorchBackend(NoFitLoops, KerasDistribution, Backend):
+class TorchBackend(ModuleGradients, ModuleDevice, NoFitLoops, KerasDistribution, Backend):
     name = "torch"
     capabilities = Capabilities(gradients=True, compiled_calls=False, fit_loops=False, native_distribution=False,
                                 virtual_cpu_devices=False)
 
-    def value_and_grad(self, fn, argnums, has_aux):
-        return self.module("gradients").value_and_grad(fn, argnums, has_aux)
-
-    def jit(self, fn, variables, jit_compile=False):
-        return self.module("gradients").jit(fn, variables, jit_compile=jit_compile)
-
     def no_grad(self):
         return self.module("gradients").no_grad()
-
-    def accelerator_kind(self):
-        return self.module("device").accelerator_kind()
-
-    def free_memory(self):
-        return self.module("device").free_memory()
 
     def virtual_cpu_devices(self, n):
         raise RuntimeError(f"virtual_cpu_devices: not supported on the {self.name!r} backend (use jax or "
