@@ -336,6 +336,8 @@ def kernel_shap(model, images, class_index=None, *, feature_mask=None, patch_siz
     Exact (``num_samples >= 2^M`` and no ``coalitions`` given): all ``2^M`` coalitions, weights
     ``(M - 1) / (C(M, |z|) |z| (M - |z|))``, the intercept and the sum of the coefficients
     constrained exactly: the Shapley values of the game ``v(S) = f(x_S, baseline_rest)``.
+    The fits are in float64 (Captum's in float32: with few samples per region the weighted
+    design is ill-conditioned and the two differ by more than rounding).
 
     Args:
         model: A classifier with image inputs.
