@@ -98,3 +98,15 @@ def test_grid_mask_and_bad_inputs():
         A.lime(model, x, baseline=np.zeros((3, 4)))
     with pytest.raises(ValueError, match="score must be 'probability' or 'logit'"):
         A.kernel_shap(model, x, score="prob")
+
+
+def test_registered_for_the_report_cli_and_exports_but_not_drawn_by_default():
+    from deepkit import viz
+    from deepkit.viz.attribution import registry
+
+    for name, title in (("lime", "LIME"), ("kernel_shap", "KernelSHAP")):
+        method = registry.get_method(name)
+        assert (method.family, method.title, method.display, method.tunnel) == ("perturbation", title, "signed", False)
+        assert getattr(viz, name) is method.function and name in viz.__all__
+        assert name in registry.report_methods(default_only=False) and name not in registry.report_methods()
+        assert registry.report_options(name, batch_size=8) == {"num_samples": 256, "batch_size": 8}
