@@ -55,6 +55,10 @@ def test_kernel_shap_gives_exact_shapley_values_on_a_nonlinear_model():
 
 @pytest.mark.parametrize("name", ["lime", "kernel_shap"])
 def test_seeds_and_batching(name):
+    """Same seed, same map (whatever batch_size); another seed, another map.
+
+    Planted error caught: the seed ignored (coalitions drawn from (0, image index)).
+    """
     model = dense_model()
     x = np.random.default_rng(1).uniform(-1, 1, (3, 4, 4, 1)).astype("float32")
     method = getattr(A, name)
@@ -68,8 +72,11 @@ def test_seeds_and_batching(name):
 
 
 def test_given_coalitions_replace_the_draws():
-    """Given coalitions reproduce the drawn ones' map; KernelSHAP's sampled coalitions start with the
-    full and the empty one."""
+    """Given coalitions are used (as an array or a list per image; flipping one region's bits
+    changes the map).
+
+    Planted error caught: the given coalitions ignored (drawn ones used instead).
+    """
     model = dense_model()
     x = np.random.default_rng(2).uniform(-1, 1, (2, 4, 4, 1)).astype("float32")
     z = np.random.default_rng(0).integers(0, 2, (2, 20, 4))
