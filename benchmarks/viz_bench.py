@@ -26,6 +26,7 @@ the same machine load; ``--captum`` adds deepkit vs Captum on the torch backend
 
     python benchmarks/viz_bench.py --methods --before ../main --backends tensorflow,jax,torch
     python benchmarks/viz_bench.py --methods --captum
+    python benchmarks/viz_bench.py --methods --captum --backends "" --images 8 --rounds 1  # Captum table only
 
 Weights are random (He init): timings do not depend on them. Images are real CIFAR-10 when
 ``--data`` points at the shared ``cifar10-train-jpeg.npz`` (decoded with Pillow), else
@@ -142,7 +143,7 @@ def _methods_run(code, backend, images, repeat, captum):
     if code:
         cmd += ["--code", code]
     if captum:
-        cmd.append("--captum")
+        cmd += ["--captum", "--methods", ""]  # the deepkit-only table is the other runs'
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if proc.returncode:
@@ -157,7 +158,7 @@ def methods_table(args):
     """Before/after table of every attribution method, and deepkit vs Captum on torch."""
     import statistics
 
-    backends = args.backends.split(",")
+    backends = [b for b in args.backends.split(",") if b]  # --backends "": the Captum table only
     runs = {}
     for _ in range(args.rounds):
         for backend in backends:
@@ -171,7 +172,7 @@ def methods_table(args):
              f"{args.rounds} alternated runs of the median of {args.repeat} calls; first = first call "
              "(compilation included)", "",
              "| backend | method | before first (s) | before warm (s) | after first (s) | after warm (s) | speed-up (warm) |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|"] if backends else []
     for backend in backends:
         after = runs[(backend, "after")]
         before = runs.get((backend, "before"))

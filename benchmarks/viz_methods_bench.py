@@ -20,6 +20,19 @@ H, W of the NHWC feature map) + ``LayerAttribution.interpolate``, and Occlusion 
 and stride, baseline 0, the target-class probability). Both sides evaluate 64 rows per
 forward call (deepkit ``batch_size=64``; Captum ``internal_batch_size=64`` and
 ``perturbations_per_eval = 64 // images``). The maps are compared too.
+
+It also times every other deepkit method that has a Captum counterpart, each against the
+Captum class of the same definition: InputXGradient and GradientShap (5 random baselines, 8
+samples; deepkit given Captum's draws) on the Keras model itself; Deconvolution,
+GuidedBackprop, GuidedGradCam (on conv2's ReLU) and LRP (``EpsilonRule(1e-9)`` everywhere) on
+a float32 torch twin of the model (``nn.Conv2d`` / ``nn.ReLU`` / ``nn.MaxPool2d`` /
+``nn.Linear``, the same weights: Captum's hooks need ``nn.ReLU`` modules, which a Keras
+activation is not); DeepLift on the twin of a second CNN without max pooling (strided
+convolutions; the rescale rule covers linear layers and ReLUs only); Lime and KernelShap (64
+samples, 4 x 4 patches: 49 regions, baseline 0, the logit) on the Keras model, deepkit given
+the coalitions Captum drew. Captum attributes one image at a time for Lime and KernelShap
+(``perturbations_per_eval=64``: one forward call per image); deepkit chunks all rows of all
+images.
 """
 
 import argparse
@@ -144,11 +157,13 @@ def time_captum(model, x, repeat):
                 target=target, perturbations_per_eval=max(1, 64 // len(x)))[..., 0].numpy(),
         ),
     }
+    pairs.update(_more_pairs(model, x, xt, target, y, forward))
     rows = {}
     for name, (ours, theirs) in pairs.items():
-        # Alternate the two so that both see the same machine load.
-        first_d, _, out_d = _time(ours, 0)
+        # Alternate the two so that both see the same machine load (Captum first: deepkit may
+        # be given the draws Captum made).
         first_c, _, out_c = _time(theirs, 0)
+        first_d, _, out_d = _time(ours, 0)
         warm_d, warm_c = [], []
         for _ in range(repeat):
             warm_d.append(_time(ours, 0)[0])
@@ -162,6 +177,173 @@ def time_captum(model, x, repeat):
         print(f"  {name:22s} deepkit {warm_d:7.3f} s   captum {warm_c:7.3f} s   "
               f"ratio {warm_c / warm_d:5.2f}   max diff {diff:.1e}", flush=True)
     return rows
+
+
+def build_relu_model():
+    """A CNN DeepLIFT's rescale rule covers (no max pooling): conv32-3/2 relu, conv64-3/2 relu, dense10."""
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Conv2D(32, 3, strides=2, activation="relu", kernel_initializer="he_normal", name="conv1"),
+        keras.layers.Conv2D(64, 3, strides=2, activation="relu", kernel_initializer="he_normal", name="conv2"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax", kernel_initializer="he_normal", name="out"),
+    ], name="mnist_relu_cnn")
+
+
+def torch_twin(model, pooling=True):
+    """float32 NCHW torch ``nn.Sequential`` computing the logits of :func:`build_model` (or of
+    :func:`build_relu_model` with ``pooling=False``) with its weights."""
+    import torch
+    from torch import nn
+
+    if pooling:
+        net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(5 * 5 * 64, 10))
+        convs, dense, side = (net[0], net[3]), net[7], 5
+    else:
+        net = nn.Sequential(nn.Conv2d(1, 32, 3, stride=2), nn.ReLU(), nn.Conv2d(32, 64, 3, stride=2), nn.ReLU(),
+                            nn.Flatten(), nn.Linear(6 * 6 * 64, 10))
+        convs, dense, side = (net[0], net[2]), net[5], 6
+    with torch.no_grad():
+        for module, name in zip(convs + (dense,), ("conv1", "conv2", "out")):
+            kernel, bias = (np.asarray(v, "float32") for v in model.get_layer(name).weights)
+            if kernel.ndim == 4:
+                kernel = kernel.transpose(3, 2, 0, 1)
+            else:  # Keras flattens (H, W, C), torch (C, H, W)
+                kernel = kernel.reshape(side, side, 64, 10).transpose(2, 0, 1, 3).reshape(-1, 10).T
+            module.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel)))
+            module.bias.copy_(torch.from_numpy(bias))
+    return net.eval()
+
+
+def _nchw(xt):
+    return xt.permute(0, 3, 1, 2).contiguous()
+
+
+def _nhwc(t):
+    return t.permute(0, 2, 3, 1).detach().numpy()
+
+
+def _recording_numpy(names):
+    """Record the numpy draws Captum's GradientShap makes, to give deepkit the same."""
+    drawn, originals = {}, {name: getattr(np.random, name) for name in names}
+
+    def patch(name):
+        def record(*args, **kwargs):
+            out = originals[name](*args, **kwargs)
+            drawn[name] = np.asarray(out)
+            return out
+        return record
+
+    for name in names:
+        setattr(np.random, name, patch(name))
+    return drawn, lambda: [setattr(np.random, n, f) for n, f in originals.items()]
+
+
+def _recording_coalitions(explainer):
+    drawn = []
+    similarity = explainer.similarity_func
+
+    def record(original, perturbed, coalition, **kwargs):
+        drawn.append(coalition.detach().numpy().reshape(-1))
+        return similarity(original, perturbed, coalition, **kwargs)
+
+    explainer.similarity_func = record
+    return drawn
+
+
+def _more_pairs(model, x, xt, target, y, forward):
+    """The methods beyond the first four: deepkit's call and Captum's, same definitions."""
+    import warnings
+
+    import torch
+    from captum.attr import (LRP, Deconvolution, DeepLift, GradientShap, GuidedBackprop, GuidedGradCam,
+                             InputXGradient, KernelShap, Lime)
+    from captum.attr._utils import lrp_rules
+
+    from deepkit.viz import attribution as A
+
+    warnings.filterwarnings("ignore", message="You are providing multiple inputs")
+    warnings.filterwarnings("ignore", message=".*backward hook.*")
+    warnings.filterwarnings("ignore", message=".*[Ss]etting forward, backward hooks.*")
+    n = len(x)
+    net = torch_twin(model)
+    xc = _nchw(xt)
+    relu_model = build_relu_model()
+    relu_net = torch_twin(relu_model, pooling=False)
+    relu_y = torch.tensor(relu_model.predict(x, verbose=0).argmax(-1))
+    lrp_net = torch_twin(model)
+
+    def captum_lrp():
+        for module in lrp_net:  # Captum removes the rules after each call
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.Flatten)):
+                module.rule = lrp_rules.EpsilonRule(1e-9)
+        return _nhwc(LRP(lrp_net).attribute(xc, target=target))
+
+    baselines = np.random.default_rng(1).normal(0, 0.5, (5,) + x.shape[1:]).astype("float32")
+    shap_draws = {}
+
+    def captum_gradient_shap():
+        drawn, restore = _recording_numpy(("uniform", "choice"))
+        try:
+            out = GradientShap(forward).attribute(xt, baselines=torch.tensor(baselines), target=target,
+                                                  n_samples=8, stdevs=0.0).detach().numpy()
+        finally:
+            restore()
+        shap_draws.update(alphas=drawn["uniform"].reshape(n, 8), baseline_indices=drawn["choice"].reshape(n, 8))
+        return out
+
+    mask = np.arange(49).reshape(7, 7).repeat(4, 0).repeat(4, 1)
+    drawn_coalitions = {}
+
+    def captum_surrogate(name, cls):
+        def run():
+            explainer = cls(forward)
+            drawn = _recording_coalitions(explainer)
+            out = explainer.attribute(xt, target=target, feature_mask=torch.from_numpy(mask)[None, :, :, None],
+                                      n_samples=64, perturbations_per_eval=64)
+            drawn_coalitions[name] = np.stack(drawn).reshape(n, 64, 49)
+            return out[..., 0].detach().numpy()
+        return run
+
+    def ours_surrogate(name):
+        return lambda: getattr(A, name)(model, x, class_index=y, feature_mask=mask,
+                                        coalitions=drawn_coalitions[name], batch_size=64)
+
+    return {
+        "input_x_gradient": (
+            lambda: A.input_x_gradient(model, x, class_index=y, reduce=None, batch_size=64),
+            lambda: InputXGradient(forward).attribute(xt, target=target).detach().numpy(),
+        ),
+        "deconvnet": (
+            lambda: A.deconvnet(model, x, class_index=y, reduce=None, batch_size=64),
+            lambda: _nhwc(Deconvolution(net).attribute(xc, target=target)),
+        ),
+        "guided_backprop": (
+            lambda: A.guided_backprop(model, x, class_index=y, reduce=None, batch_size=64),
+            lambda: _nhwc(GuidedBackprop(net).attribute(xc, target=target)),
+        ),
+        "guided_grad_cam": (
+            lambda: A.guided_grad_cam(model, x, class_index=y, layer="conv2", reduce=None, batch_size=64),
+            lambda: _nhwc(GuidedGradCam(net, net[4]).attribute(xc, target=target, interpolate_mode="bilinear")),
+        ),
+        "lrp (epsilon)": (
+            lambda: A.lrp(model, x, class_index=y, rules="epsilon", reduce=None, batch_size=64),
+            captum_lrp,
+        ),
+        "deeplift": (
+            lambda: A.deeplift(relu_model, x, class_index=relu_y.numpy(), reduce=None, batch_size=64),
+            lambda: _nhwc(DeepLift(relu_net).attribute(xc, baselines=torch.zeros_like(xc), target=relu_y)),
+        ),
+        "gradient_shap": (
+            lambda: A.gradient_shap(model, x, class_index=y, baselines=baselines, num_samples=8, reduce=None,
+                                    batch_size=64, **shap_draws),
+            captum_gradient_shap,
+        ),
+        "lime": (ours_surrogate("lime"), captum_surrogate("lime", Lime)),
+        "kernel_shap": (ours_surrogate("kernel_shap"), captum_surrogate("kernel_shap", KernelShap)),
+    }
 
 
 def _captum_grad_cam(forward, layer, xt, target):

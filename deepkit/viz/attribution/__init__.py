@@ -9,6 +9,8 @@ exported here and from :mod:`deepkit.viz` under its name):
   and SmoothGrad (Smilkov et al. 2017), the noise tunnel over saliency;
 - :mod:`.cam`: class activation maps (Grad-CAM, Grad-CAM++, Score-CAM);
 - :mod:`.perturbation`: occlusion sensitivity (Zeiler & Fergus 2014);
+- :mod:`.surrogate`: LIME (Ribeiro et al. 2016) and KernelSHAP (Lundberg & Lee 2017), linear
+  surrogates fitted on the scores of images with regions removed;
 - :mod:`.metrics`: the evaluation of attributions (deletion / insertion curves, Petsiuk et
   al. 2018; the pointing game; randomised-weight copies for the Adebayo et al. 2018 sanity
   checks).

@@ -37,7 +37,8 @@ FAMILIES = ("gradient", "cam", "perturbation")
 DISPLAYS = ("magnitude", "signed", "heat")
 
 #: The modules whose import registers the methods.
-MODULES = ("gradient", "modified", "cam", "perturbation", "sampling", "gradient_shap", "deeplift", "lrp")
+MODULES = ("gradient", "modified", "cam", "perturbation", "sampling", "gradient_shap", "deeplift", "lrp",
+           "surrogate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,7 +190,7 @@ def list_methods(family=None):
 
     Example:
         >>> list_methods("perturbation")
-        ['occlusion', 'rise']
+        ['kernel_shap', 'lime', 'occlusion', 'rise']
     """
     _load()
     if family is not None and family not in FAMILIES:
