@@ -5,9 +5,10 @@ every ReLU's (tanh's, sigmoid's) backward pass is replaced by the rescale rule's
 ``(f(z) - f(z0)) / (z - z0)`` of its input ``z`` against the baseline's ``z0``
 (:func:`deepkit.backend.modified_backward.rescale`), and the gradient of the class logit of
 the images, times ``x - x0``, is the attribution: it sums to ``f(x) - f(x0)``
-(summation-to-delta). The linear layers keep their gradient. Layers the rule does not cover
-(max pooling, other non-linearities...) are refused by name. Captum's ``DeepLift`` on a ReLU
-network (its rule for tanh and sigmoid is the same).
+(summation-to-delta). 2-D max pooling with non-overlapping windows takes Captum's max-pooling
+rule (:func:`deepkit.backend.modified_backward.rescale_max_pool`). The linear layers keep their
+gradient. Layers the rules do not cover (overlapping max pooling, other non-linearities...) are
+refused by name. Captum's ``DeepLift`` (its rule for tanh and sigmoid is the same).
 
 Example:
     >>> import numpy as np, keras
@@ -24,7 +25,7 @@ import numpy as np
 from keras import ops
 
 from deepkit.backend import gradients
-from deepkit.backend.modified_backward import RESCALE
+from deepkit.backend.modified_backward import RESCALE, rescale_max_pool
 from deepkit.viz import graph
 from deepkit.viz.attribution.gradient import reduce_channels
 from deepkit.viz.attribution.inputs import prepare
@@ -44,18 +45,25 @@ _LINEAR = ("InputLayer", "Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "
            "AveragePooling2D", "Identity", "ReLU", "Activation", "Functional", "Sequential")
 
 
+def _pools_without_overlap(layer):
+    return type(layer).__name__ == "MaxPooling2D" and tuple(layer.strides) == tuple(layer.pool_size)
+
+
 def _rescaled_layers(model):
-    """``(path, layer, attribute, name)`` of every activation the rule replaces."""
+    """``(path, layer, attribute, replacement)`` of every activation or pooling the rules replace."""
     out = []
     for path, layer, _ in graph.walk(model):
+        if _pools_without_overlap(layer):
+            out.append((path, layer, "call", rescale_max_pool(layer.pool_size, layer.padding, layer.data_format)))
+            continue
         if type(layer).__name__ == "ReLU":
             if not (layer.negative_slope or layer.max_value is not None or layer.threshold):
-                out.append((path, layer, "call", "relu"))
+                out.append((path, layer, "call", RESCALE["relu"]))
             continue
         activation = getattr(layer, "activation", None)
         for name in RESCALE:
             if activation is getattr(keras.activations, name):
-                out.append((path, layer, "activation", name))
+                out.append((path, layer, "activation", RESCALE[name]))
     return out
 
 
@@ -63,9 +71,9 @@ def _rescaled_layers(model):
 def _rescaled(model):
     patched = []
     try:
-        for _, layer, attribute, name in _rescaled_layers(model):
+        for _, layer, attribute, replacement in _rescaled_layers(model):
             patched.append((layer, attribute, layer.__dict__.get(attribute)))
-            object.__setattr__(layer, attribute, RESCALE[name])
+            object.__setattr__(layer, attribute, replacement)
         yield
     finally:
         for layer, attribute, old in reversed(patched):
@@ -86,10 +94,10 @@ def deeplift_refusal(model):
 
     Example:
         >>> import keras
-        >>> m = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.MaxPooling2D(name="pool"),
+        >>> m = keras.Sequential([keras.Input((4, 1)), keras.layers.MaxPooling1D(name="pool"),
         ...                       keras.layers.Flatten(), keras.layers.Dense(2, activation="relu")])
         >>> deeplift_refusal(m)
-        "layer 'pool' (MaxPooling2D) is not linear and not an activation the rescale rule covers (relu, tanh, sigmoid)"
+        "layer 'pool' (MaxPooling1D) is not linear, not a max pooling and not an activation the rescale rule covers (relu, tanh, sigmoid)"
     """
     covered = {id(layer) for _, layer, _, _ in _rescaled_layers(model)}
     for path, layer, _ in graph.walk(model):
@@ -100,8 +108,13 @@ def deeplift_refusal(model):
             kind, activation = type(layer).__name__, None
         if id(layer) in covered:
             continue
+        if kind == "MaxPooling2D":
+            return (f"layer {path!r} (MaxPooling2D with pool_size {tuple(layer.pool_size)} and strides "
+                    f"{tuple(layer.strides)}): DeepLIFT's max-pooling rule is implemented for windows that do "
+                    "not overlap (strides equal to pool_size)")
         if kind not in _LINEAR:
-            return f"layer {path!r} ({kind}) is not linear and not an activation the rescale rule covers (relu, tanh, sigmoid)"
+            return (f"layer {path!r} ({kind}) is not linear, not a max pooling and not an activation the "
+                    "rescale rule covers (relu, tanh, sigmoid)")
         if kind == "ReLU":
             return f"layer {path!r} (ReLU with a slope, cap or threshold): the rescale rule covers plain ReLUs only"
         if activation is not None and activation is not keras.activations.linear:
@@ -131,7 +144,8 @@ def deeplift(model, images, class_index=None, *, baseline=None, reduce="sum", ba
 
     Args:
         model: A classifier whose layers are linear (dense, convolutions, average pooling,
-            batch normalisation, additions...) or ReLU, tanh and sigmoid activations.
+            batch normalisation, additions...), ReLU, tanh and sigmoid activations, or 2-D max
+            pooling whose windows do not overlap.
         images: ``(N,) + input_shape`` array.
         class_index: ``None`` (predicted class), int, or one per image.
         baseline: ``None`` (all zeros), a float, or an array broadcastable to ``images``.

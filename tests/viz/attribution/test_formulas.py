@@ -193,3 +193,59 @@ def test_rise_matches_the_paper():
     masks = rise_masks((10, 12), num_masks=50, cells=3, p=0.5, seed=0)
     assert masks.shape == (50, 10, 12) and 0 <= masks.min() and masks.max() <= 1
     assert abs(masks.mean() - 0.5) < 0.1  # E[M] = p
+
+
+def _first_max_routing(values, z, pool=2):
+    """numpy: each window's value to the first (row-major) maximum of ``z`` in that window."""
+    n, h, w, c = z.shape
+    out = np.zeros_like(z, dtype="float64")
+    for b in range(n):
+        for i in range(h // pool):
+            for j in range(w // pool):
+                for k in range(c):
+                    window = z[b, i * pool:(i + 1) * pool, j * pool:(j + 1) * pool, k]
+                    r, s = np.unravel_index(np.argmax(window), window.shape)
+                    out[b, i * pool + r, j * pool + s, k] += values[b, i, j, k]
+    return out
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_deeplift_max_pooling_rule_matches_the_paper(padding):
+    """DeepLIFT (Shrikumar et al. 2017) through ReLU -> 2x2 max pooling -> dense, with random
+    baselines. The ReLU's rescale multiplier times the pooling's gives each position
+    ``Delta r * m_pool``: the window's ``w (max(y, y0) - y0)`` at the first maximum of the input's
+    window plus ``w (y - max(y, y0))`` at the first maximum of the baseline's window (the pooling
+    rule routes the change of the pooled value, Captum's maxpool rule). The attributions sum to
+    ``f(x) - f(x0)``. (Captum 0.9's own ``DeepLift`` breaks that sum when a ReLU precedes the
+    pooling, see test_captum.py: this numpy is the reference there.) With ``"same"`` padding the
+    7x7 input's last row and column form windows of their own.
+
+    Planted errors caught: the second term routed through the input's maxima (``U_x`` for
+    ``U_x0``); ``max(y, y0) - y0`` replaced by ``y - y0``.
+    """
+    import keras
+
+    size = 8 if padding == "valid" else 7
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((size, size, 2)), keras.layers.ReLU(name="relu"),
+                              keras.layers.MaxPooling2D(2, padding=padding, name="pool"),
+                              keras.layers.Flatten(), keras.layers.Dense(3, name="out")])
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (3, size, size, 2)).astype("float32")
+    x0 = rng.uniform(-1, 1, x.shape).astype("float32")
+    classes = np.array([0, 2, 1])
+    got = A.deeplift(model, x, classes, baseline=x0, reduce=None)
+
+    side = -(-size // 2)
+    r, r0 = (np.pad(np.maximum(v, 0).astype("float64"), [(0, 0), (0, 2 * side - size), (0, 2 * side - size),
+                                                         (0, 0)], constant_values=-np.inf) for v in (x, x0))
+    y = r.reshape(3, side, 2, side, 2, 2).max(axis=(2, 4))
+    y0 = r0.reshape(3, side, 2, side, 2, 2).max(axis=(2, 4))
+    top = np.maximum(y, y0)
+    kernel = np.asarray(model.get_layer("out").kernel, "float64")
+    w = kernel[:, classes].T.reshape(3, side, side, 2)
+    want = _first_max_routing(w * (top - y0), r) + _first_max_routing(w * (y - top), r0)
+    want = want[:, :size, :size]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    delta = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
+    np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), delta[np.arange(3), classes], rtol=1e-4, atol=1e-5)
