@@ -7,6 +7,9 @@ from deepkit import viz
 from deepkit.viz.activation_space import activation_atlas, plot_activation_atlas, spatial_activations
 from tests.viz.digits import trained_digits_cnn
 
+# The module's fixture trains a network (about 20 s): slow, run once in CI (tools/test-all.sh).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def atlas():

@@ -18,6 +18,7 @@ def _circles():
         return make_circles(200, noise=0.05, factor=0.5, random_state=0)
 
 
+@pytest.mark.slow
 def test_logistic_regression_fails_and_mlp_solves_circles(tmp_path):
     x, y = _circles()
     fig, res = boundary.compare_boundaries(x, y, epochs=150, resolution=60,

@@ -16,6 +16,7 @@ def _compiled():
     return model
 
 
+@pytest.mark.slow
 def test_recorder_records_on_schedule_and_matches_direct_calls(tmp_path):
     x, y = digits()
     model = _compiled()

@@ -18,6 +18,9 @@ from deepkit.viz import report
 from deepkit.viz.report_browser import check_page, find_chromium
 from tests.viz.digits import trained_digits_cnn
 
+# End-to-end report builds (tens of seconds each): slow, run once in CI (tools/test-all.sh).
+pytestmark = pytest.mark.slow
+
 
 class _Refs(html.parser.HTMLParser):
     def __init__(self):

@@ -14,6 +14,7 @@ def _np(t):
     return keras.ops.convert_to_numpy(t)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::deepkit.viz.featurevis.DeadObjectiveWarning")  # its dead channels, left out below
 def test_activation_maximization_beats_best_of_1000_real_inputs():
     # All 32 channels of the trained digits CNN's top conv layer (post-ReLU mean activation),

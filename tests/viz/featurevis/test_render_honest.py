@@ -105,6 +105,7 @@ def test_visualizations_stay_active_under_their_transforms():
     assert np.all(ratio > 0.5), ratio
 
 
+@pytest.mark.slow
 def test_grayscale_model_gets_one_channel_without_colour_decorrelation():
     keras.utils.set_random_seed(0)
     gray = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, name="c")])

@@ -33,6 +33,7 @@ def test_model_on_sequences_or_two_inputs_is_refused_before_anything_is_written(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_two_output_model_gets_the_atlas_of_what_applies(tmp_path):
     """Before: 'predicting' failed with numpy's 'inhomogeneous shape' error (listed as a problem on the
     index); now the overview says why there are no class pages, and nothing fails."""

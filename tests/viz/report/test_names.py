@@ -36,6 +36,7 @@ def _three_convs():
     return keras.Model(inp, out, name="clash")
 
 
+@pytest.mark.slow
 def test_atlas_gives_each_colliding_layer_its_own_page(tmp_path):
     """Before: ``conv.a``, ``conv-a`` and ``conv_a`` all wrote ``layer-conv-a.html`` (the last one won)
     and the index linked the three rows to that one page."""

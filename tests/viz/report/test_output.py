@@ -31,6 +31,7 @@ def test_a_users_index_html_is_refused_before_any_work(tmp_path):
     assert (tmp_path / "index.html").read_text() == "<p>my own page</p>"
 
 
+@pytest.mark.slow
 def test_rerun_replaces_the_report_and_removes_its_stale_pages(tmp_path):
     """Before: a rerun showing fewer layers left the first run's layer and unit pages behind."""
     x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")

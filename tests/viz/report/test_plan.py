@@ -12,6 +12,9 @@ from deepkit.viz.report.document import Note, Section
 from deepkit.viz.report.plan import Plan
 from deepkit.viz.report.progress import Progress
 
+# End-to-end report builds (tens of seconds each): slow, run once in CI (tools/test-all.sh).
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.backend_independent
 def test_pages_are_built_after_their_steps_and_results_are_dropped_after():

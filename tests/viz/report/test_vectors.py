@@ -9,6 +9,9 @@ import pytest
 from deepkit.viz.report import build_report
 from deepkit.viz.report.plane import unit_response_grid
 
+# End-to-end report builds (tens of seconds each): slow, run once in CI (tools/test-all.sh).
+pytestmark = pytest.mark.slow
+
 
 def _points(n=120, seed=0):
     rng = np.random.default_rng(seed)
