@@ -15,7 +15,11 @@ element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh: :func:`~deepkit.
 and transposes average pooling and LeCun's subsampling (they have no switches: the signal is
 spread evenly over each window, the pooling's gradient), as it transposes convolutions. So
 LeNet-5 (tanh, average pooling) gets projections on its layer and unit pages. A model with no
-non-linearity at all is refused (its projection would be the plain gradient).
+non-linearity at all is refused (its projection would be the plain gradient). One consequence,
+true of Zeiler & Fergus' rule itself: the deconvnet's only dependence on the image is max
+pooling's switches, so in a network without max pooling (LeNet-5) a unit's projection is the same
+for every image, the unit's template seen through the layers below (its nine projections beside
+the nine patches are identical; the patches show how the images vary).
 
 Example:
     >>> import numpy as np, keras
