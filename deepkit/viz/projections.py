@@ -11,15 +11,17 @@ to the unit's receptive field, so that it sits beside the data-set patch it expl
 
 **Networks without ReLUs.** The deconvnet's backward pass rectifies the signal with a ReLU at
 every non-linearity; it never differentiates the forward one. deepkit keeps that rule for any
-element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh: :func:`~deepkit.viz.attribution.modified.deconvnet_layers`),
-and transposes average pooling and LeCun's subsampling (they have no switches: the signal is
+element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh:
+:func:`~deepkit.viz.attribution.modified.deconvnet_layers`), and transposes average pooling and LeCun's subsampling (they have no switches: the signal is
 spread evenly over each window, the pooling's gradient), as it transposes convolutions. So
 LeNet-5 (tanh, average pooling) gets projections on its layer and unit pages. A model with no
 non-linearity at all is refused (its projection would be the plain gradient). One consequence,
 true of Zeiler & Fergus' rule itself: the deconvnet's only dependence on the image is max
-pooling's switches, so in a network without max pooling (LeNet-5) a unit's projection is the same
-for every image, the unit's template seen through the layers below (its nine projections beside
-the nine patches are identical; the patches show how the images vary).
+pooling's switches, so in a network without max pooling (LeNet-5; a CIFAR ResNet-20, whose ReLUs
+are rectified whatever their input) a unit's projection is the same for every image up to the
+crop at the image border, the unit's template seen through the layers below (its projections
+beside its patches are alike; the patches show how the images vary). Springenberg et al. 2015
+made the same observation for all-convolutional ReLU networks, the reason for guided backprop.
 
 Example:
     >>> import numpy as np, keras

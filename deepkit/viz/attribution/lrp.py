@@ -35,8 +35,8 @@ merged weights; they equal the original's to float rounding). A BatchNorm after 
 refused.
 
 **Composites (which rule where).** ``rules`` is a rule name (that rule on every Dense / Conv
-layer) or a dict by layer kind: ``"dense"``, ``"conv"`` (depthwise convolutions included) and optionally ``"first"`` (the first
-Dense / Conv layer the input meets). The default, :data:`DEFAULT_COMPOSITE`, is Zennit's
+layer) or a dict by layer kind: ``"dense"``, ``"conv"`` (depthwise convolutions included) and
+optionally ``"first"`` (the first Dense / Conv layer the input meets). The default, :data:`DEFAULT_COMPOSITE`, is Zennit's
 ``EpsilonPlus``: z+ on convolutions (lower layers: stable, positive evidence), epsilon on dense
 layers (upper layers: a faithful, sparse decomposition of the logit).
 

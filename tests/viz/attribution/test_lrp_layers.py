@@ -105,7 +105,8 @@ def test_relevance_is_conserved_on_googlenet(rules):
     initialisation, so nothing but the stabilisers absorbs relevance).
 
     Planted error caught: the relevance of each Inception module's last ("pool") branch dropped at
-    the join (``Concatenate`` patched to stop the gradient of its last input): the epsilon case fails (relative error 2.4; the composite was not run).
+    the join (``Concatenate`` patched to stop the gradient of its last input): the epsilon case
+    fails (relative error 2.4; the composite was not run).
     """
     from deepkit.models import googlenet
     from deepkit.viz.engine import engine

@@ -42,8 +42,9 @@ def test_noisy_linear_imputation_solves_the_neighbour_equations():
     """The imputed values solve the paper's linear system (dense numpy solve); the noise is
     ``noise * rng.standard_normal((k, C))`` over the removed pixels in row-major order.
 
-    Planted errors caught: two diagonal weights 1/6 instead of 1/12 (max diff 0.12); border weights not
-    renormalised (the diagonal summing all 8 weights whether inside or not: max diff 0.91); both also fail the ROAD tests.
+    Planted errors caught: two diagonal weights 1/6 instead of 1/12 (max diff 0.12); border weights
+    not renormalised (the diagonal summing all 8 weights whether inside or not: max diff 0.91);
+    both also fail the ROAD tests.
     """
     rng = np.random.default_rng(0)
     image = rng.normal(size=(5, 6, 2)).astype("float32")
