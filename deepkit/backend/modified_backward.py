@@ -7,7 +7,8 @@ every backend implements: ``jax.custom_vjp``, ``tf.custom_gradient``, a
 - :func:`guided_relu` (Springenberg et al. 2015): the upstream gradient passes where the input
   was positive *and* the gradient is positive, ``g * (x > 0) * (g > 0)``;
 - :func:`deconv_relu` (Zeiler & Fergus 2014): the deconvnet's rectification of the signal
-  going down, ``relu(g)``, whatever the input was;
+  going down, ``relu(g)``, whatever the input was; :func:`deconv_rectified` puts the same
+  backward pass under any element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh...);
 - :func:`rescale` (Shrikumar et al. 2017): DeepLIFT's rescale rule for ReLU, tanh and sigmoid,
   on a batch of inputs stacked over their baselines;
 - :func:`rescale_max_pool`: DeepLIFT's rule for max pooling (the forward pass is the pooling).
@@ -24,7 +25,7 @@ Example:
 
 import keras
 
-__all__ = ["guided_relu", "deconv_relu", "rescale", "rescale_max_pool", "RESCALE", "RULES"]
+__all__ = ["guided_relu", "deconv_relu", "deconv_rectified", "rescale", "rescale_max_pool", "RESCALE", "RULES"]
 
 
 @keras.ops.custom_gradient
@@ -72,6 +73,41 @@ def deconv_relu(x):
         return keras.ops.relu(upstream)
 
     return keras.ops.relu(x), grad
+
+
+def deconv_rectified(forward):
+    """``forward`` (an element-wise non-linearity) with the deconvnet's backward pass ``relu(g)``.
+
+    The deconvnet (Zeiler & Fergus 2014) does not differentiate the non-linearity: it rectifies
+    the signal going down. Their networks use ReLUs (:func:`deconv_relu`); for any other
+    element-wise non-linearity the same rectification is the faithful generalization.
+
+    Args:
+        forward: A function ``x -> f(x)`` applied element by element.
+
+    Returns:
+        A function ``x -> forward(x)`` whose gradient is ``relu(upstream)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from deepkit.backend import gradients
+        >>> f = deconv_rectified(keras.ops.tanh)
+        >>> g = gradients.value_and_grad(lambda v: keras.ops.sum(f(v) * keras.ops.convert_to_tensor([2.0, -1.0])))
+        >>> gradients.to_numpy(g(np.array([0.5, 3.0], "float32"))[1]).tolist()
+        [2.0, 0.0]
+    """
+
+    @keras.ops.custom_gradient
+    def rectified(x):
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return keras.ops.relu(upstream)
+
+        return forward(x), grad
+
+    rectified.__name__ = f"deconv_{getattr(forward, '__name__', 'activation')}"
+    return rectified
 
 
 _DERIVATIVES = {

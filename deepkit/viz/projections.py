@@ -9,6 +9,20 @@ gradient of the unit's activation with respect to the input under the modified b
 it is computed for a whole batch of (image, channel, position) triples in one call, and cropped
 to the unit's receptive field, so that it sits beside the data-set patch it explains.
 
+**Networks without ReLUs.** The deconvnet's backward pass rectifies the signal with a ReLU at
+every non-linearity; it never differentiates the forward one. deepkit keeps that rule for any
+element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh:
+:func:`~deepkit.viz.attribution.modified.deconvnet_layers`), and transposes average pooling and LeCun's subsampling (they have no switches: the signal is
+spread evenly over each window, the pooling's gradient), as it transposes convolutions. So
+LeNet-5 (tanh, average pooling) gets projections on its layer and unit pages. A model with no
+non-linearity at all is refused (its projection would be the plain gradient). One consequence,
+true of Zeiler & Fergus' rule itself: the deconvnet's only dependence on the image is max
+pooling's switches, so in a network without max pooling (LeNet-5; a CIFAR ResNet-20, whose ReLUs
+are rectified whatever their input) a unit's projection is the same for every image up to the
+crop at the image border, the unit's template seen through the layers below (its projections
+beside its patches are alike; the patches show how the images vary). Springenberg et al. 2015
+made the same observation for all-convolutional ReLU networks, the reason for guided backprop.
+
 Example:
     >>> import numpy as np, keras
     >>> m = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, activation="relu", name="c")])
@@ -83,13 +97,14 @@ def deconvnet_projections(model, layer, images, units, positions=None, *, crop=T
 
     For image ``i``, the activation of channel ``units[i]`` of ``layer`` at ``positions[i]``
     (default: where that channel is strongest in the image) is the only non-zero activation of
-    the layer, and is sent down to the input through the deconvnet (ReLUs rectify the signal,
-    max pooling uses the forward pass's switches). This equals Captum's ``Deconvolution`` with
+    the layer, and is sent down to the input through the deconvnet (every non-linearity, ReLU,
+    tanh or other, rectifies the signal; max pooling uses the forward pass's switches, average
+    pooling and subsampling are transposed: module docstring). This equals Captum's ``Deconvolution`` with
     that activation as the model's output. One gradient call per ``batch_size`` images, however
     many different units they ask for.
 
     Args:
-        model: A Keras image model (channels last) whose non-linearities include ReLU layers.
+        model: A Keras image model (channels last) with element-wise non-linearities (ReLU, tanh...).
         layer: A layer with image-like outputs ``(batch, h, w, channels)``: name, ``/`` path,
             index or object.
         images: ``(N, H, W, C)`` array.
@@ -105,7 +120,7 @@ def deconvnet_projections(model, layer, images, units, positions=None, *, crop=T
 
     Raises:
         ValueError: For non-image inputs or layers, units or positions out of range, or a model
-            with no ReLU layer (the projection would be the plain gradient).
+            with no non-linearity (the projection would be the plain gradient).
 
     Example:
         >>> import numpy as np, keras
@@ -118,7 +133,7 @@ def deconvnet_projections(model, layer, images, units, positions=None, *, crop=T
     import keras
 
     from deepkit.backend import gradients
-    from deepkit.viz.attribution.modified import modified_relus, relu_layers
+    from deepkit.viz.attribution.modified import deconvnet_layers, modified_relus
     from deepkit.viz.layers import feature_model, layer_path
     from deepkit.viz.receptive import receptive_field
 
@@ -130,10 +145,11 @@ def deconvnet_projections(model, layer, images, units, positions=None, *, crop=T
         raise ValueError(f"{where}: batch_size must be a positive int. Received: {batch_size!r}")
     path = layer_path(model, layer)
     _, h, w, channels = _spatial_output(model, path)
-    if not relu_layers(model):
+    if not deconvnet_layers(model):
         raise ValueError(
-            f"{where}: model '{model.name}' has no ReLU layer (activation='relu', Activation('relu') "
-            "or ReLU()) for the deconvnet to rectify; the projection would be the plain gradient."
+            f"{where}: model '{model.name}' has no element-wise non-linearity (an activation, Activation, "
+            "ReLU or ScaledTanh layer) for the deconvnet to rectify; the projection would be the plain "
+            f"gradient. Received: a model with layers {[layer.name for layer in model.layers]}"
         )
     units = _check_units(units, len(x), channels)
     fm = feature_model(model, path)

@@ -129,8 +129,10 @@ class _Pipe:
         return self._wait(lambda m: m.get("method") == method, method)
 
 
+# Lazy images below the first screen never start loading in a headless window, and their decode()
+# would never settle: every image is switched to eager loading first.
 _IMAGES_JS = """
-Promise.all(Array.from(document.images).map(img => img.decode().then(
+Promise.all(Array.from(document.images).map(img => { img.loading = "eager"; return img; }).map(img => img.decode().then(
     () => true, () => false).then(ok => ({alt: img.alt, natural_width: img.naturalWidth,
     natural_height: img.naturalHeight, decoded: ok}))))
 """

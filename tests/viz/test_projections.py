@@ -1,5 +1,8 @@
 """Deconvnet projections of single units against Captum's ``Deconvolution`` on a torch twin whose
-output is the chosen units' activations."""
+output is the chosen units' activations; on tanh / average-pooling models against numpy written from
+Zeiler & Fergus' backward pass, and in the report of such a model."""
+
+import json
 
 import numpy as np
 import pytest
@@ -87,5 +90,78 @@ def test_bad_input_is_refused_with_the_reason():
     with pytest.raises(ValueError, match="image-like"):
         deconvnet_projections(model, "fc", x, 0)
     linear = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 3, name="c")])
-    with pytest.raises(ValueError, match="no ReLU layer"):
+    with pytest.raises(ValueError, match="no element-wise non-linearity"):
         deconvnet_projections(linear, "c", np.zeros((1, 4, 4, 1)), 0)
+
+
+def _tanh_lenet(seed=0):
+    """x (6, 6, 1) -> Conv2D(2, 3, tanh) "c1" -> AveragePooling2D(2) "s2" -> Conv2D(3, 2, tanh) "c3"
+    (1x1) -> Flatten -> Dense(4): LeNet-5's layer kinds, tiny."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((6, 6, 1)),
+        keras.layers.Conv2D(2, 3, activation="tanh", name="c1"),
+        keras.layers.AveragePooling2D(2, name="s2"),
+        keras.layers.Conv2D(3, 2, activation="tanh", name="c3"),
+        keras.layers.Flatten(), keras.layers.Dense(4, name="out"),
+    ])
+
+
+def _numpy_tanh_projection(model, layer, unit, position):
+    """Zeiler & Fergus' backward pass written out: a ReLU rectifies the signal at each tanh, the
+    average pooling is transposed (each window cell gets a quarter), convolutions are transposed."""
+    w1 = np.asarray(model.get_layer("c1").kernel, "float64")
+    w3 = np.asarray(model.get_layer("c3").kernel, "float64")
+    r, c = position
+    if layer == "c3":
+        signal_c3 = np.maximum(np.eye(3)[unit], 0)  # rectified at c3's tanh
+        s2 = np.einsum("abku,u->abk", w3, signal_c3)  # transposed 2x2 convolution from the 1x1 map
+    else:
+        s2 = np.zeros((2, 2, 2))
+        s2[r, c, unit] = 1.0
+    c1 = np.maximum(np.repeat(np.repeat(s2, 2, 0), 2, 1) / 4.0, 0)  # transposed pooling, rectified at c1's tanh
+    x = np.zeros((6, 6, 1))
+    for i in range(4):
+        for j in range(4):
+            x[i:i + 3, j:j + 3, 0] += np.einsum("abk,k->ab", w1[:, :, 0, :], c1[i, j])
+    return x
+
+
+@pytest.mark.parametrize("layer", ["s2", "c3"])
+def test_projection_through_tanh_and_average_pooling_is_zeiler_fergus_backward_pass(layer):
+    """On a tanh / average-pooling model the projection rectifies the signal at each tanh (never
+    differentiates it) and transposes the pooling, as numpy from the paper's rule.
+
+    Planted errors caught: the tanh's derivative kept under the rectification (``relu(g) * (1 -
+    tanh^2)``; both fail, max diff 0.11 and 0.06); the tanh left unpatched (the plain gradient; both
+    fail, 0.11 and 0.16).
+    """
+    model = _tanh_lenet()
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 6, 6, 1)).astype("float32")
+    h, w, channels = model.get_layer(layer).output.shape[1:]
+    rng = np.random.default_rng(5)
+    units = rng.integers(0, channels, 4)
+    positions = np.stack([rng.integers(0, h, 4), rng.integers(0, w, 4)], axis=-1)
+    got = deconvnet_projections(model, layer, x, units, positions, crop=False)
+    want = np.stack([_numpy_tanh_projection(model, layer, u, p) for u, p in zip(units, positions)])
+    assert np.abs(want).max() > 1e-2
+    np.testing.assert_allclose(got, want, atol=1e-5 * np.abs(want).max(), rtol=0)
+
+
+def test_report_of_a_tanh_average_pooling_lenet_shows_the_projections(tmp_path):
+    """The atlas of a LeNet-style model (tanh, average pooling, no ReLU) has Zeiler & Fergus'
+    figure on its convolution pages and the projections on their unit pages."""
+    from deepkit.viz import report
+
+    model = _tanh_lenet()
+    x = np.random.default_rng(0).random((24, 6, 6, 1)).astype("float32")
+    report.build_report(model, (x, np.arange(24) % 4), tmp_path / "atlas", featurevis=False, attributions=["saliency"],
+                        embedding=False, progress=False, num_samples=2, top_k=4, max_units=2, unit_pages=1)
+    for name in ("layer-c1.html", "layer-c3.html"):
+        page = (tmp_path / "atlas" / name).read_text(encoding="utf-8")
+        assert "Deconvnet projections (Zeiler &amp; Fergus 2014, figure 2)" in page, name
+    unit = (tmp_path / "atlas" / "unit-c1-0.html").read_text(encoding="utf-8")
+    assert "Their deconvnet projections" in unit
+    assert json.loads((tmp_path / "atlas" / "report.json").read_text())["errors"] == []

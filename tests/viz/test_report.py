@@ -115,6 +115,24 @@ def test_page_checker_catches_console_errors_and_broken_images(tmp_path):
                               "decoded": False}]
 
 
+@pytest.mark.backend_independent
+def test_check_page_decodes_a_lazy_image_below_the_first_screen(tmp_path):
+    """A lazy image far below the window never loads in headless Chromium; the check switches it to
+    eager loading (before, its decode() never settled and the check timed out on an atlas index
+    whose confusion matrix sat below a long layer table)."""
+    _need_chromium()
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(buffer, format="PNG")
+    page = tmp_path / "lazy.html"
+    page.write_text('<title>lazy</title><div style="height:30000px"></div><img alt="below" loading="lazy" '
+                    f'src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">')
+    result = check_page(page, timeout=60)
+    assert result.images == [{"alt": "below", "natural_width": 4, "natural_height": 3, "decoded": True}]
+
+
 def test_cli_report_from_saved_model_and_npz_with_progress(tmp_path, capsys):
     from deepkit import cli
 

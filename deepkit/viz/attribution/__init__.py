@@ -13,7 +13,7 @@ exported here and from :mod:`deepkit.viz` under its name):
   surrogates fitted on the scores of images with regions removed;
 - :mod:`.metrics`: the evaluation of attributions (deletion / insertion curves, Petsiuk et
   al. 2018; the pointing game; randomised-weight copies for the Adebayo et al. 2018 sanity
-  checks).
+  checks; sparseness, faithfulness correlation, max-sensitivity; ROAD, Rong et al. 2022).
 
 Every method takes a batch of images and returns one numpy heatmap per image. The work is
 done by the model's :class:`~deepkit.viz.engine.Engine` in chunks of at most
@@ -43,7 +43,8 @@ Example:
 from deepkit.viz.attribution import registry
 from deepkit.viz.attribution.gradient import noise_tunnel
 from deepkit.viz.attribution.metrics import (deletion_insertion, faithfulness_correlation, max_sensitivity,
-                                             pointing_game, randomized_model, sparseness)
+                                             noisy_linear_imputation, pointing_game, randomized_model, road,
+                                             sparseness)
 from deepkit.viz.attribution.registry import (get_method, list_methods, register, report_methods,
                                               report_options, tunnel_methods)
 from deepkit.viz.graph import logit_model
@@ -62,6 +63,8 @@ __all__ = [
     "sparseness",
     "faithfulness_correlation",
     "max_sensitivity",
+    "road",
+    "noisy_linear_imputation",
     "list_methods",
     "get_method",
     "register",

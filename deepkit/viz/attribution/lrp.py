@@ -16,7 +16,11 @@ with ``z'_j = sum_i x_i w'_ij + b'_j``. The rules (Captum's ``captum.attr._utils
 global) follow the epsilon rule with their own forward pass (a max pool passes a unit's
 relevance to its maximum). ReLU, Flatten, Reshape, Dropout and the like pass relevance
 unchanged (so does tanh, as in Captum: its gradient is replaced by ``tanh(u) / u``); an ``Add`` (a skip connection) splits it in proportion to each branch's contribution
-``x_k / sum_k x_k``. Any other layer is refused, naming it.
+``x_k / sum_k x_k``; a ``Concatenate`` (GoogLeNet's Inception branches) gives each input the
+relevance of its own slice of the output; zero padding and cropping pass it to the pixels they keep.
+A ``DepthwiseConv1D`` / ``DepthwiseConv2D`` is a linear layer whose outputs each read one input
+channel: the rules apply to it as to a convolution (kind ``"conv"``), channel by channel. Any other
+layer is refused, naming it.
 
 **Computation (the "gradient trick").** Every Dense / Conv / pooling layer's output is replaced,
 inside a context, by ``stop_gradient(y) + (z' - stop_gradient(z')) * stop_gradient(y / s)``: the
@@ -31,8 +35,8 @@ merged weights; they equal the original's to float rounding). A BatchNorm after 
 refused.
 
 **Composites (which rule where).** ``rules`` is a rule name (that rule on every Dense / Conv
-layer) or a dict by layer kind: ``"dense"``, ``"conv"`` and optionally ``"first"`` (the first
-Dense / Conv layer the input meets). The default, :data:`DEFAULT_COMPOSITE`, is Zennit's
+layer) or a dict by layer kind: ``"dense"``, ``"conv"`` (depthwise convolutions included) and
+optionally ``"first"`` (the first Dense / Conv layer the input meets). The default, :data:`DEFAULT_COMPOSITE`, is Zennit's
 ``EpsilonPlus``: z+ on convolutions (lower layers: stable, positive evidence), epsilon on dense
 layers (upper layers: a faithful, sparse decomposition of the logit).
 
@@ -64,6 +68,8 @@ DEFAULT_COMPOSITE = {"conv": "zplus", "dense": "epsilon"}
 
 _CAPTUM_STABILITY = 1e-9
 _CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+_LINEAR_LAYERS = (keras.layers.Dense,) + _CONV + _DEPTHWISE
 _POOL = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
          keras.layers.AveragePooling1D, keras.layers.AveragePooling2D, keras.layers.AveragePooling3D,
          keras.layers.GlobalAveragePooling1D, keras.layers.GlobalAveragePooling2D,
@@ -71,7 +77,9 @@ _POOL = (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxP
          keras.layers.GlobalMaxPooling2D, keras.layers.GlobalMaxPooling3D)
 _PASS = (keras.layers.InputLayer, keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout,
          keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D, keras.layers.SpatialDropout3D,
-         keras.layers.GaussianNoise, keras.layers.GaussianDropout, keras.layers.Add, keras.layers.Identity)
+         keras.layers.GaussianNoise, keras.layers.GaussianDropout, keras.layers.Add, keras.layers.Identity,
+         keras.layers.Concatenate, keras.layers.ZeroPadding1D, keras.layers.ZeroPadding2D,
+         keras.layers.ZeroPadding3D, keras.layers.Cropping1D, keras.layers.Cropping2D, keras.layers.Cropping3D)
 _LINEAR = (keras.activations.linear,)
 
 
@@ -98,7 +106,7 @@ def _check_layers(model, where):
             continue
         pre_activation = isinstance(layer, graph.PreActivation)  # the engine's logits: inner layer, no activation
         layer = layer.inner if pre_activation else layer
-        if isinstance(layer, (keras.layers.Dense,) + _CONV):
+        if isinstance(layer, _LINEAR_LAYERS):
             if not pre_activation and not _activation_ok(layer):
                 raise ValueError(f"{where}: layer '{path}' has activation {layer.activation.__name__!r}; LRP "
                                  "handles linear, ReLU and tanh activations only. Received: a model with that layer")
@@ -111,8 +119,9 @@ def _check_layers(model, where):
         if _plain_relu(layer):
             continue
         raise ValueError(f"{where}: layer '{path}' ({type(layer).__name__}) has no LRP rule: LRP handles Dense, "
-                         "Conv1D/2D/3D, BatchNormalization after them, pooling, Add, Flatten/Reshape/Dropout and "
-                         f"ReLU layers. Received: a model with layer '{path}'")
+                         "Conv1D/2D/3D, DepthwiseConv1D/2D, BatchNormalization after them, pooling, Add, "
+                         "Concatenate, Flatten/Reshape/Dropout, zero padding, cropping and ReLU layers. "
+                         f"Received: a model with layer '{path}'")
 
 
 def _resolve_rules(rules, where):
@@ -146,6 +155,9 @@ def _trick(y, z_rule, stabilizer):
 def _linear(layer, x, kernel, bias):
     if isinstance(layer, keras.layers.Dense):
         z = ops.matmul(x, kernel)
+    elif isinstance(layer, _DEPTHWISE):
+        z = ops.depthwise_conv(x, kernel, strides=layer.strides, padding=layer.padding,
+                               data_format=layer.data_format, dilation_rate=layer.dilation_rate)
     else:
         z = ops.conv(x, kernel, strides=layer.strides, padding=layer.padding, data_format=layer.data_format,
                      dilation_rate=layer.dilation_rate)
@@ -239,7 +251,9 @@ def lrp_context(model, rules=None, *, epsilon=1e-9, gamma=0.25, where="lrp"):
                                  f"Received: a model with layer '{layer.name}'")
             _, linear, x, rule = found[-1]
             scale, shift = _bn_factors(layer)
-            kernel = linear.kernel * scale
+            # A depthwise kernel (..., in_channels, multiplier) makes output channel c * multiplier + k.
+            kernel = linear.kernel * (ops.reshape(scale, linear.kernel.shape[-2:]) if isinstance(linear, _DEPTHWISE)
+                                      else scale)
             bias = shift + (linear.bias * scale if linear.use_bias else 0.0)
             pre = _linear(linear, x, kernel, bias)
             k, b = _rule_weights(rule, kernel, bias, gamma)
@@ -265,7 +279,7 @@ def lrp_context(model, rules=None, *, epsilon=1e-9, gamma=0.25, where="lrp"):
                 layer = layer.inner  # it calls inner.call with a linear activation: the rule applies there
             if isinstance(layer, keras.layers.Activation) and layer.activation is keras.activations.tanh:
                 new = tanh_call
-            elif isinstance(layer, (keras.layers.Dense,) + _CONV):
+            elif isinstance(layer, _LINEAR_LAYERS):
                 new = linear_call(layer, layer.call)
             elif isinstance(layer, keras.layers.BatchNormalization):
                 new = bn_call(layer)
@@ -298,8 +312,9 @@ def lrp(model, images, class_index=None, *, rules=None, epsilon=1e-9, gamma=0.25
     connections). Captum's ``LRP`` with the same rules gives the same relevances.
 
     Args:
-        model: A classifier of Dense, Conv, BatchNormalization, pooling, Add, Flatten, Dropout,
-            ReLU and tanh layers (any other layer is refused, by name).
+        model: A classifier of Dense, Conv, DepthwiseConv, BatchNormalization, pooling, Add,
+            Concatenate, Flatten, Dropout, zero padding, cropping, ReLU and tanh layers (any other
+            layer is refused, by name).
         images: ``(N, H, W, C)`` array.
         class_index: ``None`` (predicted class), int, or one per image.
         rules: ``"epsilon"``, ``"gamma"``, ``"zplus"`` (``"alpha1_beta0"``) for every Dense / Conv

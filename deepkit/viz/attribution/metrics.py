@@ -5,7 +5,9 @@ probability falls (rises) as pixels are removed (added) in the order an attribut
 them; the pointing game (Zhang et al. 2016) asks whether a map's maximum lies on the object;
 :func:`randomized_model` gives the randomised-weight copies of the Adebayo et al. 2018
 sanity checks; :func:`sparseness`, :func:`faithfulness_correlation` and :func:`max_sensitivity`
-are in :mod:`.faithfulness` and exported here.
+are in :mod:`.faithfulness`, :func:`road` (ROAD, Rong et al. 2022: accuracy under noisy linear
+imputation of the removed pixels) and :func:`noisy_linear_imputation` in :mod:`.road_metric`; all are
+exported here.
 
 Example:
     >>> pointing_game(np.eye(3)[None], [[0, 0, 1, 1]]).tolist()
@@ -17,11 +19,12 @@ import numpy as np
 
 from deepkit.viz import graph
 from deepkit.viz.attribution.faithfulness import faithfulness_correlation, max_sensitivity, sparseness
+from deepkit.viz.attribution.road_metric import noisy_linear_imputation, road
 from deepkit.viz.engine import check_batch_size, engine
 
 
 __all__ = ["deletion_insertion", "pointing_game", "randomized_model", "sparseness", "faithfulness_correlation",
-           "max_sensitivity"]
+           "max_sensitivity", "road", "noisy_linear_imputation"]
 
 
 def deletion_insertion(model, images, heatmaps, class_index=None, *, mode="deletion",

@@ -9,6 +9,18 @@ whatever the input was. The ReLUs replaced are those of layers with ``activation
 included; a ReLU written as a raw op in a functional graph is not (then the method refuses,
 naming no ReLU found, rather than returning the plain gradient silently).
 
+**The deconvnet on other non-linearities.** Zeiler & Fergus' backward pass never differentiates
+the non-linearity: it rectifies the reconstructed signal with a ReLU, unpools through the recorded
+switches and applies the transposed filters. deepkit keeps that rule whatever the forward
+non-linearity is (:func:`deconvnet_layers`): every element-wise activation (tanh, sigmoid, ELU,
+GELU... as an ``activation=`` or an ``Activation`` layer; ``ReLU`` / ``LeakyReLU`` / ``ELU`` /
+``PReLU`` layers; LeCun's :class:`~deepkit.layers.ScaledTanh`) gets the backward pass
+``relu(g)``, and average pooling or subsampling, which has no switches, is transposed (its
+gradient spreads the signal evenly over the window), as a convolution is. So LeNet-5 (scaled
+tanh, subsampling) has deconvnet projections. On a ReLU network this is Captum's
+``Deconvolution``; Captum leaves a tanh or sigmoid's gradient as it is, so on models with those
+the two differ.
+
 Example:
     >>> import numpy as np, keras
     >>> model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, activation="relu"),
@@ -22,14 +34,21 @@ import contextlib
 import keras
 import numpy as np
 
-from deepkit.backend.modified_backward import RULES
+from deepkit.backend.modified_backward import RULES, deconv_rectified
+from deepkit.layers import ScaledTanh
 from deepkit.viz import graph
 from deepkit.viz.attribution.cam import grad_cam
 from deepkit.viz.attribution.gradient import GradientPath, attribute, reduce_channels
 from deepkit.viz.attribution.inputs import channel_axis
 from deepkit.viz.attribution.registry import register
 
-__all__ = ["guided_backprop", "deconvnet", "guided_grad_cam", "modified_relus", "relu_layers"]
+__all__ = ["guided_backprop", "deconvnet", "guided_grad_cam", "modified_relus", "relu_layers", "deconvnet_layers"]
+
+_ELEMENTWISE = tuple(f for f in (getattr(keras.activations, name, None) for name in (
+    "relu", "relu6", "elu", "selu", "gelu", "silu", "tanh", "sigmoid", "hard_sigmoid", "hard_silu", "softplus",
+    "softsign", "leaky_relu", "mish", "exponential")) if f is not None)
+_ELEMENTWISE_LAYERS = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU,
+                       ScaledTanh)
 
 
 def _plain_relu_layer(layer):
@@ -57,9 +76,38 @@ def relu_layers(model):
             if getattr(layer, "activation", None) is keras.activations.relu or _plain_relu_layer(layer)]
 
 
+def deconvnet_layers(model):
+    """The layers whose non-linearity the deconvnet rectifies (module docstring), as ``(path, layer)``.
+
+    Args:
+        model: A Keras model (nested models are searched).
+
+    Returns:
+        A list of ``(path, layer)``: layers with an element-wise ``activation`` (not linear or
+        softmax), ``Activation`` layers of one, and ``ReLU``, ``LeakyReLU``, ``ELU``, ``PReLU`` and
+        ``ScaledTanh`` layers.
+
+    Example:
+        >>> import keras
+        >>> m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="tanh", name="d"),
+        ...                       keras.layers.Dense(2, activation="softmax", name="o")])
+        >>> [p for p, _ in deconvnet_layers(m)]
+        ['d']
+    """
+    return [(path, layer) for path, layer, _ in graph.walk(model)
+            if isinstance(layer, _ELEMENTWISE_LAYERS) or getattr(layer, "activation", None) in _ELEMENTWISE]
+
+
+def _layers_of(model, rule):
+    return deconvnet_layers(model) if rule == "deconvnet" else relu_layers(model)
+
+
 @contextlib.contextmanager
 def modified_relus(model, rule):
     """Within the context, every ReLU of ``model`` (:func:`relu_layers`) uses ``rule``'s backward pass.
+
+    With ``rule="deconvnet"``, every element-wise non-linearity (:func:`deconvnet_layers`) gets
+    the deconvnet's ``relu(g)`` (the module docstring).
 
     Args:
         model: A Keras model.
@@ -80,13 +128,19 @@ def modified_relus(model, rule):
     relu = RULES[rule]
     patched = []
     try:
-        for _, layer in relu_layers(model):
+        for _, layer in _layers_of(model, rule):
             if _plain_relu_layer(layer):
                 patched.append((layer, "call", layer.__dict__.get("call")))
                 object.__setattr__(layer, "call", relu)
-            else:
+            elif isinstance(layer, _ELEMENTWISE_LAYERS):  # the deconvnet rule only
+                patched.append((layer, "call", layer.__dict__.get("call")))
+                object.__setattr__(layer, "call", _rectified_call(layer.call))
+            elif layer.activation is keras.activations.relu:
                 patched.append((layer, "activation", layer.activation))
                 object.__setattr__(layer, "activation", relu)
+            else:  # the deconvnet rule only
+                patched.append((layer, "activation", layer.activation))
+                object.__setattr__(layer, "activation", deconv_rectified(layer.activation))
         yield
     finally:
         for layer, attribute, old in reversed(patched):
@@ -99,13 +153,23 @@ def modified_relus(model, rule):
                 object.__setattr__(layer, "activation", old)
 
 
+def _rectified_call(call):
+    rectified = deconv_rectified(lambda x: call(x))
+
+    def new_call(inputs, *args, **kwargs):
+        return rectified(inputs)
+
+    return new_call
+
+
 def _modified_path(rule, where):
     def path_of(x, reduce="max_abs", model=None):
-        if model is not None and not relu_layers(model):
+        if model is not None and not _layers_of(model, rule):
+            what = ("no element-wise non-linearity (an activation, Activation, ReLU or ScaledTanh layer)"
+                    if rule == "deconvnet" else "no ReLU layer (activation='relu', Activation('relu') or ReLU())")
             raise ValueError(
-                f"{where}: model '{model.name}' has no ReLU layer (activation='relu', Activation('relu') "
-                "or ReLU()) whose backward pass it could modify; its result would be the plain gradient. "
-                f"Received: a model with layers {[layer.name for layer in model.layers]}"
+                f"{where}: model '{model.name}' has {what} whose backward pass it could modify; its result "
+                f"would be the plain gradient. Received: a model with layers {[layer.name for layer in model.layers]}"
             )
         backward = (rule, lambda: modified_relus(model, rule))
         return GradientPath(1, lambda xr, i, k: xr, lambda xr, i, k: np.float32(1.0), reduce, backward)
@@ -167,10 +231,12 @@ def deconvnet(model, images, class_index=None, *, reduce="max_abs", batch_size=6
 
     The class logit's gradient with every ReLU's backward pass replaced by ``relu(g)`` (the
     deconvnet rectifies the signal going down; max pooling routes it through the recorded
-    switches, as the gradient does). Captum's ``Deconvolution``.
+    switches, as the gradient does). Captum's ``Deconvolution`` on ReLU networks. Any other
+    element-wise non-linearity (tanh, sigmoid, LeCun's scaled tanh) is rectified the same way, and
+    average pooling / subsampling transposed (the module docstring).
 
     Args:
-        model: A classifier whose non-linearities are ReLUs (see the module docstring).
+        model: A classifier with element-wise non-linearities (see the module docstring).
         images: ``(N, H, W, C)`` array.
         class_index: ``None`` (predicted class), int, or one per image.
         reduce: As :func:`~deepkit.viz.attribution.gradient.saliency`.
@@ -180,7 +246,7 @@ def deconvnet(model, images, class_index=None, *, reduce="max_abs", batch_size=6
         float32 array ``(N, H, W)`` (or ``(N, H, W, C)`` with ``reduce=None``).
 
     Raises:
-        ValueError: For a model with no ReLU layer.
+        ValueError: For a model with no non-linearity to rectify.
 
     Example:
         >>> import numpy as np, keras

@@ -176,7 +176,11 @@ def _projections_figure(model, top, x, batch_size):
 
 
 def deconvnet_applies(model, layer):
-    """Whether a layer's page shows deconvnet projections: a convolution in a model with ReLUs.
+    """Whether a layer's page shows deconvnet projections: a convolution in a model with non-linearities.
+
+    Any element-wise non-linearity counts (ReLU, tanh, LeCun's scaled tanh:
+    :func:`deepkit.viz.attribution.modified.deconvnet_layers`), as the deconvnet rectifies the
+    signal at each of them.
 
     Args:
         model: the ``keras.Model``.
@@ -191,9 +195,9 @@ def deconvnet_applies(model, layer):
         >>> deconvnet_applies(m, m.layers[0])
         True
     """
-    from deepkit.viz.attribution.modified import relu_layers
+    from deepkit.viz.attribution.modified import deconvnet_layers
 
-    return _is_conv(model, layer) and map_size(layer.output.shape) is not None and bool(relu_layers(model))
+    return _is_conv(model, layer) and map_size(layer.output.shape) is not None and bool(deconvnet_layers(model))
 
 
 def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_id=None, deconvnet=False):
@@ -208,7 +212,7 @@ def plan_layer_section(plan, ctx, path, gradcam=True, featurevis=None, section_i
         featurevis: draw feature visualizations (default ``ctx.featurevis``).
         section_id: the section's id (default: the layer's anchor in ``ctx.names``).
         deconvnet: beside the top patches, their deconvnet projections (Zeiler & Fergus' figure 2;
-            convolutions of models with ReLUs, see :func:`deconvnet_applies`): one gradient call
+            convolutions of models with non-linearities, see :func:`deconvnet_applies`): one gradient call
             for every shown channel's top-k.
 
     Returns:
