@@ -97,7 +97,7 @@ def test_depthwise_conv_and_concatenate_match_numpy(rules):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rules", ["epsilon", None])
+@pytest.mark.parametrize("rules", ["epsilon"])  # the composite's rules are checked on the small models above
 def test_relevance_is_conserved_on_googlenet(rules):
     """The zoo's GoogLeNet (torchvision layout: bias-free convolutions + BatchNorm, Inception
     branches joined by Concatenate, zero padding, max pools), random weights, 32x32 inputs: the
