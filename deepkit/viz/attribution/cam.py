@@ -330,7 +330,8 @@ def _forward_fn(eng, layer_name):
         fm = graph.feature_model(lm, [layer_name, -1])
         return eng.jit(lambda x: tuple(fm(x, training=False)), models=[fm])
 
-    return eng.compiled(("forward", layer_name), build, forward=True)
+    # forward=True runs it under no_grad on torch only (same values): an equivalent mutant.
+    return eng.compiled(("forward", layer_name), build, forward=True)  # pragma: no mutate (no_grad, torch only)
 
 
 @register("cam", quick={"max_channels": 4}, title="Score-CAM", in_report=True, order=2,

@@ -79,3 +79,19 @@ def test_max_sensitivity_matches_the_paper():
     norm = np.linalg.norm(A.saliency(model, x, classes, reduce=None).reshape(2, -1), axis=1)
     np.testing.assert_allclose(A.max_sensitivity("saliency", model, x, classes, radius=0.3, num_samples=6, seed=2,
                                                  reduce=None, normalize=True), np.array(want) / norm, rtol=1e-4)
+
+
+def test_max_sensitivity_of_an_explanation_with_no_norm_is_not_normalised():
+    """A model whose inputs do not matter: its gradients are 0 everywhere, clean and perturbed, so the
+    sensitivity is 0; normalised, it stays 0 (nothing to divide by), not NaN.
+
+    Mutation survivor caught (faithfulness.py: the zero-norm guard ``norm > 0`` -> ``norm > -1``).
+    """
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, kernel_initializer="zeros", bias_initializer="ones")])
+    for normalize in (False, True):
+        got = A.max_sensitivity("saliency", model, _images(), [0, 1], radius=0.3, num_samples=3,
+                                normalize=normalize, reduce=None)
+        np.testing.assert_array_equal(got, [0.0, 0.0])
