@@ -269,3 +269,23 @@ def test_occlusion_is_the_mean_drop_over_the_patches_covering_each_pixel():
     got = A.occlusion(model, x, classes, patch_size=1, stride=2, fill=0.5, batch_size=8)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     assert not got[:, 1].any() and not got[:, :, 1].any()
+    # a patch as large as the image: one position, every pixel gets the drop of the filled image
+    whole = A.occlusion(model, x, classes, patch_size=4, stride=2, fill=0.5, batch_size=8)
+    drop = [prob(x[i], c) - prob(np.full_like(x[i], 0.5), c) for i, c in enumerate(classes)]
+    np.testing.assert_allclose(whole, np.broadcast_to(np.array(drop)[:, None, None], (2, 4, 4)), rtol=1e-4, atol=1e-6)
+
+
+def test_normalized_cams_are_divided_by_their_maximum():
+    """``normalize=True`` divides each map by its own maximum (maxima below 1 here).
+
+    Mutation survivor caught (cam.py: the peak guard ``peak > 0`` -> ``peak > 1`` leaving such maps undivided).
+    """
+    model, x, classes, _, _ = _cam_inputs()
+    x = x * 0.05  # small activations: maps with maxima in (0, 1)
+    for name in ("grad_cam", "grad_cam_plus_plus"):
+        raw = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=False)
+        peaks = raw.max(axis=(1, 2))
+        assert ((0 < peaks) & (peaks < 1)).any(), peaks
+        got = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=True)
+        want = np.where(peaks[:, None, None] > 0, raw / np.where(peaks > 0, peaks, 1)[:, None, None], 0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
