@@ -185,3 +185,34 @@ def test_the_size_limit_counts_utf8_bytes_not_characters():
             deepkit.from_spec(text)
     with spec_limits(max_bytes=size):
         assert deepkit.from_spec(text).count_params() == 8
+
+
+@pytest.mark.backend_independent
+def test_flow_brackets_are_counted_one_level_each_way():
+    """``[3]`` opens and closes one level; ``[{Dense: {units: 2}}]`` reaches 3: refused at max_depth=2 (at the
+    third opening bracket, as brackets), built at max_depth=4 (the data is 4 deep: document, list, entry, mapping).
+
+    Mutation survivors caught (limits.py): a bracket counted as 2 levels opening, or as 2 closing.
+    """
+    text = "input_shape: [3]\nlayers: [{Dense: {units: 2}}]\n"
+    column = text.splitlines()[1].index("{units") + 1
+    with spec_limits(max_depth=2):
+        with pytest.raises(SpecError, match=rf"^<string>:2:{column}: the spec is nested more than 2 levels deep "
+                                            r"\(brackets\)"):
+            deepkit.from_spec(text)
+    with spec_limits(max_depth=4):
+        assert deepkit.from_spec(text).count_params() == 8
+
+
+@pytest.mark.backend_independent
+def test_malformed_yaml_names_where_the_unclosed_construct_began():
+    """An unclosed flow list: the error is where the reader gave up (line 2, column 1) and says the list began at
+    line 1, column 9 (its ``[``).
+
+    Mutation survivors caught (source.py): the context's line or column off by one or two.
+    """
+    text = "layers: [Dense, {Dense: 2}\ninput_shape: [3]\n"
+    assert text.index("[") + 1 == 9
+    with pytest.raises(SpecError, match=r"^<string>:2:1: malformed YAML: .*\(while parsing a flow sequence at "
+                                        r"line 1, column 9\)"):
+        deepkit.from_spec(text)
