@@ -594,3 +594,32 @@ def test_full_batches_only_and_epochs_ending_with_the_pass_match_keras():
             h2 = fit(m2, x, y, batch_size=8, shuffle=False, verbose=0, **kwargs)
         assert h2.fast["path"] == "device"
         _assert_same(m1, h1, m2, h2)
+
+
+def test_the_loops_are_traced_for_the_batch_sizes_a_pass_runs(monkeypatch):
+    """Before any callback, ``prepare`` gets the batch sizes of one pass: the full batches' size, then the remainder
+    (50 = 6 x 8 + 2; validation 11 = 2 x 4 + 3; 48 = 6 x 8 has no remainder).
+
+    Mutation survivor caught (fast.py: the batch sizes returned as None, so nothing was traced before the callbacks).
+    """
+    from deepkit import backend
+
+    real, seen = backend.fit_loop, []
+
+    class Spy:
+        def __init__(self, loops):
+            self.loops = loops
+
+        def __getattr__(self, name):
+            return getattr(self.loops, name)
+
+        def prepare(self, data, shuffle, batches, val=None, val_batches=()):
+            seen.append((list(batches), list(val_batches)))
+            return self.loops.prepare(data, shuffle, batches, val, val_batches)
+
+    monkeypatch.setattr(backend, "fit_loop", lambda *a, **k: Spy(real(*a, **k)))
+    x, y = _data(50)
+    fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0, validation_data=_data(11, seed=2),
+        validation_batch_size=4)
+    fit(_model(dropout=False), x[:48], y[:48], batch_size=8, epochs=1, verbose=0)
+    assert seen == [([8, 2], [4, 3]), ([8], [])]
