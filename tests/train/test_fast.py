@@ -623,3 +623,17 @@ def test_the_loops_are_traced_for_the_batch_sizes_a_pass_runs(monkeypatch):
         validation_batch_size=4)
     fit(_model(dropout=False), x[:48], y[:48], batch_size=8, epochs=1, verbose=0)
     assert seen == [([8, 2], [4, 3]), ([8], [])]
+
+
+def test_an_active_augment_draws_on_the_device_and_an_inactive_one_is_dropped():
+    """An augment that changes images (``flip``) advances its seed in the compiled loop; one that changes nothing
+    (no flip, no crop) is not run at all (its seed stays).
+
+    Mutation survivor caught (fast.py: ``not augment.active`` -> ``augment.active``: the active one dropped).
+    """
+    x, y = _data(32)
+    for aug, runs in ((Augment(flip=True, seed=4), True), (Augment(flip=False, pad_crop=0, seed=4), False)):
+        before = keras.ops.convert_to_numpy(aug.seed_generator.state.value).copy()
+        h = fit(_model(dropout=False), x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, augment=aug)
+        after = keras.ops.convert_to_numpy(aug.seed_generator.state.value)
+        assert h.fast["path"] == "device" and (not np.array_equal(after, before)) == runs
