@@ -289,3 +289,18 @@ def test_normalized_cams_are_divided_by_their_maximum():
         got = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=True)
         want = np.where(peaks[:, None, None] > 0, raw / np.where(peaks > 0, peaks, 1)[:, None, None], 0)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_gradient_shap_takes_twenty_rows_per_image_by_default():
+    """The documented default ``num_samples=20``: path points given without ``num_samples`` are (images, 20);
+    with every alpha 1/2 and the zero baseline, each row is the gradient at x / 2 times x (numpy).
+
+    Mutation survivor caught (gradient_shap.py: the default 20 -> 21).
+    """
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    got = A.gradient_shap(model, x, [2, 0], alphas=np.full((2, 20), 0.5), reduce=None)
+    want = np.stack([dense_gradient(model, 0.5 * x[i].astype("float64"), c) * x[i] for i, c in enumerate([2, 0])])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match=r"alphas must have shape \(images, num_samples\) = \(2, 20\)"):
+        A.gradient_shap(model, x, [2, 0], alphas=np.full((2, 21), 0.5))
