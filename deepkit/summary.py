@@ -13,6 +13,7 @@ Example:
 """
 
 import math
+import re
 
 import keras
 
@@ -161,9 +162,9 @@ def weight_sizes(model):
 
 
 def _itemsize(dtype):
-    dtype = keras.backend.standardize_dtype(dtype)
-    digits = "".join(c for c in dtype if c.isdigit())
-    return max(1, int(digits) // 8) if digits else 4
+    """Bytes per element: the bit width that follows the type's name (``float8_e4m3fn``: 8), ``bool`` 1."""
+    bits = re.match(r"[a-z]+(\d+)", keras.backend.standardize_dtype(dtype))
+    return max(1, int(bits.group(1)) // 8) if bits else 1
 
 
 def human_bytes(n):

@@ -40,3 +40,10 @@ def test_a_bad_input_dtype_says_where_and_what_is_expected():
         deepkit.from_spec({"layers": [{"Input": {"shape": [1], "dtype": "int33"}}, "Flatten"]})
     with pytest.raises(SpecError, match=r"Input has no key 'dtyp'\. Did you mean 'dtype'\?"):
         deepkit.from_spec({"layers": [{"Input": {"shape": [1], "dtyp": "int32"}}, "Flatten"]})
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (4, True), (2.5,), ()])
+def test_an_input_shape_of_non_positive_or_non_integer_sizes_is_refused_by_the_builder(shape):
+    """Written for mutation survivors of build.py (``d < 1`` -> ``d < 0``; ``or`` -> ``and`` in the size check)."""
+    with pytest.raises(SpecError, match=r"input_shape must be positive integers .*Received: input_shape="):
+        deepkit.from_spec([{"Dense": 2}], input_shape=shape)

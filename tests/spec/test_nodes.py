@@ -74,6 +74,13 @@ def test_short_form_mistakes_are_located(value, match):
     ({"Dense": {"units": 3, "name": ""}}, r"Dense\.name: Dense name must be a non-empty string .*Received: name=''"),
     ({"Dense": {"units": 3, "name": "  "}}, r"must be a non-empty string"),
     ({"sequential": {"layers": [{"Dense": 2}], "name": ""}}, r"sequential\.name: a block name must be a non-empty"),
+    # every block checks its name (mutation survivor: Repeat's check removed)
+    ({"repeat": {"times": 2, "layers": [{"Dense": 2}], "name": " "}}, r"repeat\.name: a block name must be a non-empty"),
+    ({"residual": {"layers": [{"Dense": 4}], "name": ""}}, r"residual\.name: a block name must be a non-empty"),
+    ({"parallel": {"branches": [[{"Dense": 2}], ["ReLU"]], "name": 3}}, r"parallel\.name: a block name must be a non-empty"
+                                                              r".*Received: name=3"),
+    # counted before parsing: a parallel whose branches are not a list gets the parser's error, not a TypeError
+    ({"parallel": {"branches": 3}}, r"parallel\.branches: 'branches' must be a list of layer lists\. Received: 3"),
 ])
 def test_booleans_as_numbers_and_empty_names_are_refused(entry, match):
     refused({"input_shape": [4], "layers": [entry]}, match)

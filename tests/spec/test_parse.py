@@ -137,3 +137,82 @@ def test_brackets_inside_quotes_and_comments_do_not_count():
     text = ("input_shape: [3]\ndescription: '" + "[" * 300 + "'\n# " + "{" * 300 + "\n"
             'layers: [{Dense: {units: 2, name: "' + "[" * 300 + '"}}]\n')
     assert deepkit.from_spec(text).count_params() == 8
+
+
+# ------------------------------------------------ where the limits and the reader point (issue 27, mutation survivors)
+_NESTED = "input_shape: [3]\nlayers:\n  - sequential:\n      - sequential:\n          - Dense: 2\n"
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("max_depth, where", [(3, "4:7"), (4, "4:9"), (5, "5:11")])
+def test_a_block_style_spec_too_deep_points_at_the_first_node_past_the_limit(max_depth, where):
+    """Levels: the document 1, ``layers`` 2, its first entry 3, the outer ``sequential`` list 4 (line 4, column 7),
+    its entry 5 (line 4, column 9), the inner list 6 (line 5, column 11): the error names the first past the limit.
+
+    Mutation survivor caught (limits.py): the line of the YAML mark + 2 instead of + 1.
+    """
+    with spec_limits(max_depth=max_depth):
+        with pytest.raises(SpecError) as info:
+            deepkit.from_spec(_NESTED)
+    assert str(info.value).startswith(f"<string>:{where}: the spec is nested more than {max_depth} levels deep "
+                                      "(lists and mappings)")
+
+
+@pytest.mark.backend_independent
+def test_a_duplicate_key_is_located_at_its_second_occurrence():
+    """Line 3 is ``  - Dense: {units: 2, units: 3}``: the second ``units`` starts at column 23.
+
+    Mutation survivors caught (source.py): the line or the column of the duplicate key + 0 instead of + 1.
+    """
+    text = "input_shape: [2]\nlayers:\n  - Dense: {units: 2, units: 3}\n"
+    assert text.splitlines()[2].index("units", 15) + 1 == 23
+    with pytest.raises(SpecError, match=r"^<string>:3:23: duplicate key 'units' \(first at line 3\)"):
+        deepkit.from_spec(text)
+
+
+@pytest.mark.backend_independent
+def test_the_size_limit_counts_utf8_bytes_not_characters():
+    """341 characters, 1,241 UTF-8 bytes (300 four-byte emoji in a comment): refused at max_bytes=1,100 though
+    its characters fit (3 x 341 < 1,100 < 4 x 341); accepted at 1,241 (the limit is inclusive).
+
+    Mutation survivor caught (limits.py): the characters' bound on the bytes ``len * 4`` written ``len * 3``.
+    """
+    text = "input_shape: [3]\n# " + "\U0001F600" * 300 + "\nlayers: [{Dense: 2}]\n"
+    size = len(text.encode("utf-8"))
+    assert (len(text), size) == (341, 1241)
+    with spec_limits(max_bytes=1100):
+        with pytest.raises(SpecError, match=r"^<string>: the spec text is 1,241 bytes; the limit is max_bytes=1,100"):
+            deepkit.from_spec(text)
+    with spec_limits(max_bytes=size):
+        assert deepkit.from_spec(text).count_params() == 8
+
+
+@pytest.mark.backend_independent
+def test_flow_brackets_are_counted_one_level_each_way():
+    """``[3]`` opens and closes one level; ``[{Dense: {units: 2}}]`` reaches 3: refused at max_depth=2 (at the
+    third opening bracket, as brackets), built at max_depth=4 (the data is 4 deep: document, list, entry, mapping).
+
+    Mutation survivors caught (limits.py): a bracket counted as 2 levels opening, or as 2 closing.
+    """
+    text = "input_shape: [3]\nlayers: [{Dense: {units: 2}}]\n"
+    column = text.splitlines()[1].index("{units") + 1
+    with spec_limits(max_depth=2):
+        with pytest.raises(SpecError, match=rf"^<string>:2:{column}: the spec is nested more than 2 levels deep "
+                                            r"\(brackets\)"):
+            deepkit.from_spec(text)
+    with spec_limits(max_depth=4):
+        assert deepkit.from_spec(text).count_params() == 8
+
+
+@pytest.mark.backend_independent
+def test_malformed_yaml_names_where_the_unclosed_construct_began():
+    """An unclosed flow list: the error is where the reader gave up (line 2, column 1) and says the list began at
+    line 1, column 9 (its ``[``).
+
+    Mutation survivors caught (source.py): the context's line or column off by one or two.
+    """
+    text = "layers: [Dense, {Dense: 2}\ninput_shape: [3]\n"
+    assert text.index("[") + 1 == 9
+    with pytest.raises(SpecError, match=r"^<string>:2:1: malformed YAML: .*\(while parsing a flow sequence at "
+                                        r"line 1, column 9\)"):
+        deepkit.from_spec(text)

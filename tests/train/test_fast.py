@@ -539,3 +539,101 @@ def test_steps_per_call_inside_a_shorter_epoch_stops_at_steps_per_epoch():
     h1 = m1.fit(x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0)
     h2 = fit(m2, x, y, batch_size=4, epochs=2, steps_per_epoch=3, shuffle=False, verbose=0, steps_per_call=2)
     _assert_same(m1, h1, m2, h2)
+
+
+class _TestBatches(keras.callbacks.Callback):
+    """Records the validation batch hooks, begin and end."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.events.append(("begin", batch))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.events.append(("end", batch))
+
+
+def test_validation_with_a_partial_last_batch_matches_keras():
+    """11 validation samples in batches of 4 (2 full + 3): Keras' val_loss, and its test-batch hooks in order.
+
+    Mutation survivors caught (fast.py): the remainder's call running 2 steps instead of 1, the
+    ``on_test_batch_begin`` call of the full batches removed.
+    """
+    x, y = _data(40)
+    val = _data(11, seed=2)
+    for with_hooks in (False, True):
+        runs = []
+        for train in (lambda m, **kw: m.fit(x, y, **kw), lambda m, **kw: fit(m, x, y, **kw)):
+            rec = _TestBatches()
+            m = _model(dropout=False)
+            h = train(m, batch_size=8, epochs=1, shuffle=False, verbose=0, validation_data=val,
+                      validation_batch_size=4, callbacks=[rec] if with_hooks else None)
+            runs.append((m, h, rec.events))
+        (m1, h1, events1), (m2, h2, events2) = runs
+        assert h2.fast["path"] == "device"
+        _assert_same(m1, h1, m2, h2)
+        if with_hooks:
+            assert events2 == events1 == [("begin", 0), ("end", 0), ("begin", 1), ("end", 1), ("begin", 2), ("end", 2)]
+
+
+def test_full_batches_only_and_epochs_ending_with_the_pass_match_keras():
+    """48 samples in batches of 8 (no partial batch); epochs of 3 steps that end exactly where a pass ends.
+
+    Mutation survivors caught (fast.py): the batches of a pass counted ``n_full - 1`` without a remainder, the
+    pass not restarted when an epoch ends exactly at its end (``pos >= steps`` -> ``pos > steps``: Keras
+    starts a new pass, the mutant runs out of data).
+    """
+    x, y = _data(48)
+    for kwargs in (dict(epochs=2), dict(epochs=4, steps_per_epoch=3)):
+        m1, m2 = _model(dropout=False), _model(dropout=False)
+        h1 = m1.fit(x, y, batch_size=8, shuffle=False, verbose=0, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "Your input ran out of data" would be a failure
+            h2 = fit(m2, x, y, batch_size=8, shuffle=False, verbose=0, **kwargs)
+        assert h2.fast["path"] == "device"
+        _assert_same(m1, h1, m2, h2)
+
+
+def test_the_loops_are_traced_for_the_batch_sizes_a_pass_runs(monkeypatch):
+    """Before any callback, ``prepare`` gets the batch sizes of one pass: the full batches' size, then the remainder
+    (50 = 6 x 8 + 2; validation 11 = 2 x 4 + 3; 48 = 6 x 8 has no remainder).
+
+    Mutation survivor caught (fast.py: the batch sizes returned as None, so nothing was traced before the callbacks).
+    """
+    from deepkit import backend
+
+    real, seen = backend.fit_loop, []
+
+    class Spy:
+        def __init__(self, loops):
+            self.loops = loops
+
+        def __getattr__(self, name):
+            return getattr(self.loops, name)
+
+        def prepare(self, data, shuffle, batches, val=None, val_batches=()):
+            seen.append((list(batches), list(val_batches)))
+            return self.loops.prepare(data, shuffle, batches, val, val_batches)
+
+    monkeypatch.setattr(backend, "fit_loop", lambda *a, **k: Spy(real(*a, **k)))
+    x, y = _data(50)
+    fit(_model(dropout=False), x, y, batch_size=8, epochs=1, verbose=0, validation_data=_data(11, seed=2),
+        validation_batch_size=4)
+    fit(_model(dropout=False), x[:48], y[:48], batch_size=8, epochs=1, verbose=0)
+    assert seen == [([8, 2], [4, 3]), ([8], [])]
+
+
+def test_an_active_augment_draws_on_the_device_and_an_inactive_one_is_dropped():
+    """An augment that changes images (``flip``) advances its seed in the compiled loop; one that changes nothing
+    (no flip, no crop) is not run at all (its seed stays).
+
+    Mutation survivor caught (fast.py: ``not augment.active`` -> ``augment.active``: the active one dropped).
+    """
+    x, y = _data(32)
+    for aug, runs in ((Augment(flip=True, seed=4), True), (Augment(flip=False, pad_crop=0, seed=4), False)):
+        before = keras.ops.convert_to_numpy(aug.seed_generator.state.value).copy()
+        h = fit(_model(dropout=False), x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, augment=aug)
+        after = keras.ops.convert_to_numpy(aug.seed_generator.state.value)
+        assert h.fast["path"] == "device" and (not np.array_equal(after, before)) == runs

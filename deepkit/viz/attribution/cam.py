@@ -330,7 +330,8 @@ def _forward_fn(eng, layer_name):
         fm = graph.feature_model(lm, [layer_name, -1])
         return eng.jit(lambda x: tuple(fm(x, training=False)), models=[fm])
 
-    return eng.compiled(("forward", layer_name), build, forward=True)
+    # forward=True runs it under no_grad on torch only (same values): an equivalent mutant.
+    return eng.compiled(("forward", layer_name), build, forward=True)  # pragma: no mutate (no_grad, torch only)
 
 
 @register("cam", quick={"max_channels": 4}, title="Score-CAM", in_report=True, order=2,
@@ -387,8 +388,8 @@ def score_cam(model, images, class_index=None, *, layer=None, max_channels=None,
         ]).reshape(n, k, *size)
     lo = up.min(axis=(2, 3), keepdims=True)
     span = up.max(axis=(2, 3), keepdims=True) - lo
-    # Min-max to [0, 1] (a constant map masks everything out): one multiply over all maps.
-    masks = (up - lo) * np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype("float32")
+    # Min-max to [0, 1] (a constant map, span 0, is 0 everywhere: it masks everything out): one multiply over all maps.
+    masks = (up - lo) * (1.0 / np.where(span > 0, span, 1.0)).astype("float32")
 
     def make_rows(i, j):
         return x[i] * (masks[i, j, None] if inputs.channel_axis == 1 else masks[i, j, :, :, None])

@@ -56,8 +56,8 @@ def _draws(given, name, n, num_samples, default):
     return a
 
 
-def _path(x, baselines=None, num_samples=20, stdev=0.0, seed=0, alphas=None, baseline_indices=None,
-          reduce="sum", axis=-1):
+def _path(x, *, baselines, num_samples, stdev, seed, alphas, baseline_indices, reduce, axis):
+    # every option comes from gradient_shap (no defaults of its own to drift from the public ones)
     base = _baselines(x, baselines)
     n = len(x)
     rngs = [np.random.default_rng([seed, i]) for i in range(n)]

@@ -22,9 +22,10 @@ __all__ = ["occlusion"]
 
 
 def _positions(size, patch, stride):
-    starts = list(range(0, max(size - patch, 0) + 1, stride))
-    if starts[-1] != max(size - patch, 0):
-        starts.append(max(size - patch, 0))
+    last = max(size - patch, 0)  # the patch's last start: at the bottom/right edge (0 for a patch >= the image)
+    starts = list(range(0, last + 1, stride))
+    if starts[-1] != last:
+        starts.append(last)
     return starts
 
 

@@ -249,3 +249,114 @@ def test_deeplift_max_pooling_rule_matches_the_paper(padding):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
     delta = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
     np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), delta[np.arange(3), classes], rtol=1e-4, atol=1e-5)
+
+
+def _score_cam_reference(model, x, classes, keep=None):
+    """Score-CAM (Wang et al. 2020, eq. 5-8) in numpy around Keras forward passes: each feature map A_k,
+    min-max normalised to [0, 1], masks the image; the softmax probability of the class for the masked
+    image is w_k; relu(sum_k w_k A_k). ``keep``: only the ``keep`` maps with the largest maximum."""
+    import keras
+
+    a = np.asarray(keras.Model(model.inputs[0], model.get_layer("conv").output)(x), "float64")  # (N, 6, 6, K)
+    cams = []
+    for img, act, c in zip(x, a, classes):
+        channels = np.argsort(-act.max(axis=(0, 1)), kind="stable")[:keep] if keep else range(act.shape[-1])
+        maps = np.stack([act[..., k] for k in channels])                      # (K', 6, 6)
+        lo, hi = maps.min(axis=(1, 2), keepdims=True), maps.max(axis=(1, 2), keepdims=True)
+        masks = (maps - lo) / (hi - lo)
+        logits = np.asarray(model(img[None] * masks[..., None].astype("float32")), "float64")
+        prob = np.exp(logits - logits.max(-1, keepdims=True))
+        w = (prob / prob.sum(-1, keepdims=True))[:, c]
+        cams.append(np.maximum(np.einsum("k,khw->hw", w, maps), 0.0))
+    return np.stack(cams)
+
+
+def test_score_cam_matches_the_paper():
+    """Score-CAM against :func:`_score_cam_reference` (a "same" convolution: the maps need no upsampling).
+
+    Planted errors caught (mutation survivors of cam.py): the min-max masks divided instead of multiplied
+    by 1 / span, the channels ranked by their maxima over the wrong axes with ``max_channels``, the peak
+    test ``peak > 0`` -> ``peak > 1`` (maps whose maximum is below 1 zeroed).
+    """
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 2)),
+                              keras.layers.Conv2D(4, 3, padding="same", activation="tanh", name="conv"),
+                              keras.layers.Flatten(), keras.layers.Dense(3, name="logits")])
+    x = _images((6, 6, 2))
+    classes = np.array([1, 0, 2])
+    want = _score_cam_reference(model, x, classes)
+    got = A.score_cam(model, x, classes, layer="conv", normalize=False, batch_size=5)
+    assert want.max() < 1  # a peak below 1: normalisation must still divide by it
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    got = A.score_cam(model, x, classes, layer="conv", batch_size=5)
+    np.testing.assert_allclose(got, want / want.max(axis=(1, 2), keepdims=True), rtol=1e-4, atol=1e-6)
+    few = _score_cam_reference(model, x, classes, keep=2)
+    got = A.score_cam(model, x, classes, layer="conv", max_channels=2, normalize=False, batch_size=5)
+    np.testing.assert_allclose(got, few, rtol=1e-4, atol=1e-6)
+    assert np.abs(few - want).max() > 1e-3 * want.max()
+
+
+def test_occlusion_is_the_mean_drop_over_the_patches_covering_each_pixel():
+    """Occlusion (Zeiler & Fergus 2014) in numpy: for each patch position, the class probability's drop when the
+    patch is filled; each pixel averages the drops of the patches covering it, 0 where none does (1 x 1 patches
+    with stride 2 on 4 x 4: positions 0, 2 and the edge 3; row and column 1 are never covered).
+
+    Planted error caught (mutation survivor of perturbation.py): dividing by the raw coverage (NaN where 0).
+    """
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    classes = np.array([2, 0])
+    positions = [0, 2, 3]
+
+    def prob(img, c):
+        logits = np.array([dense_logit(model, img, j) for j in range(3)])
+        e = np.exp(logits - logits.max())
+        return e[c] / e.sum()
+
+    want = np.zeros((2, 4, 4))
+    for i, c in enumerate(classes):
+        for r in positions:
+            for s in positions:
+                occluded = x[i].copy()
+                occluded[r, s] = 0.5
+                want[i, r, s] = prob(x[i], c) - prob(occluded, c)
+    got = A.occlusion(model, x, classes, patch_size=1, stride=2, fill=0.5, batch_size=8)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    assert not got[:, 1].any() and not got[:, :, 1].any()
+    # a patch as large as the image: one position, every pixel gets the drop of the filled image
+    whole = A.occlusion(model, x, classes, patch_size=4, stride=2, fill=0.5, batch_size=8)
+    drop = [prob(x[i], c) - prob(np.full_like(x[i], 0.5), c) for i, c in enumerate(classes)]
+    np.testing.assert_allclose(whole, np.broadcast_to(np.array(drop)[:, None, None], (2, 4, 4)), rtol=1e-4, atol=1e-6)
+
+
+def test_normalized_cams_are_divided_by_their_maximum():
+    """``normalize=True`` divides each map by its own maximum (maxima below 1 here).
+
+    Mutation survivor caught (cam.py: the peak guard ``peak > 0`` -> ``peak > 1`` leaving such maps undivided).
+    """
+    model, x, classes, _, _ = _cam_inputs()
+    x = x * 0.05  # small activations: maps with maxima in (0, 1)
+    for name in ("grad_cam", "grad_cam_plus_plus"):
+        raw = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=False)
+        peaks = raw.max(axis=(1, 2))
+        assert ((0 < peaks) & (peaks < 1)).any(), peaks
+        got = A.get_method(name).function(model, x, classes, layer="conv", upsample=False, normalize=True)
+        want = np.where(peaks[:, None, None] > 0, raw / np.where(peaks > 0, peaks, 1)[:, None, None], 0)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+def test_gradient_shap_takes_twenty_rows_per_image_by_default():
+    """The documented default ``num_samples=20``: path points given without ``num_samples`` are (images, 20);
+    with every alpha 1/2 and the zero baseline, each row is the gradient at x / 2 times x (numpy).
+
+    Mutation survivor caught (gradient_shap.py: the default 20 -> 21).
+    """
+    model = dense_model()
+    x = _images((4, 4, 1), n=2)
+    got = A.gradient_shap(model, x, [2, 0], alphas=np.full((2, 20), 0.5), reduce=None)
+    want = np.stack([dense_gradient(model, 0.5 * x[i].astype("float64"), c) * x[i] for i, c in enumerate([2, 0])])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match=r"alphas must have shape \(images, num_samples\) = \(2, 20\)"):
+        A.gradient_shap(model, x, [2, 0], alphas=np.full((2, 21), 0.5))

@@ -79,3 +79,42 @@ def test_max_sensitivity_matches_the_paper():
     norm = np.linalg.norm(A.saliency(model, x, classes, reduce=None).reshape(2, -1), axis=1)
     np.testing.assert_allclose(A.max_sensitivity("saliency", model, x, classes, radius=0.3, num_samples=6, seed=2,
                                                  reduce=None, normalize=True), np.array(want) / norm, rtol=1e-4)
+
+
+def test_max_sensitivity_of_an_explanation_with_no_norm_is_not_normalised():
+    """A model whose inputs do not matter: its gradients are 0 everywhere, clean and perturbed, so the
+    sensitivity is 0; normalised, it stays 0 (nothing to divide by), not NaN.
+
+    Mutation survivor caught (faithfulness.py: the zero-norm guard ``norm > 0`` -> ``norm > -1``).
+    """
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, kernel_initializer="zeros", bias_initializer="ones")])
+    for normalize in (False, True):
+        got = A.max_sensitivity("saliency", model, _images(), [0, 1], radius=0.3, num_samples=3,
+                                normalize=normalize, reduce=None)
+        np.testing.assert_array_equal(got, [0.0, 0.0])
+
+
+def test_the_blur_is_a_gaussian_filter_and_the_blur_baseline_takes_an_eighth_of_the_image():
+    """``gaussian_blur`` against scipy's Gaussian filter (mirror edges, 3 sigma); insertion from ``"blur"`` equals
+    insertion from that filter with sigma = max(H, W) / 8 (2 for 16 x 16), as the docstring says.
+
+    Mutation survivors caught (metrics.py): the batch axis padded, the baseline's sigma = size / 9.
+    """
+    import keras
+    from scipy import ndimage
+
+    from deepkit.viz.attribution.metrics import gaussian_blur
+
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 16, 16, 3)).astype("float32")
+    want = ndimage.gaussian_filter(x.astype("float64"), sigma=(0, 2, 2, 0), mode="mirror", truncate=3.0)
+    np.testing.assert_allclose(gaussian_blur(x, 2.0), want, rtol=1e-5, atol=1e-6)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    heat = rng.random((2, 16, 16)).astype("float32")
+    got, _ = A.deletion_insertion(model, x, heat, [0, 1], mode="insertion", steps=4, baseline="blur")
+    ref, _ = A.deletion_insertion(model, x, heat, [0, 1], mode="insertion", steps=4, baseline=want.astype("float32"))
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
