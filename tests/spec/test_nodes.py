@@ -185,3 +185,18 @@ def test_building_inside_a_callers_stateless_scope_keeps_keras_rules():
     with keras.StatelessScope():
         model = deepkit.from_spec([{"Dense": 2}], input_shape=(3,))
     assert model.predict(np.ones((1, 3)), verbose=0).shape == (1, 2)
+
+
+@pytest.mark.parametrize("entry", [{"RNN": {"SimpleRNNCell": 4}}, {"TimeDistributed": {"Dense": 2}},
+                                   {"Bidirectional": {"LSTM": 3}}])
+def test_a_wrapper_whose_only_argument_is_its_layer_is_written_short(entry):
+    """``to_spec`` writes a wrapper whose one non-default argument is its first, a nested layer, as
+    ``{Wrapper: {Layer: ...}}`` (what the user wrote), and that reads back to the same layers.
+
+    Planted error caught: the nested-layer check made on the last positional argument instead of
+    the first (``RNN``'s last, ``zero_output_for_mask``, is no layer argument: the long form
+    ``{RNN: {cell: ...}}`` came out)."""
+    model = deepkit.from_spec({"input_shape": [5, 3], "layers": [entry]})
+    assert model.to_spec()["layers"] == [entry]
+    again = deepkit.from_spec(model.to_spec())
+    assert [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
