@@ -156,8 +156,8 @@ fig = show_maps(randomized_maps, "the same methods on the fully randomized netwo
 # deepkit registers each attribution method once (:mod:`deepkit.viz.attribution.registry`: its title,
 # family, how its map is shown, the options the report uses), so one loop runs all of them: gradients
 # and their modified backward passes (DeconvNet, guided backpropagation, LRP, DeepLIFT), the class
-# activation maps (at ``conv3``), and the perturbation and sampling methods. The top row explains the
-# trained network; the row below, the same method on the network with every layer re-initialized
+# activation maps (at ``conv3``), and the perturbation and sampling methods. Each map explains the
+# trained network; the one below it, the same method on the network with every layer re-initialized
 # (the last step of the cascade above), titled with the rank correlation between the two maps. A
 # method worth reading changes when the weights are destroyed (:math:`\rho` near 0); signed maps are
 # shown red for evidence for the class and blue against it.
@@ -167,28 +167,32 @@ from deepkit.viz import attribution
 image, label = images[:1], labels[:1]
 random_model = viz.randomized_model(model, layers=cascade[-1], seed=1)
 names = attribution.list_methods()
-fig, axes = plt.subplots(2, len(names) + 1, figsize=(1.25 * (len(names) + 1), 3.0))
-for row, net in enumerate(["trained", "randomized"]):
-    axes[row, 0].imshow(image[0, ..., 0], cmap="gray_r")
-    axes[row, 0].set_title(net, fontsize=7)
-for column, name in enumerate(names, 1):
+columns = 6
+blocks = -(-(len(names) + 1) // columns)  # the image, then one panel pair per method
+fig, axes = plt.subplots(2 * blocks, columns, figsize=(1.35 * columns, 2.6 * blocks))
+for ax in axes.ravel():
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_frame_on(False)
+axes[0, 0].imshow(image[0, ..., 0], cmap="gray_r")
+axes[0, 0].set_title(f"label {label[0]}", fontsize=7)
+axes[1, 0].set_title("below: randomized", fontsize=7)
+for slot, name in enumerate(names, 1):
+    top, bottom = axes[2 * (slot // columns), slot % columns], axes[2 * (slot // columns) + 1, slot % columns]
     method = attribution.get_method(name)
     options = attribution.report_options(name, image, layer="conv3")
     trained = method.function(model, image, label, **options)[0]
     randomized = method.function(random_model, image, label, **options)[0]
     both_vary = trained.std() > 0 and randomized.std() > 0
     rho = spearmanr(trained.ravel(), randomized.ravel())[0] if both_vary else 0.0
-    for row, heat in enumerate([trained, randomized]):
+    for ax, heat in [(top, trained), (bottom, randomized)]:
         if method.display == "signed":
             limit = float(np.abs(heat).max()) or 1.0
-            axes[row, column].imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit)
         else:
-            axes[row, column].imshow(heat, cmap="inferno")
-    axes[0, column].set_title(method.title, fontsize=7)
-    axes[1, column].set_title(f"\u03c1 = {rho:+.2f}", fontsize=7)
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
+            ax.imshow(heat, cmap="inferno")
+    top.set_title(method.title, fontsize=7)
+    bottom.set_title(f"\u03c1 = {rho:+.2f}", fontsize=7)
 fig.tight_layout()
 
 # %%
