@@ -241,18 +241,6 @@ def _recording_numpy(names):
     return drawn, lambda: [setattr(np.random, n, f) for n, f in originals.items()]
 
 
-def _recording_coalitions(explainer):
-    drawn = []
-    similarity = explainer.similarity_func
-
-    def record(original, perturbed, coalition, **kwargs):
-        drawn.append(coalition.detach().numpy().reshape(-1))
-        return similarity(original, perturbed, coalition, **kwargs)
-
-    explainer.similarity_func = record
-    return drawn
-
-
 def _more_pairs(model, x, xt, target, y, forward):
     """The methods beyond the first four: deepkit's call and Captum's, same definitions."""
     import warnings
@@ -263,6 +251,7 @@ def _more_pairs(model, x, xt, target, y, forward):
     from captum.attr._utils import lrp_rules
 
     from deepkit.viz import attribution as A
+    from tests.viz.attribution.torch_twins import record_coalitions
 
     warnings.filterwarnings("ignore", message="You are providing multiple inputs")
     warnings.filterwarnings("ignore", message=".*backward hook.*")
@@ -300,7 +289,7 @@ def _more_pairs(model, x, xt, target, y, forward):
     def captum_surrogate(name, cls):
         def run():
             explainer = cls(forward)
-            drawn = _recording_coalitions(explainer)
+            drawn = record_coalitions(explainer)
             out = explainer.attribute(xt, target=target, feature_mask=torch.from_numpy(mask)[None, :, :, None],
                                       n_samples=64, perturbations_per_eval=64)
             drawn_coalitions[name] = np.stack(drawn).reshape(n, 64, 49)

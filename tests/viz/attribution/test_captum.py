@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from deepkit.viz import attribution as A
-from tests.viz.attribution.torch_twins import (keras_cnn, keras_relu_cnn, to_numpy, to_torch, torch_relu_twin,
-                                              torch_twin)
+from tests.viz.attribution.torch_twins import (keras_cnn, keras_relu_cnn, record_coalitions, to_numpy, to_torch,
+                                              torch_relu_twin, torch_twin)
 
 torch = pytest.importorskip("torch")
 captum_attr = pytest.importorskip("captum.attr")
@@ -128,12 +128,16 @@ def test_deeplift_matches_captum():
     y = np.array([0, 1, 2, 1])
     for name, x0 in (("deeplift", np.zeros_like(x)),
                      ("deeplift (random baselines)", rng.uniform(-1, 1, x.shape).astype("float32"))):
-        want = to_numpy(captum_attr.DeepLift(net).attribute(to_torch(x), baselines=to_torch(x0),
-                                                            target=torch.tensor(y)))
-        got = A.deeplift(model, x, y, baseline=x0, reduce=None, batch_size=3)
-        _check(name, got, want)
-        logits = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
-        np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), logits[np.arange(4), y], rtol=1e-4, atol=1e-5)
+        _check_deeplift(name, model, net, x, y, x0)
+
+
+def _check_deeplift(name, model, net, x, y, x0):
+    """deepkit's DeepLIFT against Captum's on ``net``, and its sums against f(x) - f(x0)."""
+    want = to_numpy(captum_attr.DeepLift(net).attribute(to_torch(x), baselines=to_torch(x0), target=torch.tensor(y)))
+    got = A.deeplift(model, x, y, baseline=x0, reduce=None, batch_size=3)
+    _check(name, got, want)
+    logits = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
+    np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), logits[np.arange(len(x)), y], rtol=1e-4, atol=1e-5)
 
 
 def test_deeplift_through_max_pooling_matches_captum():
@@ -165,13 +169,7 @@ def test_deeplift_through_max_pooling_matches_captum():
              ("deeplift max pool (pool first, random baselines)", pool_first, pool_net,
               rng.uniform(-1, 1, x.shape).astype("float32")))
     for name, model, net, x0 in cases:
-        net = torch_twin(model) if net is None else net.eval()
-        want = to_numpy(captum_attr.DeepLift(net).attribute(to_torch(x), baselines=to_torch(x0),
-                                                            target=torch.tensor(y)))
-        got = A.deeplift(model, x, y, baseline=x0, reduce=None, batch_size=3)
-        _check(name, got, want)
-        logits = model.predict(x, verbose=0) - model.predict(x0, verbose=0)
-        np.testing.assert_allclose(got.sum(axis=(1, 2, 3)), logits[np.arange(4), y], rtol=1e-4, atol=1e-5)
+        _check_deeplift(name, model, torch_twin(model) if net is None else net.eval(), x, y, x0)
 
 
 def test_deeplift_refuses_layers_the_rule_does_not_cover():
@@ -181,19 +179,6 @@ def test_deeplift_refuses_layers_the_rule_does_not_cover():
                               keras.layers.Flatten(), keras.layers.Dense(3)])
     with pytest.raises(ValueError, match="'pool' \\(MaxPooling2D with pool_size \\(3, 3\\) and strides \\(2, 2\\)\\)"):
         A.deeplift(model, np.zeros((1, 8, 8, 2), "float32"))
-
-
-def _recording(explainer):
-    """Record the coalitions Captum draws (its similarity function sees each one), image by image."""
-    drawn = []
-    similarity = explainer.similarity_func
-
-    def record(original, perturbed, coalition, **kwargs):
-        drawn.append(coalition.detach().numpy().reshape(-1))
-        return similarity(original, perturbed, coalition, **kwargs)
-
-    explainer.similarity_func = record
-    return drawn
 
 
 @pytest.mark.filterwarnings("ignore:You are providing multiple inputs")
@@ -216,7 +201,7 @@ def test_surrogates_match_captum(twins, name, captum_class):
     rng = np.random.default_rng(5)
     for baseline in (0.0, rng.uniform(-1, 1, (4, 8, 8, 2)).astype("float32")):
         explainer = getattr(captum_attr, captum_class)(net)
-        drawn = _recording(explainer)
+        drawn = record_coalitions(explainer)
         torch.manual_seed(2)
         want = to_numpy(explainer.attribute(
             to_torch(x), baselines=baseline if np.ndim(baseline) == 0 else to_torch(baseline),

@@ -86,3 +86,17 @@ def torch_relu_twin(model):
             module.weight.copy_(torch.from_numpy(kernel))
             module.bias.copy_(torch.from_numpy(bias))
     return net.eval()
+
+
+def record_coalitions(explainer):
+    """Make Captum's ``Lime`` / ``KernelShap`` ``explainer`` record the coalitions it draws (its
+    similarity function sees each one), image by image; returns the list they are appended to."""
+    drawn = []
+    similarity = explainer.similarity_func
+
+    def record(original, perturbed, coalition, **kwargs):
+        drawn.append(coalition.detach().numpy().reshape(-1))
+        return similarity(original, perturbed, coalition, **kwargs)
+
+    explainer.similarity_func = record
+    return drawn
