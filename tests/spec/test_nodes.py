@@ -200,3 +200,18 @@ def test_a_wrapper_whose_only_argument_is_its_layer_is_written_short(entry):
     assert model.to_spec()["layers"] == [entry]
     again = deepkit.from_spec(model.to_spec())
     assert [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
+
+
+def test_an_argument_error_names_the_entry_by_line_and_column():
+    """The error of a layer that cannot be created names its entry's 1-based line and column in the
+    text (the ``Dense`` key of line 4, column 5). Planted error caught: lines counted ``line - 1``."""
+    text = "input_shape: [3]\nlayers:\n  - Dense: 4\n  - Dense: {units: -2}\n"
+    refused(text, r"^<string>:4:5: layers\[1\]\.Dense: cannot create Dense")
+
+
+def test_a_keras_style_entry_keeps_its_config():
+    """An entry written as Keras serializes layers, ``{class_name: ..., config: {...}}``, builds the
+    layer with that config. Planted error caught: the config dropped (``config and {}``)."""
+    model = deepkit.from_spec({"input_shape": [3], "layers": [
+        {"class_name": "Dense", "config": {"units": 3, "activation": "relu"}}]})
+    assert model.layers[-1].units == 3 and model.layers[-1].activation is keras.activations.relu
