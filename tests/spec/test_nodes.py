@@ -202,11 +202,14 @@ def test_a_wrapper_whose_only_argument_is_its_layer_is_written_short(entry):
     assert [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
 
 
-def test_an_argument_error_names_the_entry_by_line_and_column():
-    """The error of a layer that cannot be created names its entry's 1-based line and column in the
-    text (the ``Dense`` key of line 4, column 5). Planted error caught: lines counted ``line - 1``."""
+def test_errors_name_the_entry_by_line_and_column():
+    """Errors name the 1-based line and column of their entry in the text: a key (``Dense`` of line 4,
+    column 5) and a list item (the bare ``NoSuchLayer`` at line 4, column 5). Planted error caught: the
+    list items' lines counted ``line - 1`` (only the second case sees it: keys have their own marks)."""
     text = "input_shape: [3]\nlayers:\n  - Dense: 4\n  - Dense: {units: -2}\n"
     refused(text, r"^<string>:4:5: layers\[1\]\.Dense: cannot create Dense")
+    text = "input_shape: [3]\nlayers:\n  - Dense: 4\n  - NoSuchLayer\n"
+    refused(text, r"^<string>:4:5: layers\[1\]: unknown layer 'NoSuchLayer'")
 
 
 def test_a_keras_style_entry_keeps_its_config():
